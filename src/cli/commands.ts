@@ -1,0 +1,54 @@
+/**
+ * Every CLI command, one module each, loaded only when run so `moat --version` stays instant.
+ * A command module exports `run(args: string[]): Promise<number | undefined>`.
+ */
+export type CommandRunner = (args: string[]) => Promise<number | undefined>;
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<CommandRunner>;
+}
+
+export const commands: CommandEntry[] = [
+  {
+    name: 'cert show',
+    summary: "show Moat's CA and server certificate with SHA-256 fingerprints",
+    load: async () => (await import('./cert.js')).runShow,
+  },
+  {
+    name: 'cert export',
+    summary: "write Moat's CA certificate (PEM) to a file or stdout, for printer.cer / Home Assistant",
+    load: async () => (await import('./cert.js')).runExport,
+  },
+  {
+    name: 'config show',
+    summary: 'print the configuration (without secrets or hashes)',
+    load: async () => (await import('./config.js')).runShow,
+  },
+  {
+    name: 'config check',
+    summary: 'validate a configuration file; names the bad field',
+    load: async () => (await import('./config.js')).runCheck,
+  },
+  {
+    name: 'access-code add',
+    summary: 'create a LAN access code: --label NAME --role viewer|operator|admin (shown once)',
+    load: async () => (await import('./access-code.js')).runAdd,
+  },
+  {
+    name: 'access-code list',
+    summary: 'list LAN access codes (labels and roles, never the codes)',
+    load: async () => (await import('./access-code.js')).runList,
+  },
+  {
+    name: 'access-code revoke',
+    summary: 'revoke a LAN access code by id or label',
+    load: async () => (await import('./access-code.js')).runRevoke,
+  },
+  {
+    name: 'reset',
+    summary: 'factory reset: wipe configuration, keys, secrets and logs (--yes to confirm)',
+    load: async () => (await import('./reset.js')).run,
+  },
+];

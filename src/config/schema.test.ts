@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultConfig, parseConfig } from './schema.js';
+import { ConfigError } from './validate.js';
+
+const printer = { serial: '01S00A000000001', model: 'P1S', address: '192.0.2.10' };
+
+test('defaults fill an empty configuration', () => {
+  const config = defaultConfig();
+  assert.equal(config.ports.mqtt, 8883);
+  assert.deepEqual(config.ftp.allowedExtensions, ['.3mf', '.gcode', '.gcode.3mf']);
+  assert.equal(config.firewall.cloudAccess, false);
+});
+
+test('a wrong type names the field', () => {
+  assert.throws(
+    () => parseConfig({ ports: { mqtt: '8883' } }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'ports.mqtt' && /integer/.test(e.message),
+  );
+});
+
+test('an unknown printer model names the field and the known models', () => {
+  assert.throws(
+    () => parseConfig({ printers: [{ ...printer, model: 'Z9' }] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].model' && /X1C/.test(e.message),
+  );
+});
+
+test('an unknown field is an error, not silently ignored', () => {
+  assert.throws(
+    () => parseConfig({ firewal: {} }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'firewal',
+  );
+});
+
+test('plaintext ports are refused for Moat listeners', () => {
+  assert.throws(() => parseConfig({ ports: { mqtt: 1883 } }), /1883/);
+});
+
+test('pinned certificate policy requires a fingerprint', () => {
+  assert.throws(
+    () => parseConfig({ printers: [{ ...printer, certificate: { policy: 'pinned' } }] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].certificate.fingerprint',
+  );
+});
+
+test('a valid printer gets transport defaults', () => {
+  const config = parseConfig({ printers: [printer] });
+  assert.equal(config.printers[0]?.mqtt.transport, 'tls');
+  assert.equal(config.printers[0]?.certificate.policy, 'bbl-ca');
+});

@@ -1,0 +1,228 @@
+import { printerModelIds } from '../printer-models.js';
+import {
+  arrayOf,
+  bool,
+  ConfigError,
+  type Infer,
+  int,
+  object,
+  oneOf,
+  optional,
+  type Schema,
+  str,
+  withDefault,
+} from './validate.js';
+
+/**
+ * The one schema every part of Moat reads: the bridges, the firewall renderer, the web UI and the
+ * appliance generators. Secrets are not in here: the printer's access code, TLS keys and the admin
+ * password live in their own 0600 files (see secrets.ts); access codes are stored here only as scrypt hashes.
+ */
+
+const ipv4Pattern = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export const ipv4 = str({ pattern: ipv4Pattern, hint: 'an IPv4 address such as 192.0.2.10' });
+const cidr4 = str({
+  pattern: /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/,
+  hint: 'an IPv4 network such as 198.51.100.0/24',
+});
+const port = int({ min: 1, max: 65535 });
+const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
+export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
+const sha256Fingerprint = str({
+  pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
+  hint: 'SHA-256 fingerprint as 32 upper-case hex pairs separated by colons',
+});
+
+export const roles = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+const transport = oneOf(['tls', 'plain'] as const);
+
+const printerSchema = object({
+  serial: str({ pattern: serialPattern, hint: 'letters, digits and dashes, as printed on the printer' }),
+  name: withDefault(str({ max: 64 }), () => ''),
+  model: oneOf(printerModelIds),
+  /** The printer's address on the printer segment (loopback for the demo). */
+  address: ipv4,
+  mqtt: object({
+    transport: withDefault(transport, () => 'tls' as const),
+    /** Default: 8883 for tls, 1883 for plain. */
+    port: optional(port),
+  }),
+  ftp: object({
+    transport: withDefault(transport, () => 'tls' as const),
+    /** Default: 990 for tls, 21 for plain. */
+    port: optional(port),
+  }),
+  certificate: object({
+    /** How Moat checks the printer's certificate: Bambu's CA bundle with CN = serial, a pinned
+     * SHA-256 fingerprint, or a test CA file (the simulator's). */
+    policy: withDefault(oneOf(['bbl-ca', 'pinned', 'test-ca'] as const), () => 'bbl-ca' as const),
+    fingerprint: optional(sha256Fingerprint),
+    caFile: optional(str({ min: 1 })),
+  }),
+  /** Relay 8883, 990 and the passive range at the TCP level instead of terminating TLS (gives up the
+   * single upstream connection, roles, audit and the state cache). */
+  passthrough: withDefault(bool(), () => false),
+  relays: object({
+    camera: withDefault(bool(), () => true),
+    fileTunnel: withDefault(bool(), () => true),
+    bind: withDefault(bool(), () => true),
+  }),
+  /** Printer-side ports of the relayed services; overridable for the simulator on loopback. */
+  relayPorts: object({
+    rtsps: withDefault(port, () => 322),
+    tunnel: withDefault(port, () => 6000),
+    bind: withDefault(port, () => 3000),
+    bindTls: withDefault(port, () => 3002),
+  }),
+});
+
+const accessCodeSchema = object({
+  id: str({ pattern: /^[a-z0-9]{8,32}$/ }),
+  label: str({ min: 1, max: 64 }),
+  role: oneOf(roles),
+  /** scrypt hash, `scrypt$N$r$p$salt$hash` (base64url). */
+  hash: str({ pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/ }),
+  createdAt: str({ min: 1 }),
+});
+
+export const configSchema = object({
+  version: withDefault(int({ min: 1, max: 1 }), () => 1),
+  hostname: withDefault(str({ pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, hint: 'a DNS label' }), () => 'moat'),
+  lan: object({
+    interface: withDefault(interfaceName, () => 'eth0'),
+    /** Where the LAN listeners bind. */
+    bindAddress: withDefault(ipv4, () => '0.0.0.0'),
+    /** Moat's LAN addresses: announced in NOTIFY and PASV, written into reports, put in the certificate.
+     * Empty: detected from the LAN interface at start. */
+    addresses: withDefault(arrayOf(ipv4, { max: 16 }), () => []),
+    /** LAN networks the printer must never reach, even with cloud access on. Empty: derived at start. */
+    subnets: withDefault(arrayOf(cidr4, { max: 16 }), () => []),
+  }),
+  segment: object({
+    interface: withDefault(interfaceName, () => 'wlan0'),
+    address: withDefault(ipv4, () => '192.0.2.1'),
+    prefixLength: withDefault(int({ min: 8, max: 30 }), () => 24),
+    dhcpRangeStart: withDefault(ipv4, () => '192.0.2.10'),
+    dhcpRangeEnd: withDefault(ipv4, () => '192.0.2.50'),
+    ssid: withDefault(str({ min: 1, max: 32 }), () => 'moat-printers'),
+    country: withDefault(str({ pattern: /^[A-Z]{2}$/, hint: 'a two-letter country code such as DE' }), () => 'US'),
+    channel: withDefault(int({ min: 1, max: 165 }), () => 6),
+  }),
+  printers: withDefault(arrayOf(printerSchema, { max: 8 }), () => []),
+  accessCodes: withDefault(arrayOf(accessCodeSchema, { max: 64 }), () => []),
+  ports: object({
+    mqtt: withDefault(port, () => 8883),
+    ftps: withDefault(port, () => 990),
+    https: withDefault(port, () => 443),
+    /** Redirects to https only. */
+    http: withDefault(port, () => 80),
+    passiveMin: withDefault(port, () => 50000),
+    passiveMax: withDefault(port, () => 50100),
+  }),
+  mqtt: object({
+    maxPacketBytes: withDefault(int({ min: 1024, max: 16 * 1024 * 1024 }), () => 256 * 1024),
+    publishesPerSecond: withDefault(int({ min: 1, max: 10000 }), () => 20),
+    publishBurst: withDefault(int({ min: 1, max: 10000 }), () => 40),
+    connectTimeoutMs: withDefault(int({ min: 100, max: 120000 }), () => 10000),
+    maxClients: withDefault(int({ min: 1, max: 10000 }), () => 64),
+    /** Upstream pushall at most once per this window, however many clients ask. */
+    pushallIntervalMs: withDefault(int({ min: 0, max: 3600000 }), () => 10000),
+    /** Ask the printer to push again when it has been quiet this long. */
+    quietRepushMs: withDefault(int({ min: 1000, max: 3600000 }), () => 60000),
+    /** Role needed for a command Moat does not know. */
+    unknownCommandRole: withDefault(oneOf(roles), () => 'admin' as const),
+    loginDelayBaseMs: withDefault(int({ min: 0, max: 60000 }), () => 250),
+    loginDelayMaxMs: withDefault(int({ min: 0, max: 600000 }), () => 30000),
+  }),
+  ftp: object({
+    allowedExtensions: withDefault(arrayOf(str({ pattern: /^\.[a-z0-9.]{1,16}$/ })), () => [
+      '.3mf',
+      '.gcode',
+      '.gcode.3mf',
+    ]),
+    maxUploadBytes: withDefault(int({ min: 1, max: 64 * 1024 * 1024 * 1024 }), () => 2 * 1024 * 1024 * 1024),
+    requireSessionReuse: withDefault(bool(), () => true),
+    idleTimeoutMs: withDefault(int({ min: 1000, max: 3600000 }), () => 300000),
+    printerTimeoutMs: withDefault(int({ min: 1000, max: 600000 }), () => 60000),
+  }),
+  relays: object({
+    cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),
+    maxConnections: withDefault(int({ min: 1, max: 256 }), () => 8),
+    idleTimeoutMs: withDefault(int({ min: 1000, max: 86400000 }), () => 300000),
+  }),
+  discovery: object({
+    enabled: withDefault(bool(), () => true),
+  }),
+  firewall: object({
+    enabled: withDefault(bool(), () => true),
+    /** Let the printer reach the internet (never the LAN) through the upstream interface. */
+    cloudAccess: withDefault(bool(), () => false),
+    /** Interface towards the internet for cloud access; default: the LAN interface. */
+    upstreamInterface: optional(interfaceName),
+    icmpPerSecond: withDefault(int({ min: 1, max: 1000 }), () => 5),
+  }),
+  web: object({
+    sessionIdleMinutes: withDefault(int({ min: 1, max: 1440 }), () => 30),
+    claimFile: withDefault(str({ min: 1 }), () => '/boot/firmware/moat-claim.txt'),
+  }),
+  audit: object({
+    maxBytes: withDefault(int({ min: 4096, max: 1024 * 1024 * 1024 }), () => 5 * 1024 * 1024),
+  }),
+});
+
+export type MoatConfig = Infer<typeof configSchema>;
+export type PrinterConfig = MoatConfig['printers'][number];
+export type AccessCodeEntry = MoatConfig['accessCodes'][number];
+
+/** Parses and validates a configuration, filling defaults; throws ConfigError naming the bad field. */
+export function parseConfig(value: unknown): MoatConfig {
+  const config = configSchema(value, '');
+  checkConsistency(config);
+  return config;
+}
+
+/** A configuration with every default: what a fresh Moat starts from. */
+export function defaultConfig(): MoatConfig {
+  return parseConfig({});
+}
+
+function checkConsistency(config: MoatConfig): void {
+  if (config.ports.passiveMin > config.ports.passiveMax)
+    throw new ConfigError('ports.passiveMin', 'must not be greater than ports.passiveMax');
+  const serials = new Set<string>();
+  config.printers.forEach((printer, i) => {
+    if (serials.has(printer.serial)) throw new ConfigError(`printers[${i}].serial`, 'duplicate printer serial');
+    serials.add(printer.serial);
+    if (printer.certificate.policy === 'pinned' && !printer.certificate.fingerprint)
+      throw new ConfigError(`printers[${i}].certificate.fingerprint`, 'required when policy is "pinned"');
+    if (printer.certificate.policy === 'test-ca' && !printer.certificate.caFile)
+      throw new ConfigError(`printers[${i}].certificate.caFile`, 'required when policy is "test-ca"');
+  });
+  const ids = new Set<string>();
+  config.accessCodes.forEach((code, i) => {
+    if (ids.has(code.id)) throw new ConfigError(`accessCodes[${i}].id`, 'duplicate access code id');
+    ids.add(code.id);
+  });
+  for (const name of ['mqtt', 'ftps', 'https', 'http'] as const) {
+    if ([1883, 21].includes(config.ports[name]))
+      throw new ConfigError(`ports.${name}`, 'Moat never listens on the plaintext ports 1883 or 21');
+  }
+}
+
+/** The printer's port for a service, from its transport when not set. */
+export function printerMqttPort(printer: PrinterConfig): number {
+  return printer.mqtt.port ?? (printer.mqtt.transport === 'tls' ? 8883 : 1883);
+}
+
+export function printerFtpPort(printer: PrinterConfig): number {
+  return printer.ftp.port ?? (printer.ftp.transport === 'tls' ? 990 : 21);
+}
+
+/** The configuration without hashes: safe to return from the API or print. */
+export function publicConfig(config: MoatConfig): unknown {
+  return { ...config, accessCodes: config.accessCodes.map(({ hash: _hash, ...rest }) => rest) };
+}
+
+export type { Schema };

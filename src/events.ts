@@ -1,0 +1,65 @@
+import { EventEmitter } from 'node:events';
+import type { Role } from './config/schema.js';
+
+/**
+ * The in-process event stream: bridges publish what happens, the dashboard (and metrics) listen.
+ * Typed so a producer and its consumers cannot drift apart.
+ */
+export interface ClientEvent {
+  protocol: 'mqtt' | 'ftp';
+  kind: 'connected' | 'disconnected';
+  clientId: string;
+  label: string;
+  role: Role;
+  address: string;
+  at: string;
+}
+
+export interface TransferEvent {
+  id: string;
+  serial: string;
+  direction: 'upload' | 'download';
+  name: string;
+  bytes: number;
+  /** Known for downloads (SIZE) and when the client announced it (ALLO); otherwise undefined. */
+  total?: number;
+  state: 'active' | 'done' | 'failed';
+  label: string;
+  address: string;
+  error?: string;
+}
+
+export interface AuditEvent {
+  at: string;
+  serial: string;
+  label: string;
+  role: Role | 'unknown';
+  address: string;
+  /** `print.pause`, `pushing.pushall`, ... */
+  command: string;
+  outcome: 'allowed' | 'refused';
+  reason?: string;
+  /** The printer's `result` when it answered. */
+  result?: string;
+}
+
+export interface PrinterEvent {
+  serial: string;
+  online: boolean;
+  at: string;
+}
+
+export interface MoatEventMap {
+  client: [ClientEvent];
+  transfer: [TransferEvent];
+  audit: [AuditEvent];
+  printer: [PrinterEvent];
+}
+
+export class MoatEvents extends EventEmitter<MoatEventMap> {
+  constructor() {
+    super();
+    // The dashboard attaches one listener per open page; do not warn at the default of 10.
+    this.setMaxListeners(200);
+  }
+}
