@@ -12,6 +12,11 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   {
+    name: 'serve',
+    summary: 'run the service (bridges, firewall, setup page) until stopped',
+    load: async () => (await import('./serve.js')).run,
+  },
+  {
     name: 'cert show',
     summary: "show Moat's CA and server certificate with SHA-256 fingerprints",
     load: async () => (await import('./cert.js')).runShow,

@@ -1,0 +1,28 @@
+import type { AccessCodeVerifier } from './auth/access-codes.js';
+import type { ServerIdentity } from './certs/store.js';
+import type { ConfigHolder } from './config/holder.js';
+import type { StatePaths } from './config/state-dir.js';
+import type { MoatEvents } from './events.js';
+import type { Logger } from './log.js';
+
+/** What the composition root (service.ts) hands every capability it starts. */
+export interface ServiceContext {
+  paths: StatePaths;
+  config: ConfigHolder;
+  /** Moat's CA and the server certificate every LAN listener presents. */
+  identity: ServerIdentity;
+  logger: Logger;
+  events: MoatEvents;
+  accessCodes: AccessCodeVerifier;
+  /** The printer's own access code, read from its secret file; throws when it was never set. */
+  printerAccessCode(serial: string): string;
+  /** Moat's address as LAN clients see it: PASV replies, NOTIFY Location, rewritten reports. */
+  lanAddress(): string;
+  /** Demo and tests on loopback: no firewall required, bridges start without one. */
+  developmentMode: boolean;
+}
+
+/** Anything started by the composition root: it must stop cleanly, releasing its sockets. */
+export interface RunningService {
+  close(): Promise<void>;
+}

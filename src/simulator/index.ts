@@ -1,0 +1,152 @@
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPrinterPki, type PrinterPki } from '../certs/printer-pki.js';
+import { type PrinterModel, printerModel } from '../printer-models.js';
+import { startSimulatedFtp } from './ftp-printer.js';
+import { startSimulatedMqtt } from './mqtt-printer.js';
+import { startNotifier } from './notify.js';
+import { SimulatorStats } from './stats.js';
+import type { SimulatedService } from './types.js';
+
+export interface SimulatedPrinterOptions {
+  serial: string;
+  /** A model id from printer-models.ts (X1C, P1S, A1, ...). */
+  model: string;
+  accessCode: string;
+  /** Address every listener binds to. */
+  host?: string;
+  /** Reuse a PKI across restarts (tests restart the printer and expect the same certificate). */
+  pki?: PrinterPki;
+  mqtt?: { transport: 'tls' | 'plain'; port?: number; connectionLimit?: number; printTickMs?: number } | false;
+  ftp?:
+    | {
+        transport: 'tls' | 'plain';
+        port?: number;
+        rootDir: string;
+        bytesPerSecond?: number;
+        requireSessionReuse?: boolean;
+      }
+    | false;
+  notify?:
+    | {
+        targetHost: string;
+        targetPort: number;
+        location?: string;
+        intervalMs?: number;
+        multicast?: boolean;
+        bindAddress?: string;
+      }
+    | false;
+  /** Stats over HTTP on 127.0.0.1; 0 = any free port, false = none. */
+  statsPort?: number | false;
+}
+
+export interface SimulatedPrinter {
+  serial: string;
+  model: PrinterModel;
+  accessCode: string;
+  pki: PrinterPki;
+  host: string;
+  stats: SimulatorStats;
+  ports: { mqtt?: number; ftp?: number; stats?: number };
+  statsUrl?: string;
+  close(): Promise<void>;
+}
+
+/** A whole simulated printer: MQTT broker, FTP server, NOTIFY sender and a stats endpoint. */
+export async function startSimulatedPrinter(options: SimulatedPrinterOptions): Promise<SimulatedPrinter> {
+  const model = printerModel(options.model);
+  const host = options.host ?? '127.0.0.1';
+  const pki = options.pki ?? (await createPrinterPki(options.serial));
+  const stats = new SimulatorStats();
+  const running: SimulatedService[] = [];
+  const ports: SimulatedPrinter['ports'] = {};
+  let statsServer: Server | undefined;
+
+  const close = async () => {
+    await Promise.allSettled(running.reverse().map((s) => s.close()));
+    if (statsServer) await new Promise<void>((resolve) => statsServer?.close(() => resolve()));
+  };
+
+  try {
+    if (options.mqtt) {
+      const mqtt = await startSimulatedMqtt({
+        serial: options.serial,
+        model,
+        host,
+        port: options.mqtt.port ?? 0,
+        transport: options.mqtt.transport,
+        accessCode: options.accessCode,
+        pki,
+        stats,
+        ...(options.mqtt.connectionLimit !== undefined && { connectionLimit: options.mqtt.connectionLimit }),
+        ...(options.mqtt.printTickMs !== undefined && { printTickMs: options.mqtt.printTickMs }),
+      });
+      running.push(mqtt);
+      ports.mqtt = mqtt.port;
+    }
+    if (options.ftp) {
+      mkdirSync(options.ftp.rootDir, { recursive: true });
+      const ftp = await startSimulatedFtp({
+        host,
+        port: options.ftp.port ?? 0,
+        transport: options.ftp.transport,
+        accessCode: options.accessCode,
+        pki,
+        stats,
+        rootDir: options.ftp.rootDir,
+        requireSessionReuse: options.ftp.requireSessionReuse ?? true,
+        ...(options.ftp.bytesPerSecond !== undefined && { bytesPerSecond: options.ftp.bytesPerSecond }),
+      });
+      running.push(ftp);
+      ports.ftp = ftp.port;
+    }
+    if (options.notify) {
+      running.push(
+        await startNotifier({
+          serial: options.serial,
+          model,
+          location: options.notify.location ?? host,
+          targetHost: options.notify.targetHost,
+          targetPort: options.notify.targetPort,
+          intervalMs: options.notify.intervalMs ?? 5000,
+          multicast: options.notify.multicast ?? false,
+          stats,
+          ...(options.notify.bindAddress !== undefined && { bindAddress: options.notify.bindAddress }),
+        }),
+      );
+    }
+    if (options.statsPort !== false) {
+      statsServer = createServer((req, res) => {
+        if (req.method === 'GET' && req.url === '/stats') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(stats));
+        } else {
+          res.writeHead(404).end();
+        }
+      });
+      const server = statsServer;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.statsPort || 0, '127.0.0.1', resolve);
+      });
+      ports.stats = (server.address() as AddressInfo).port;
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  return {
+    serial: options.serial,
+    model,
+    accessCode: options.accessCode,
+    pki,
+    host,
+    stats,
+    ports,
+    ...(ports.stats !== undefined && { statsUrl: `http://127.0.0.1:${ports.stats}/stats` }),
+    close,
+  };
+}

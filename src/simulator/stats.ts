@@ -1,0 +1,50 @@
+/**
+ * What the simulated printer saw: tests and benchmarks read it (over HTTP on loopback, or directly)
+ * to prove what reached the printer and what did not.
+ */
+export interface ReceivedCommand {
+  at: string;
+  topic: string;
+  /** The payload exactly as received, as UTF-8 text. */
+  payload: string;
+}
+
+export class SimulatorStats {
+  mqttConnections = 0;
+  mqttPeakConnections = 0;
+  mqttRefusedConnections = 0;
+  pushallCount = 0;
+  commands: ReceivedCommand[] = [];
+  ftpBytesStored = 0;
+  ftpUploads = 0;
+  notifySent = 0;
+
+  mqttConnected(): void {
+    this.mqttConnections++;
+    this.mqttPeakConnections = Math.max(this.mqttPeakConnections, this.mqttConnections);
+  }
+
+  mqttDisconnected(): void {
+    this.mqttConnections = Math.max(0, this.mqttConnections - 1);
+  }
+
+  commandReceived(topic: string, payload: Buffer): void {
+    // Bounded so a long benchmark cannot grow the simulator without limit.
+    if (this.commands.length >= 10000) this.commands.shift();
+    this.commands.push({ at: new Date().toISOString(), topic, payload: payload.toString('utf8') });
+  }
+
+  toJSON() {
+    return {
+      mqtt: {
+        connections: this.mqttConnections,
+        peakConnections: this.mqttPeakConnections,
+        refusedConnections: this.mqttRefusedConnections,
+      },
+      pushallCount: this.pushallCount,
+      commands: this.commands,
+      ftp: { bytesStored: this.ftpBytesStored, uploads: this.ftpUploads },
+      notifySent: this.notifySent,
+    };
+  }
+}

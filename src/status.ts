@@ -1,0 +1,40 @@
+import type { AuditEvent, ClientEvent, TransferEvent } from './events.js';
+
+/**
+ * What the dashboard reads. Each capability provides its part; the composition root joins them.
+ * Snapshots are cheap and synchronous where the data is in memory.
+ */
+export interface PrinterStatus {
+  serial: string;
+  name: string;
+  model: string;
+  online: boolean;
+  /** The merged full state from the cache (`print` object of the report), when known. */
+  state?: Record<string, unknown>;
+  lastReportAt?: string;
+}
+
+export interface FirewallStatus {
+  enabled: boolean;
+  applied: boolean;
+  /** Differences between the rendered and the live ruleset; empty when they agree. */
+  problems: string[];
+  /** Drop counters by rule comment. */
+  counters: Record<string, { packets: number; bytes: number }>;
+  cloudAccess: boolean;
+}
+
+export interface AuditQuery {
+  limit?: number;
+  serial?: string;
+  label?: string;
+  outcome?: 'allowed' | 'refused';
+}
+
+export interface StatusSources {
+  printers(): PrinterStatus[];
+  clients(): ClientEvent[];
+  transfers(): TransferEvent[];
+  firewall(): Promise<FirewallStatus>;
+  audit(query: AuditQuery): Promise<AuditEvent[]>;
+}
