@@ -26,6 +26,8 @@ const cidr4 = str({
   hint: 'an IPv4 network such as 198.51.100.0/24',
 });
 const port = int({ min: 1, max: 65535 });
+/** A port Moat listens on: 0 asks the system for any free port (tests). */
+const listenPort = int({ min: 0, max: 65535 });
 const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
 export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
 const sha256Fingerprint = str({
@@ -113,11 +115,11 @@ export const configSchema = object({
   printers: withDefault(arrayOf(printerSchema, { max: 8 }), () => []),
   accessCodes: withDefault(arrayOf(accessCodeSchema, { max: 64 }), () => []),
   ports: object({
-    mqtt: withDefault(port, () => 8883),
-    ftps: withDefault(port, () => 990),
-    https: withDefault(port, () => 443),
+    mqtt: withDefault(listenPort, () => 8883),
+    ftps: withDefault(listenPort, () => 990),
+    https: withDefault(listenPort, () => 443),
     /** Redirects to https only. */
-    http: withDefault(port, () => 80),
+    http: withDefault(listenPort, () => 80),
     passiveMin: withDefault(port, () => 50000),
     passiveMax: withDefault(port, () => 50100),
   }),

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAccessCode, generateAccessCode } from '../../src/auth/access-codes.js';
+import type { MoatConfig, Role } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/schema.js';
+import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
+import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
+import { saveConfig } from '../../src/config/store.js';
+import { type Logger, silentLogger } from '../../src/log.js';
+import { type RunningMoat, startMoat } from '../../src/service.js';
+import {
+  type SimulatedPrinter,
+  type SimulatedPrinterOptions,
+  startSimulatedPrinter,
+} from '../../src/simulator/index.js';
+
+/**
+ * A simulated printer and a Moat in front of it, both on loopback with ephemeral ports, in a temp
+ * directory removed by close(). The end-to-end tests of every capability start from here.
+ */
+export interface HarnessOptions {
+  serial?: string;
+  model?: string;
+  mqtt?: 'tls' | 'plain' | false;
+  ftp?: 'tls' | 'plain' | false;
+  /** Extra simulator options (throughput cap, tick rate, …). */
+  simulator?: Partial<SimulatedPrinterOptions>;
+  /** Last word on Moat's configuration before it is saved. */
+  configure?: (config: MoatConfig) => MoatConfig;
+  logger?: Logger;
+  /** Start only the simulator, not Moat. */
+  simulatorOnly?: boolean;
+}
+
+export interface Harness {
+  dir: string;
+  paths: StatePaths;
+  serial: string;
+  printerAccessCode: string;
+  sim: SimulatedPrinter;
+  /** The simulator's CA, as a file (what Moat's test-ca policy reads, what direct clients use). */
+  printerCaFile: string;
+  moat?: RunningMoat;
+  /** Moat's CA, as a file for `--cafile`. */
+  moatCaFile: string;
+  /** One LAN access code per role. */
+  codes: Record<Role, string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-test-'));
+  const serial = options.serial ?? '01S00C000000001';
+  const model = options.model ?? 'P1S';
+  const printerAccessCode = generateAccessCode();
+  const mqtt = options.mqtt ?? 'tls';
+  const ftp = options.ftp ?? 'tls';
+  let sim: SimulatedPrinter | undefined;
+  let moat: RunningMoat | undefined;
+  const close = async () => {
+    await moat?.close();
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    sim = await startSimulatedPrinter({
+      serial,
+      model,
+      accessCode: printerAccessCode,
+      mqtt: mqtt && { transport: mqtt },
+      ftp: ftp && { transport: ftp, rootDir: join(dir, 'printer-storage') },
+      ...options.simulator,
+    });
+    const printerCaFile = join(dir, 'printer-ca.pem');
+    writeFileSync(printerCaFile, sim.pki.ca.certPem);
+    const paths = statePaths(join(dir, 'state'));
+    const codes = {} as Record<Role, string>;
+    const accessCodes = [];
+    for (const role of ['viewer', 'operator', 'admin'] as const) {
+      const { entry, code } = await createAccessCode(`${role} test`, role);
+      codes[role] = code;
+      accessCodes.push(entry);
+    }
+    // A random passive range per harness, so consecutive tests do not meet each other's lingering sockets.
+    const passiveBase = 30000 + Math.floor(Math.random() * 600) * 50;
+    let config = parseConfig({
+      lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
+      ports: { mqtt: 0, ftps: 0, https: 0, http: 0, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
+      accessCodes,
+      firewall: { enabled: false },
+      web: { claimFile: join(dir, 'boot', 'moat-claim.txt') },
+      printers: [
+        {
+          serial,
+          model,
+          name: 'Simulated printer',
+          address: sim.host,
+          mqtt: mqtt ? { transport: mqtt, port: sim.ports.mqtt } : {},
+          ftp: ftp ? { transport: ftp, port: sim.ports.ftp } : {},
+          certificate: { policy: 'test-ca', caFile: printerCaFile },
+        },
+      ],
+    });
+    if (options.configure) config = options.configure(config);
+    saveConfig(paths, config);
+    writeSecret(paths, printerSecretName(serial), printerAccessCode);
+    if (!options.simulatorOnly) {
+      moat = await startMoat({ paths, developmentMode: true, logger: options.logger ?? silentLogger() });
+    }
+    return {
+      dir,
+      paths,
+      serial,
+      printerAccessCode,
+      sim,
+      printerCaFile,
+      ...(moat && { moat }),
+      moatCaFile: paths.caCert,
+      codes,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
