@@ -71,3 +71,12 @@ export function curlArgs(target: CurlTarget, path: string, extra: string[] = [])
     `${scheme}://127.0.0.1:${target.port}/${path}`,
   ];
 }
+
+/** Polls `condition` until it holds or `timeoutMs` passes (then throws): no sleeps as synchronisation. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
