@@ -71,9 +71,11 @@ export async function openPassiveData(options: PassiveDataOptions): Promise<Pass
   const listener = createNetServer({ pauseOnConnect: false });
   listener.maxConnections = 1;
   let accepted: Socket | undefined;
+  let refused: TLSSocket | undefined;
   let timer: NodeJS.Timeout | undefined;
   const close = () => {
     clearTimeout(timer);
+    refused?.destroy();
     if (listener.listening) listener.close();
   };
 
@@ -90,7 +92,7 @@ export async function openPassiveData(options: PassiveDataOptions): Promise<Pass
         return;
       }
       accepted = socket;
-      close();
+      listener.close();
       const tlsConfig = options.tls;
       if (!tlsConfig) {
         clearTimeout(timer);
@@ -104,7 +106,9 @@ export async function openPassiveData(options: PassiveDataOptions): Promise<Pass
       tlsServer.once('secureConnection', (secure: TLSSocket) => {
         clearTimeout(timer);
         if (tlsConfig.requireSessionReuse && !secure.isSessionReused()) {
-          secure.destroy();
+          // Like vsFTPd: the handshake completes, the refusal comes as 522 on the control connection, and
+          // the data connection is closed after it (by close()), so the client reads the reason.
+          refused = secure;
           reject(new DataChannelError(522, sessionReuseRequired));
           return;
         }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Transform, Writable } from 'node:stream';
 import { type Client, type FileInfo, FTPError } from 'basic-ftp';
 import { FileSystem, type FtpConnection } from 'ftp-srv';
 import { roleAllows } from '../auth/access-codes.js';
@@ -100,12 +100,17 @@ export class RelayFileSystem extends FileSystem {
     return target;
   }
 
-  override async read(fileName: string): Promise<{ stream: PassThrough; clientPath: string }> {
+  override async read(fileName: string): Promise<{ stream: Transform; clientPath: string }> {
     const path = this.printerPath(fileName);
     const total = await this.printer((client) => client.size(path));
     const transfer = this.startTransfer('download', path, total);
-    const counted = new PassThrough();
-    counted.on('data', (chunk: Buffer) => transfer.add(chunk.length));
+    // A Transform, not a 'data' listener: a listener would start the flow before the LAN side is attached.
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        transfer.add(chunk.length);
+        callback(null, chunk);
+      },
+    });
     const fromPrinter = new PassThrough();
     this.relay.session
       .run((client) => client.downloadTo(fromPrinter, path))

@@ -58,6 +58,8 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
     let loggedIn = false;
     let cwd = '/';
     let passive: PassiveData | undefined;
+    /** The data channel the running command took; closed once its reply is out. */
+    let used: PassiveData | undefined;
     let renameFrom: string | undefined;
     let buffered = '';
     let queue = Promise.resolve();
@@ -78,6 +80,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       if (!passive) throw new FtpReplyError(425, 'Use PASV or EPSV first.');
       const current = passive;
       passive = undefined;
+      used = current;
       try {
         return await current.connection;
       } catch (error) {
@@ -265,6 +268,9 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       } catch (error) {
         if (error instanceof FtpReplyError) reply(error.code, error.message);
         else reply(451, 'Local error.');
+      } finally {
+        used?.close();
+        used = undefined;
       }
     };
 
