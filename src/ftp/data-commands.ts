@@ -106,7 +106,8 @@ async function transfer(
   } catch (error) {
     const reply = replyFor(error, 426);
     await onFailure?.(reply.message);
-    await connection.reply(reply.code, reply.message);
+    // The client may be gone (that may be why the transfer failed): ftp-srv logs a reply to nobody as an error.
+    if (connection.commandSocket.writable) await connection.reply(reply.code, reply.message);
   } finally {
     connection.connector.end();
     if (settings) connection.commandSocket.setTimeout(settings.idleTimeoutMs());

@@ -27,10 +27,13 @@ export class PrinterSession {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs `task` after every earlier task, on a connected client. */
-  run<T>(task: (client: Client) => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` after every earlier task, on a connected client. A `cleanup` task (removing a partial
+   * upload) still runs after close(): the LAN client leaving is exactly when it is needed.
+   */
+  run<T>(task: (client: Client) => Promise<T>, options: { cleanup?: boolean } = {}): Promise<T> {
     const result = this.queue.then(async () => {
-      if (this.closed) throw new Error('printer session closed');
+      if (this.closed && !options.cleanup) throw new Error('printer session closed');
       const client = await this.connected();
       try {
         return await task(client);
@@ -38,6 +41,8 @@ export class PrinterSession {
         // A broken or timed-out connection is not reused; an FTP error reply (550, ...) leaves it usable.
         if (client.closed || !(typeof (error as { code?: unknown }).code === 'number')) this.drop(client);
         throw error;
+      } finally {
+        if (this.closed) this.drop(client);
       }
     });
     this.queue = result.catch(() => {});

@@ -239,7 +239,7 @@ export class PrinterUpload extends Writable {
     this.relay.session.abort();
     const { temporary } = this;
     await this.relay.session
-      .run((client) => client.remove(temporary, true))
+      .run((client) => client.remove(temporary, true), { cleanup: true })
       .catch((error) =>
         this.relay.logger.warn({ err: (error as Error).message, file: temporary }, 'could not remove partial upload'),
       );
