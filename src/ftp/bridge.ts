@@ -1,6 +1,7 @@
-import { TLSSocket } from 'node:tls';
-import { type FtpConnection, FtpSrv } from 'ftp-srv';
-import { printerFtpPort } from '../config/schema.js';
+import type { EventEmitter } from 'node:events';
+import { TLSSocket, type Server as TlsServer } from 'node:tls';
+import { FtpSrv } from 'ftp-srv';
+import { printerFtpPort, type Role } from '../config/schema.js';
 import type { TransferEvent } from '../events.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
@@ -51,7 +52,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
       if (!before.includes(listener)) process.off(signal, listener);
     }
   }
-  const controlServer = (server as unknown as { server: import('node:tls').Server }).server;
+  const controlServer = (server as unknown as { server: TlsServer }).server;
   sessions.attach(controlServer);
   controlServer.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
   installDataCommands(server, {
@@ -65,15 +66,13 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   });
 
   const printerSessions = new Map<string, PrinterSession>();
-  const clientIds = new Map<string, { label: string; role: import('../config/schema.js').Role; address: string }>();
+  const clientIds = new Map<string, { label: string; role: Role; address: string }>();
 
-  server.on(
-    'connect' as 'login',
-    ((data: { connection: FtpConnection & { commandSocket: TLSSocket } }) => {
-      // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
-      data.connection.commandSocket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
-    }) as never,
-  );
+  // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
+  // ('connect' is emitted by ftp-srv but missing from its type declarations.)
+  (server as EventEmitter).on('connect', ({ connection }: { connection: { commandSocket: TLSSocket } }) => {
+    connection.commandSocket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
+  });
 
   server.on('login', ({ connection, username, password }, resolve, reject) => {
     const socket = (connection as unknown as { commandSocket: unknown }).commandSocket;
