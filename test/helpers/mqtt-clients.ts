@@ -123,3 +123,20 @@ export function collectMessages(client: MqttClient, topic: string): Record<strin
   });
   return received;
 }
+
+/** Moat's LAN MQTT endpoint in a harness, for one role's access code. */
+export function moatEndpoint(
+  h: { moat?: { mqtt: { port: number } }; moatCaFile: string; codes: Record<'viewer' | 'operator' | 'admin', string> },
+  role: 'viewer' | 'operator' | 'admin',
+): BrokerEndpoint {
+  if (!h.moat) throw new Error('the harness runs no Moat');
+  return { port: h.moat.mqtt.port, caFile: h.moatCaFile, password: h.codes[role] };
+}
+
+/** Waits until Moat holds the printer connection and a full state of it. */
+export function waitForPrinterReady(h: { moat?: { mqtt: { printers(): { online: boolean; state?: unknown }[] } } }) {
+  return waitFor('Moat to reach the printer and cache its state', () => {
+    const printer = h.moat?.mqtt.printers()[0];
+    return printer?.online === true && printer.state !== undefined;
+  });
+}
