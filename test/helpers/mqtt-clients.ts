@@ -70,6 +70,8 @@ export class MosquittoProcess {
 }
 
 export interface BrokerEndpoint {
+  /** Default 127.0.0.1. */
+  host?: string;
   port: number;
   /** CA file for TLS; undefined = plaintext. */
   caFile?: string;
@@ -97,7 +99,7 @@ export function mosquittoArgs(endpoint: BrokerEndpoint): string[] {
 /** An mqtt.js client connected (or refused) — resolves once CONNACK arrives. */
 export async function connectMqtt(endpoint: BrokerEndpoint, extra: IClientOptions = {}): Promise<MqttClient> {
   const options: IClientOptions = {
-    host: '127.0.0.1',
+    host: endpoint.host ?? '127.0.0.1',
     port: endpoint.port,
     protocol: endpoint.caFile ? 'mqtts' : 'mqtt',
     username: endpoint.username ?? 'bblp',
