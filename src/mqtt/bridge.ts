@@ -75,33 +75,35 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     queueLimit: 64,
     authenticate(client, username, password, done) {
       const address = addressOf(client);
-      auth.authenticate(address, username, password).then(
-        (entry) => {
-          if (!entry) {
-            log.info({ address, clientId: client.id }, 'LAN login refused: wrong user name or access code');
+      auth
+        .authenticate(address, username, password, () => client.conn.destroyed === true)
+        .then(
+          (entry) => {
+            if (!entry) {
+              log.info({ address, clientId: client.id }, 'LAN login refused: wrong user name or access code');
+              done(authError('not authorized', 5), false);
+              return;
+            }
+            if (authenticatedCount >= ctx.config.get().mqtt.maxClients) {
+              log.warn({ address, label: entry.label }, 'LAN login refused: too many clients');
+              done(authError('too many clients', 3), false);
+              return;
+            }
+            authenticatedCount++;
+            client.conn.once('close', () => authenticatedCount--);
+            sessions.set(client, {
+              label: entry.label,
+              role: entry.role,
+              address,
+              publishes: new TokenBucket(limits.publishesPerSecond, limits.publishBurst),
+            });
+            done(null, true);
+          },
+          (error: unknown) => {
+            log.error({ err: error, address }, 'LAN login failed');
             done(authError('not authorized', 5), false);
-            return;
-          }
-          if (authenticatedCount >= ctx.config.get().mqtt.maxClients) {
-            log.warn({ address, label: entry.label }, 'LAN login refused: too many clients');
-            done(authError('too many clients', 3), false);
-            return;
-          }
-          authenticatedCount++;
-          client.conn.once('close', () => authenticatedCount--);
-          sessions.set(client, {
-            label: entry.label,
-            role: entry.role,
-            address,
-            publishes: new TokenBucket(limits.publishesPerSecond, limits.publishBurst),
-          });
-          done(null, true);
-        },
-        (error: unknown) => {
-          log.error({ err: error, address }, 'LAN login failed');
-          done(authError('not authorized', 5), false);
-        },
-      );
+          },
+        );
     },
     authorizeSubscribe(client, subscription, done) {
       const topic = subscription.topic;

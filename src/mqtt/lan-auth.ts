@@ -17,13 +17,18 @@ export class LanAuthenticator {
     address: string,
     username: string | undefined,
     password: Buffer | undefined,
+    gone: () => boolean,
   ): Promise<AccessCodeEntry | undefined> {
     let entry: AccessCodeEntry | undefined;
-    const ok = await this.throttle.attempt(address, async () => {
-      if (username !== 'bblp' || password === undefined) return false;
-      entry = await this.verifier.verify(password.toString('utf8'));
-      return entry !== undefined;
-    });
+    const ok = await this.throttle.attempt(
+      address,
+      async () => {
+        if (username !== 'bblp' || password === undefined) return false;
+        entry = await this.verifier.verify(password.toString('utf8'));
+        return entry !== undefined;
+      },
+      gone,
+    );
     return ok ? entry : undefined;
   }
 }

@@ -44,3 +44,19 @@ test('failures are forgotten after a while', () => {
     }),
   );
 });
+
+test('an abandoned attempt is dropped without waiting its turn out', async () => {
+  const throttle = new LoginThrottle({ baseDelayMs: 60000, maxDelayMs: 60000 });
+  await throttle.attempt('a', async () => false);
+  let checked = false;
+  const result = await throttle.attempt(
+    'a',
+    async () => {
+      checked = true;
+      return true;
+    },
+    () => true,
+  );
+  assert.equal(result, false);
+  assert.equal(checked, false);
+});

@@ -39,8 +39,11 @@ export class LoginThrottle {
     return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(record.failures - 1, 30));
   }
 
-  /** Runs `check` for an address after its delay, serialised per address; records the outcome. */
-  attempt(address: string, check: () => Promise<boolean>): Promise<boolean> {
+  /**
+   * Runs `check` for an address after its delay, serialised per address; records the outcome. An attempt
+   * whose client has gone (`abandoned`) by its turn is dropped without a check or a wait.
+   */
+  attempt(address: string, check: () => Promise<boolean>, abandoned: () => boolean = () => false): Promise<boolean> {
     const queue = this.queues.get(address) ?? { tail: Promise.resolve(), pending: 0 };
     if (queue.pending >= (this.options.maxPendingPerAddress ?? 32)) {
       this.recordFailure(address);
@@ -49,6 +52,7 @@ export class LoginThrottle {
     queue.pending++;
     this.queues.set(address, queue);
     const run = queue.tail.then(async () => {
+      if (abandoned()) return false;
       const delay = this.delayFor(address);
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       const ok = await check().catch(() => false);

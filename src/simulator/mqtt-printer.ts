@@ -114,15 +114,19 @@ export async function startSimulatedMqtt(options: SimulatedMqttOptions): Promise
     });
   });
 
+  let closing: Promise<void> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
     publishReport: publish,
-    async close() {
-      clearInterval(ticker);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    close() {
+      closing ??= (async () => {
+        clearInterval(ticker);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+      })();
+      return closing;
     },
   };
 }

@@ -109,7 +109,18 @@ export async function connectMqtt(endpoint: BrokerEndpoint, extra: IClientOption
     ...(endpoint.caFile && { ca: readFileSync(endpoint.caFile), checkServerIdentity: () => undefined }),
     ...extra,
   };
-  return mqtt.connectAsync(options);
+  // Not connectAsync: a refused client can emit 'error' again after the promise settled, which would
+  // surface as an uncaught exception in whichever test runs next.
+  const client = mqtt.connect(options);
+  return new Promise((resolve, reject) => {
+    client.on('error', (error) => {
+      if (client.connected) return;
+      client.end(true);
+      reject(error);
+    });
+    client.once('close', () => reject(new Error('connection closed before CONNACK')));
+    client.once('connect', () => resolve(client));
+  });
 }
 
 /** Collects the messages a client receives on one topic, parsed as JSON. */
