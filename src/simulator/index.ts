@@ -51,6 +51,8 @@ export interface SimulatedPrinter {
   stats: SimulatorStats;
   ports: { mqtt?: number; ftp?: number; stats?: number };
   statsUrl?: string;
+  /** Publishes a payload on the printer's report topic (benchmarks); present when MQTT runs. */
+  publishReport?(payload: Buffer | string): void;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
   const stats = new SimulatorStats();
   const running: SimulatedService[] = [];
   const ports: SimulatedPrinter['ports'] = {};
+  let publishReport: SimulatedPrinter['publishReport'];
   let statsServer: Server | undefined;
 
   const close = async () => {
@@ -85,6 +88,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
       });
       running.push(mqtt);
       ports.mqtt = mqtt.port;
+      publishReport = mqtt.publishReport;
     }
     if (options.ftp) {
       mkdirSync(options.ftp.rootDir, { recursive: true });
@@ -147,6 +151,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
     stats,
     ports,
     ...(ports.stats !== undefined && { statsUrl: `http://127.0.0.1:${ports.stats}/stats` }),
+    ...(publishReport && { publishReport }),
     close,
   };
 }
