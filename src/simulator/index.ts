@@ -26,6 +26,7 @@ export interface SimulatedPrinterOptions {
         rootDir: string;
         bytesPerSecond?: number;
         requireSessionReuse?: boolean;
+        uncleanDataClose?: boolean;
       }
     | false;
   notify?:
@@ -102,6 +103,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
         rootDir: options.ftp.rootDir,
         requireSessionReuse: options.ftp.requireSessionReuse ?? true,
         ...(options.ftp.bytesPerSecond !== undefined && { bytesPerSecond: options.ftp.bytesPerSecond }),
+        ...(options.ftp.uncleanDataClose !== undefined && { uncleanDataClose: options.ftp.uncleanDataClose }),
       });
       running.push(ftp);
       ports.ftp = ftp.port;
