@@ -66,11 +66,14 @@ export async function startNotifier(options: SimulatedNotifyOptions): Promise<Si
   };
   send();
   const timer = setInterval(send, options.intervalMs);
+  let closed: Promise<void> | undefined;
   return {
     port: socket.address().port,
-    close: async () => {
+    close: () => {
+      // Idempotent: tests close early and again in their cleanup.
       clearInterval(timer);
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      closed ??= new Promise<void>((resolve) => socket.close(() => resolve()));
+      return closed;
     },
   };
 }
