@@ -156,9 +156,24 @@ export const configSchema = object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),
     maxConnections: withDefault(int({ min: 1, max: 256 }), () => 8),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 86400000 }), () => 300000),
+    /** LAN ports the relays listen on (0 = any free port, tests); they serve the first printer that enables each. */
+    ports: object({
+      rtsps: withDefault(listenPort, () => 322),
+      tunnel: withDefault(listenPort, () => 6000),
+      bind: withDefault(listenPort, () => 3000),
+      bindTls: withDefault(listenPort, () => 3002),
+    }),
   }),
   discovery: object({
     enabled: withDefault(bool(), () => true),
+    /** Printer-side ports Moat listens on for the printer's NOTIFY (broadcast, multicast); 0 = any (tests). */
+    notifyPort: withDefault(listenPort, () => 2021),
+    multicastPort: withDefault(listenPort, () => 1990),
+    /** Where the re-announcement goes on the LAN. */
+    announceAddress: withDefault(ipv4, () => '255.255.255.255'),
+    announcePort: withDefault(port, () => 2021),
+    /** Also re-announce to 239.255.255.250:1990 (Bambu Studio ignores it; other tools listen). */
+    multicast: withDefault(bool(), () => true),
   }),
   firewall: object({
     enabled: withDefault(bool(), () => true),
