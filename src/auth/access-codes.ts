@@ -29,10 +29,13 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [n, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  if (![n, r, p].every((v) => Number.isInteger(v) && v > 0) || n > 1 << 20) return false;
+  const powerOfTwo = Number.isInteger(n) && n > 1 && n <= 1 << 20 && (n & (n - 1)) === 0;
+  if (!powerOfTwo || ![r, p].every((v) => Number.isInteger(v) && v > 0 && v <= 16)) return false;
   const expected = Buffer.from(parts[5] as string, 'base64url');
-  const actual = await scryptAsync(secret, Buffer.from(parts[4] as string, 'base64url'), n, r, p);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  const salt = Buffer.from(parts[4] as string, 'base64url');
+  if (expected.length !== keyLength || salt.length === 0) return false;
+  const actual = await scryptAsync(secret, salt, n, r, p);
+  return timingSafeEqual(expected, actual);
 }
 
 // No 0/O/1/l/I: the code is read off a screen and typed into a slicer.

@@ -22,6 +22,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./serve.js')).run,
   },
   {
+    name: 'demo',
+    summary: 'run a simulated printer and Moat on loopback; writes DIR/demo.json (--dir DIR, default .moat-demo)',
+    load: async () => (await import('./demo.js')).run,
+  },
+  {
+    name: 'simulate-printer',
+    summary: 'run a simulated Bambu printer (MQTT, FTP, NOTIFY, stats) until stopped',
+    load: async () => (await import('./simulate-printer.js')).run,
+  },
+  {
     name: 'cert show',
     summary: "show Moat's CA and server certificate with SHA-256 fingerprints",
     load: async () => (await import('./cert.js')).runShow,

@@ -81,7 +81,14 @@ export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
 }
 
 type Shape = Record<string, Schema<unknown>>;
-type ObjectOf<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
+type OptionalKeys<S extends Shape> = { [K in keyof S]: undefined extends Infer<S[K]> ? K : never }[keyof S];
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** Fields whose schema may give undefined become optional properties. */
+type ObjectOf<S extends Shape> = Simplify<
+  { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & {
+    [K in OptionalKeys<S>]?: Exclude<Infer<S[K]>, undefined>;
+  }
+>;
 
 /** An object with exactly these fields: an unknown field is an error (a typo must not be silently ignored). */
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {

@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { demoSummary, startDemo } from '../demo.js';
+import { createLogger } from '../log.js';
+import { parseCommandArgs } from './common.js';
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    args,
+    { dir: { type: 'string' }, model: { type: 'string' } },
+    'usage: moat demo [--dir DIR] [--model MODEL]   (default DIR .moat-demo)',
+  );
+  const dir = resolve(typeof values.dir === 'string' ? values.dir : '.moat-demo');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Logs go to a file so the terminal keeps the summary readable.
+  const logger = createLogger({ destination: pino.destination({ dest: join(dir, 'moat.log'), sync: false }) });
+  const demo = await startDemo({
+    dir,
+    logger,
+    ...(typeof values.model === 'string' && { model: values.model }),
+  });
+  console.log(demoSummary(demo.info, join(dir, 'demo.json')));
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  console.log('\nstopping…');
+  await demo.close();
+  logger.flush();
+  return 0;
+}

@@ -1,0 +1,219 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createAccessCode, generateAccessCode } from './auth/access-codes.js';
+import { type MoatConfig, type Role, roles } from './config/schema.js';
+import { printerSecretName, writeSecret } from './config/secrets.js';
+import { statePaths } from './config/state-dir.js';
+import { loadConfig, saveConfig } from './config/store.js';
+import type { Logger } from './log.js';
+import { canListen, firstListenable } from './net/port-probe.js';
+import { type RunningMoat, startMoat } from './service.js';
+import { type SimulatedPrinter, startSimulatedPrinter } from './simulator/index.js';
+
+/**
+ * The demo: a simulated printer and Moat in front of it, on loopback. Standard ports where this
+ * process may bind them, documented high ports otherwise; demo.json always says which.
+ */
+export interface DemoOptions {
+  dir: string;
+  model?: string;
+  serial?: string;
+  logger: Logger;
+}
+
+export interface DemoInfo {
+  username: 'bblp';
+  moat: {
+    host: string;
+    mqtt: { host: string; port: number };
+    ftps: { host: string; port: number; passive: [number, number] };
+    https: { url: string; port: number };
+    http: { port: number };
+    caFile: string;
+    caFingerprint256: string;
+    stateDir: string;
+    logFile: string;
+  };
+  accessCodes: Record<Role, string>;
+  printer: { serial: string; model: string };
+  simulator: {
+    host: string;
+    mqttPort: number;
+    ftpPort: number;
+    statsUrl: string;
+    ftpDir: string;
+    caFile: string;
+  };
+  commands: { mosquittoSub: string; mosquittoPushall: string; curlUpload: string; curlList: string };
+}
+
+export interface RunningDemo {
+  info: DemoInfo;
+  moat: RunningMoat;
+  simulator: SimulatedPrinter;
+  close(): Promise<void>;
+}
+
+/** Standard port first, then the documented fallback (README "Demo"). */
+const moatPortChoices = { mqtt: [8883, 18883], ftps: [990, 10990], https: [443, 18443], http: [80, 18080] };
+const passiveChoices: [number, number][] = [
+  [50000, 50100],
+  [51000, 51100],
+];
+
+async function choosePort(host: string, choices: number[]): Promise<number> {
+  return (await firstListenable(host, choices)) ?? 0;
+}
+
+export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  const dir = resolve(options.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const host = '127.0.0.1';
+  // The printer gets its own loopback address, so it can keep its real ports next to Moat's.
+  const printerHost = (await canListen('127.0.0.2', 0)) ? '127.0.0.2' : host;
+  const serial = options.serial ?? '01S00C000000001';
+  const model = options.model ?? 'P1S';
+  const printerCode = generateAccessCode();
+  const ftpDir = join(dir, 'printer-storage');
+
+  const simulator = await startSimulatedPrinter({
+    serial,
+    model,
+    accessCode: printerCode,
+    host: printerHost,
+    mqtt: { transport: 'tls', port: await choosePort(printerHost, [8883, 0]) },
+    ftp: { transport: 'tls', port: await choosePort(printerHost, [990, 0]), rootDir: ftpDir },
+    statsPort: 0,
+  });
+  let moat: RunningMoat | undefined;
+  try {
+    const printerCaFile = join(dir, 'printer-ca.pem');
+    writeFileSync(printerCaFile, simulator.pki.ca.certPem);
+    const paths = statePaths(join(dir, 'state'));
+    const ports = {
+      mqtt: await choosePort(host, moatPortChoices.mqtt),
+      ftps: await choosePort(host, moatPortChoices.ftps),
+      https: await choosePort(host, moatPortChoices.https),
+      http: await choosePort(host, moatPortChoices.http),
+    };
+    const passive: [number, number] = (await findPassiveRange(host)) ?? [50000, 50100];
+    const codes = {} as Record<Role, string>;
+    const entries = [];
+    for (const role of roles) {
+      const { entry, code } = await createAccessCode(`demo ${role}`, role);
+      codes[role] = code;
+      entries.push(entry);
+    }
+    // Moat's CA and keys survive demo restarts (so a slicer told to trust it keeps trusting it); the
+    // printer, its access code and the LAN access codes are new each run.
+    const previous = loadConfig(paths);
+    const config: MoatConfig = {
+      ...previous,
+      lan: { ...previous.lan, interface: 'lo', bindAddress: host, addresses: [host] },
+      ports: { ...ports, passiveMin: passive[0], passiveMax: passive[1] },
+      accessCodes: entries,
+      firewall: { ...previous.firewall, enabled: false },
+      web: { ...previous.web, claimFile: join(dir, 'moat-claim.txt') },
+      printers: [
+        {
+          serial,
+          model,
+          name: `Simulated ${simulator.model.displayName}`,
+          address: printerHost,
+          mqtt: { transport: 'tls', port: simulator.ports.mqtt },
+          ftp: { transport: 'tls', port: simulator.ports.ftp },
+          certificate: { policy: 'test-ca', caFile: printerCaFile },
+          passthrough: false,
+          relays: { camera: false, fileTunnel: false, bind: false },
+          relayPorts: { rtsps: 322, tunnel: 6000, bind: 3000, bindTls: 3002 },
+        },
+      ],
+    };
+    saveConfig(paths, config);
+    writeSecret(paths, printerSecretName(serial), printerCode);
+    moat = await startMoat({ paths, developmentMode: true, logger: options.logger });
+
+    const mqttPort = moat.mqtt.port || ports.mqtt;
+    const ftpsPort = moat.ftp.port || ports.ftps;
+    const httpsPort = moat.web.httpsPort || ports.https;
+    const caFile = paths.caCert;
+    const report = `device/${serial}/report`;
+    const info: DemoInfo = {
+      username: 'bblp',
+      moat: {
+        host,
+        mqtt: { host, port: mqttPort },
+        ftps: { host, port: ftpsPort, passive },
+        https: { url: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}/`, port: httpsPort },
+        http: { port: moat.web.httpPort || ports.http },
+        caFile,
+        caFingerprint256: moat.context.identity.caFingerprint256,
+        stateDir: paths.root,
+        logFile: join(dir, 'moat.log'),
+      },
+      accessCodes: codes,
+      printer: { serial, model },
+      simulator: {
+        host: printerHost,
+        mqttPort: simulator.ports.mqtt ?? 0,
+        ftpPort: simulator.ports.ftp ?? 0,
+        statsUrl: simulator.statsUrl ?? '',
+        ftpDir,
+        caFile: printerCaFile,
+      },
+      commands: {
+        // --insecure: Moat's certificate names the printer serial (as Bambu clients expect), not 127.0.0.1;
+        // the chain is still verified against Moat's CA.
+        mosquittoSub: `mosquitto_sub -h ${host} -p ${mqttPort} --cafile ${caFile} --insecure -u bblp -P ${codes.viewer} -t '${report}' -C 1`,
+        mosquittoPushall: `mosquitto_pub -h ${host} -p ${mqttPort} --cafile ${caFile} --insecure -u bblp -P ${codes.viewer} -t 'device/${serial}/request' -m '{"pushing":{"sequence_id":"1","command":"pushall"}}'`,
+        curlUpload: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.operator} -T model.3mf ftps://${host}:${ftpsPort}/`,
+        curlList: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.viewer} ftps://${host}:${ftpsPort}/`,
+      },
+    };
+    writeFileSync(join(dir, 'demo.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    const running = moat;
+    return {
+      info,
+      moat: running,
+      simulator,
+      close: async () => {
+        await running.close();
+        await simulator.close();
+      },
+    };
+  } catch (error) {
+    await moat?.close();
+    await simulator.close();
+    throw error;
+  }
+}
+
+async function findPassiveRange(host: string): Promise<[number, number] | undefined> {
+  for (const range of passiveChoices) {
+    if ((await canListen(host, range[0])) && (await canListen(host, range[1]))) return range;
+  }
+  return undefined;
+}
+
+export function demoSummary(info: DemoInfo, demoJsonPath: string): string {
+  const m = info.moat;
+  return [
+    `Moat demo running: a simulated ${info.printer.model} (serial ${info.printer.serial}) behind Moat on loopback.`,
+    '',
+    `  MQTT (TLS)   ${m.mqtt.host}:${m.mqtt.port}     user bblp`,
+    `  FTPS         ${m.ftps.host}:${m.ftps.port}      passive ${m.ftps.passive[0]}-${m.ftps.passive[1]}`,
+    `  Setup page   ${m.https.url}`,
+    `  Moat CA      ${m.caFile}`,
+    `               SHA-256 ${m.caFingerprint256}`,
+    `  Access codes viewer ${info.accessCodes.viewer}   operator ${info.accessCodes.operator}   admin ${info.accessCodes.admin}`,
+    `  Printer      stats ${info.simulator.statsUrl}   storage ${info.simulator.ftpDir}`,
+    '',
+    'Try it:',
+    `  ${info.commands.mosquittoSub}`,
+    `  ${info.commands.mosquittoPushall}`,
+    `  ${info.commands.curlUpload}`,
+    `  ${info.commands.curlList}`,
+    '',
+    `Everything above is in ${demoJsonPath}; logs in ${m.logFile}. Ctrl-C stops the demo.`,
+  ].join('\n');
+}
