@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Browser, curl, eventually, openBrowser, screenshotDir, startFreshMoat } from './web-harness.js';
-
-/** Refusals the test provokes on purpose; Chromium reports each failed request on the console. */
-const expectedRefusal = /^Failed to load resource: the server responded with a status of (400|401|429)/;
+import {
+  type Browser,
+  curl,
+  eventually,
+  openBrowser,
+  screenshotDir,
+  startFreshMoat,
+  unexpectedErrors,
+} from './web-harness.js';
 
 test('claim: a wrong code is refused and throttled, the right one sets the password, then it is dead', async (t) => {
   if (!existsSync('/usr/bin/chromium')) {
@@ -100,8 +105,7 @@ test('claim: a wrong code is refused and throttled, the right one sets the passw
     await page.click('#login-form button[type=submit]');
     await page.locator('#logout').waitFor();
 
-    const unexpected = browser.errors.filter((e) => !expectedRefusal.test(e));
-    assert.deepEqual(unexpected, [], 'no console errors beyond the refusals provoked on purpose');
+    assert.deepEqual(unexpectedErrors(browser.errors, [400, 401, 429]), [], 'no console errors but provoked refusals');
   } finally {
     await browser?.close();
     await moat.close();

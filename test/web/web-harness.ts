@@ -151,6 +151,17 @@ export async function openBrowser(moat: FreshMoat, viewport = { width: 1280, hei
   };
 }
 
+/**
+ * Console errors other than the failed requests a test provoked on purpose (Chromium reports every
+ * non-2xx answer to fetch on the console).
+ */
+export function unexpectedErrors(errors: string[], provokedStatuses: number[] = []): string[] {
+  const provoked = new RegExp(
+    `^Failed to load resource: the server responded with a status of (${provokedStatuses.join('|')}) `,
+  );
+  return errors.filter((e) => provokedStatuses.length === 0 || !provoked.test(e));
+}
+
 export const screenshotDir = join(process.cwd(), 'docs', 'screenshots');
 
 /** Waits until check() holds, polling; fails with `what` after the deadline. */
