@@ -15,7 +15,7 @@ import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
 import { type DashboardOptions, dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, UserError } from './http.js';
-import { startPrinterFinder } from './printer-finder.js';
+import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
 import { setupRoutes } from './setup-routes.js';
 import { healthReader } from './system-health.js';
@@ -74,10 +74,15 @@ export async function startWeb(
     );
   }
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+  // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
+  // keep the setup page down.
   const finder = await startPrinterFinder(
     config.web.printerFinderPort,
     ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
-  );
+  ).catch((error: unknown): PrinterFinder => {
+    ctx.logger.warn({ err: error, port: config.web.printerFinderPort }, 'cannot listen for printer NOTIFY');
+    return { port: 0, found: () => [], close: async () => {} };
+  });
   // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
   // let NetworkManager pick wlan0 for the client side.
   const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });

@@ -89,7 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ports: { mqtt: 0, ftps: 0, https: 0, http: 0, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
       accessCodes,
       firewall: { enabled: false },
-      web: { claimFile: join(dir, 'boot', 'moat-claim.txt') },
+      web: { claimFile: join(dir, 'boot', 'moat-claim.txt'), printerFinderPort: 0 },
       printers: [
         {
           serial,
