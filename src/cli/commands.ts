@@ -12,6 +12,11 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'first boot: state directory, CA and server certificate, claim code (idempotent)',
+    load: async () => (await import('./init.js')).run,
+  },
+  {
     name: 'serve',
     summary: 'run the service (bridges, firewall, setup page) until stopped',
     load: async () => (await import('./serve.js')).run,

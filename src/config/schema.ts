@@ -186,6 +186,11 @@ export const configSchema = object({
   web: object({
     sessionIdleMinutes: withDefault(int({ min: 1, max: 1440 }), () => 30),
     claimFile: withDefault(str({ min: 1 }), () => '/boot/firmware/moat-claim.txt'),
+    /** Wrong passwords or claim codes allowed per address within the window before answers are 429. */
+    loginAttempts: withDefault(int({ min: 1, max: 1000 }), () => 5),
+    loginWindowSeconds: withDefault(int({ min: 1, max: 86400 }), () => 900),
+    /** UDP port where the setup page listens for printers' NOTIFY (0: any free port, tests). */
+    printerFinderPort: withDefault(listenPort, () => 2021),
   }),
   audit: object({
     maxBytes: withDefault(int({ min: 4096, max: 1024 * 1024 * 1024 }), () => 5 * 1024 * 1024),
