@@ -27,7 +27,9 @@ ssh-keygen -A
 
 echo "moat-firstboot: making Moat's keys, certificates and claim code"
 install -d -m 0700 -o moat -g moat "$state"
-moat init --state-dir "$state"
+# `moat init` prints the claim code: keep it out of the journal. The owner reads it from moat-claim.txt on
+# the boot partition, or on the console's login banner (/etc/issue.d links to that file).
+moat init --state-dir "$state" >/dev/null
 
 echo "moat-firstboot: writing the printer access point, DHCP/DNS, mDNS and sysctl files"
 moat appliance render --state-dir "$state" --out /
