@@ -151,6 +151,9 @@ export const configSchema = object({
     unknownCommandRole: withDefault(oneOf(roles), () => 'admin' as const),
     loginDelayBaseMs: withDefault(int({ min: 0, max: 60000 }), () => 250),
     loginDelayMaxMs: withDefault(int({ min: 0, max: 600000 }), () => 30000),
+    /** Reconnecting to a printer: exponential backoff from min to max, with jitter. */
+    upstreamRetryMinMs: withDefault(int({ min: 50, max: 600000 }), () => 1000),
+    upstreamRetryMaxMs: withDefault(int({ min: 50, max: 600000 }), () => 30000),
   }),
   ftp: object({
     allowedExtensions: withDefault(arrayOf(str({ pattern: /^\.[a-z0-9.]{1,16}$/ })), () => [
