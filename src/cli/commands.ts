@@ -87,6 +87,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./firewall.js')).runRemove,
   },
   {
+    name: 'appliance render',
+    summary: 'write the host files generated from the settings (access point, DHCP/DNS, mDNS, sysctl) below --out DIR',
+    load: async () => (await import('./appliance.js')).runRender,
+  },
+  {
+    name: 'health',
+    summary: 'check that the running service answers on HTTPS with its certificate (--wait SECONDS to poll)',
+    load: async () => (await import('./health.js')).run,
+  },
+  {
     name: 'reset',
     summary: 'factory reset: wipe configuration, keys, secrets and logs (--yes to confirm)',
     load: async () => (await import('./reset.js')).run,
