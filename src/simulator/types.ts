@@ -56,3 +56,16 @@ export interface SimulatedNotifyOptions {
   intervalMs: number;
   stats: SimulatorStats;
 }
+
+export interface SimulatedTcpServicesOptions {
+  serial: string;
+  model: PrinterModel;
+  host: string;
+  accessCode: string;
+  pki: PrinterPki;
+  stats: SimulatorStats;
+  /** Listening ports; 0 or absent = any free port. */
+  ports?: { rtsps?: number; tunnel?: number; bind?: number; bindTls?: number };
+  /** How often the port-6000 camera sends a frame. */
+  frameIntervalMs?: number;
+}

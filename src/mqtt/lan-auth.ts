@@ -1,0 +1,34 @@
+import type { AccessCodeVerifier } from '../auth/access-codes.js';
+import type { AccessCodeEntry } from '../config/schema.js';
+import { LoginThrottle } from './login-throttle.js';
+
+/** LAN login: user name `bblp` and one of Moat's access codes, behind the per-address throttle. */
+export class LanAuthenticator {
+  private readonly throttle: LoginThrottle;
+
+  constructor(
+    private readonly verifier: AccessCodeVerifier,
+    delays: { baseDelayMs: number; maxDelayMs: number },
+  ) {
+    this.throttle = new LoginThrottle(delays);
+  }
+
+  async authenticate(
+    address: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+    gone: () => boolean,
+  ): Promise<AccessCodeEntry | undefined> {
+    let entry: AccessCodeEntry | undefined;
+    const ok = await this.throttle.attempt(
+      address,
+      async () => {
+        if (username !== 'bblp' || password === undefined) return false;
+        entry = await this.verifier.verify(password.toString('utf8'));
+        return entry !== undefined;
+      },
+      gone,
+    );
+    return ok ? entry : undefined;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Bambu reports carry addresses in `net.info[].ip` as a uint32 whose least significant byte is the
+ * first octet (192.168.50.122 = 0x7A32A8C0 = 2050140352).
+ */
+export function ipv4ToUint32LE(address: string): number {
+  const octets = address.split('.').map(Number);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) {
+    throw new Error(`not an IPv4 address: ${address}`);
+  }
+  const [a, b, c, d] = octets as [number, number, number, number];
+  return (a + b * 0x100 + c * 0x10000 + d * 0x1000000) >>> 0;
+}
+
+export function uint32LEToIpv4(value: number): string {
+  return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff].join('.');
+}
