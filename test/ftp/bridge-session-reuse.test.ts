@@ -90,3 +90,37 @@ describe('FTPS bridge listener', () => {
     assert.doesNotMatch(result.stdout, /^220/m);
   });
 });
+
+describe('FTPS bridge passive replies', () => {
+  let harness: Harness;
+  before(async () => {
+    // Moat on 127.0.0.2 while the client connects from 127.0.0.1: the PASV reply must name Moat's LAN
+    // address, not the client's (which is what ftp-srv itself answers to a local client).
+    harness = await startHarness({
+      mqtt: false,
+      ftp: 'tls',
+      configure: (config) => ({
+        ...config,
+        lan: { ...config.lan, bindAddress: '127.0.0.2', addresses: ['127.0.0.2'] },
+      }),
+    });
+  });
+  after(() => harness?.close());
+
+  it('PASV answers with the LAN address, EPSV with the port only', async () => {
+    const port = harness.moat?.ftp.port as number;
+    const url = `ftps://127.0.0.2:${port}/`;
+    const common = ['--silent', '--show-error', '--ssl-reqd', '--cacert', harness.moatCaFile, '--verbose'];
+    const auth = ['--user', `bblp:${harness.codes.viewer}`];
+    const pasv = await run('curl', [...common, ...auth, '--disable-epsv', '--ftp-pasv', url]);
+    assert.equal(pasv.code, 0, pasv.stderr);
+    const [, high, low] = /< 227 PASV OK \(127,0,0,2,(\d+),(\d+)\)/.exec(pasv.stderr) ?? [];
+    assert.ok(high && low, 'PASV names 127.0.0.2');
+    const { passiveMin, passiveMax } = harness.moat?.context.config.get().ports ?? { passiveMin: 0, passiveMax: 0 };
+    const dataPort = Number(high) * 256 + Number(low);
+    assert.ok(dataPort >= passiveMin && dataPort <= passiveMax, `data port ${dataPort} in the passive range`);
+    const epsv = await run('curl', [...common, ...auth, '--ftp-pasv', url]);
+    assert.equal(epsv.code, 0, epsv.stderr);
+    assert.match(epsv.stderr, /< 229 EPSV OK \(\|\|\|\d+\|\)/);
+  });
+});
