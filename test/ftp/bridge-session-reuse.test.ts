@@ -124,3 +124,28 @@ describe('FTPS bridge passive replies', () => {
     assert.match(epsv.stderr, /< 229 EPSV OK \(\|\|\|\d+\|\)/);
   });
 });
+
+describe('FTPS bridge with ftp.requireSessionReuse off', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness({
+      mqtt: false,
+      ftp: 'tls',
+      configure: (config) => ({ ...config, ftp: { ...config.ftp, requireSessionReuse: false } }),
+    });
+  });
+  after(() => harness?.close());
+
+  it('accepts a data connection with a fresh handshake', async () => {
+    const target = {
+      port: harness.moat?.ftp.port as number,
+      user: 'bblp',
+      password: harness.codes.viewer,
+      caFile: harness.moatCaFile,
+      tls: true,
+    };
+    const result = await run('curl', [...curlArgs(target, ''), '--tls-max', '1.2', '--no-sessionid', '--verbose']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /< 226/);
+  });
+});
