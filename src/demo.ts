@@ -162,10 +162,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         caFile: printerCaFile,
       },
       commands: {
-        // --insecure: Moat's certificate names the printer serial (as Bambu clients expect), not 127.0.0.1;
-        // the chain is still verified against Moat's CA.
-        mosquittoSub: `mosquitto_sub -h ${host} -p ${mqttPort} --cafile ${caFile} --insecure -u bblp -P ${codes.viewer} -t '${report}' -C 1`,
-        mosquittoPushall: `mosquitto_pub -h ${host} -p ${mqttPort} --cafile ${caFile} --insecure -u bblp -P ${codes.viewer} -t 'device/${serial}/request' -m '{"pushing":{"sequence_id":"1","command":"pushall"}}'`,
+        mosquittoSub: `mosquitto_sub -h ${host} -p ${mqttPort} --cafile ${caFile} -u bblp -P ${codes.viewer} -t '${report}' -C 1`,
+        mosquittoPushall: `mosquitto_pub -h ${host} -p ${mqttPort} --cafile ${caFile} -u bblp -P ${codes.viewer} -t 'device/${serial}/request' -m '{"pushing":{"sequence_id":"1","command":"pushall"}}'`,
         curlUpload: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.operator} -T model.3mf ftps://${host}:${ftpsPort}/`,
         curlList: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.viewer} ftps://${host}:${ftpsPort}/`,
       },

@@ -12,6 +12,11 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'first boot: state directory, CA and server certificate, claim code (idempotent)',
+    load: async () => (await import('./init.js')).run,
+  },
+  {
     name: 'serve',
     summary: 'run the service (bridges, firewall, setup page) until stopped',
     load: async () => (await import('./serve.js')).run,
@@ -60,6 +65,36 @@ export const commands: CommandEntry[] = [
     name: 'access-code revoke',
     summary: 'revoke a LAN access code by id or label',
     load: async () => (await import('./access-code.js')).runRevoke,
+  },
+  {
+    name: 'firewall render',
+    summary: "print Moat's nftables table as rendered from the configuration",
+    load: async () => (await import('./firewall.js')).runRender,
+  },
+  {
+    name: 'firewall apply',
+    summary: 'apply the table atomically (nft -f), set forwarding, verify it by reading it back',
+    load: async () => (await import('./firewall.js')).runApply,
+  },
+  {
+    name: 'firewall check',
+    summary: 'compare the live table with the configuration; exit 1 and name each difference',
+    load: async () => (await import('./firewall.js')).runCheck,
+  },
+  {
+    name: 'firewall remove',
+    summary: "delete Moat's table and turn forwarding off",
+    load: async () => (await import('./firewall.js')).runRemove,
+  },
+  {
+    name: 'appliance render',
+    summary: 'write the host files generated from the settings (access point, DHCP/DNS, mDNS, sysctl) below --out DIR',
+    load: async () => (await import('./appliance.js')).runRender,
+  },
+  {
+    name: 'health',
+    summary: 'check that the running service answers on HTTPS with its certificate (--wait SECONDS to poll)',
+    load: async () => (await import('./health.js')).run,
   },
   {
     name: 'reset',

@@ -1,13 +1,158 @@
+import type { EventEmitter } from 'node:events';
+import { TLSSocket, type Server as TlsServer } from 'node:tls';
+import { FtpSrv } from 'ftp-srv';
+import { printerFtpPort, type Role } from '../config/schema.js';
 import type { TransferEvent } from '../events.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
+import { lanServerTlsOptions } from '../tls-profiles.js';
+import { installDataCommands } from './data-commands.js';
+import { PrinterSession } from './printer-session.js';
+import { printerTrust } from './printer-tls.js';
+import { RelayFileSystem } from './relay-fs.js';
+import { TlsSessionCache } from './tls-sessions.js';
+import { TransferTracker } from './transfers.js';
 
 export interface FtpBridge extends RunningService {
   port: number;
   transfers(): TransferEvent[];
 }
 
-/** The LAN FTPS bridge. (Placeholder until the FTP work lands.) */
+/**
+ * The LAN FTPS bridge: ftp-srv on implicit TLS (never plaintext), each LAN session logged in with a LAN
+ * access code and relayed to the printer through its own printer connection (see relay-fs.ts).
+ */
 export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
-  ctx.logger.warn('FTPS bridge not implemented yet');
-  return { port: 0, transfers: () => [], close: async () => {} };
+  const config = ctx.config.get();
+  const logger = ctx.logger.child({ component: 'ftp' });
+  const sessions = new TlsSessionCache();
+  const tls = { ...lanServerTlsOptions(ctx.identity), ...sessions.serverOptions() };
+  const transfers = new TransferTracker(ctx.events);
+
+  const signalsBefore = new Map(
+    (['SIGINT', 'SIGTERM', 'SIGQUIT'] as const).map((signal) => [signal, process.listeners(signal)]),
+  );
+  const server = new FtpSrv({
+    url: `ftps://${config.lan.bindAddress}:${config.ports.ftps}`,
+    tls,
+    pasv_url: ctx.lanAddress(),
+    pasv_min: config.ports.passiveMin,
+    pasv_max: config.ports.passiveMax,
+    greeting: 'Moat FTPS bridge',
+    anonymous: false,
+    // Passive only: active mode would have Moat connect out to addresses a client names (FTP bounce).
+    // No appending, unique names or SITE: an upload is one whole file under the upload policy. No REST:
+    // the relay always streams whole files, so a restart offset would silently corrupt the result.
+    blacklist: ['PORT', 'EPRT', 'APPE', 'STOU', 'SITE', 'REST'],
+    // ftp-srv traces raw command lines (PASS included) at trace level: never let it log below debug.
+    log: logger.child({ library: 'ftp-srv' }, { level: logger.isLevelEnabled('trace') ? 'debug' : logger.level }),
+  });
+  // ftp-srv installs handlers that call process.exit(): the composition root owns signals.
+  for (const [signal, before] of signalsBefore) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.includes(listener)) process.off(signal, listener);
+    }
+  }
+  const controlServer = (server as unknown as { server: TlsServer }).server;
+  sessions.attach(controlServer);
+  controlServer.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
+  installDataCommands(server, {
+    bindAddress: config.lan.bindAddress,
+    lanAddress: () => ctx.lanAddress(),
+    portRange: { min: config.ports.passiveMin, max: config.ports.passiveMax },
+    tls,
+    sessions,
+    requireSessionReuse: () => ctx.config.get().ftp.requireSessionReuse,
+    idleTimeoutMs: () => ctx.config.get().ftp.idleTimeoutMs,
+  });
+
+  const printerSessions = new Map<string, PrinterSession>();
+  const clientIds = new Map<string, { label: string; role: Role; address: string }>();
+
+  // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
+  // ('connect' is emitted by ftp-srv but missing from its type declarations.)
+  (server as EventEmitter).on('connect', ({ connection }: { connection: { commandSocket: TLSSocket } }) => {
+    connection.commandSocket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
+  });
+
+  server.on('login', ({ connection, username, password }, resolve, reject) => {
+    const socket = (connection as unknown as { commandSocket: unknown }).commandSocket;
+    const address = connection.ip ?? '';
+    const login = async () => {
+      if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
+      const entry = username === 'bblp' ? await ctx.accessCodes.verify(password) : undefined;
+      if (!entry) {
+        logger.info({ address }, 'FTP login refused');
+        throw new Error('Login incorrect');
+      }
+      const current = ctx.config.get();
+      const printer = current.printers[0];
+      if (!printer) throw new Error('No printer configured');
+      const session = new PrinterSession(
+        {
+          host: printer.address,
+          port: printerFtpPort(printer),
+          transport: printer.ftp.transport,
+          accessCode: ctx.printerAccessCode(printer.serial),
+          trust: printerTrust(printer),
+          timeoutMs: current.ftp.printerTimeoutMs,
+        },
+        logger,
+      );
+      printerSessions.set(connection.id, session);
+      clientIds.set(connection.id, { label: entry.label, role: entry.role, address });
+      ctx.events.emit('client', {
+        protocol: 'ftp',
+        kind: 'connected',
+        clientId: connection.id,
+        label: entry.label,
+        role: entry.role,
+        address,
+        at: new Date().toISOString(),
+      });
+      logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
+      return new RelayFileSystem(connection, {
+        session,
+        role: entry.role,
+        policy: current.ftp,
+        transfers,
+        serial: printer.serial,
+        label: entry.label,
+        address,
+        logger,
+      });
+    };
+    login().then(
+      (fs) => resolve({ fs }),
+      (error: Error) => reject(error),
+    );
+  });
+
+  server.on('disconnect', ({ id }) => {
+    printerSessions.get(id)?.close();
+    printerSessions.delete(id);
+    const client = clientIds.get(id);
+    clientIds.delete(id);
+    if (client)
+      ctx.events.emit('client', {
+        protocol: 'ftp',
+        kind: 'disconnected',
+        clientId: id,
+        ...client,
+        at: new Date().toISOString(),
+      });
+  });
+  server.on('client-error', ({ error }) => logger.debug({ err: error.message }, 'FTP client error'));
+
+  await server.listen();
+  const port = (controlServer.address() as { port: number }).port;
+  logger.info({ port, passive: [config.ports.passiveMin, config.ports.passiveMax] }, 'FTPS bridge listening');
+
+  return {
+    port,
+    transfers: () => transfers.list(),
+    close: async () => {
+      for (const session of printerSessions.values()) session.close();
+      await server.close();
+    },
+  };
 }

@@ -1,0 +1,89 @@
+import type { TLSSocket } from 'node:tls';
+import { Client } from 'basic-ftp';
+import type { Logger } from '../log.js';
+import { checkPinnedCertificate, type PrinterTrust } from './printer-tls.js';
+
+/**
+ * One LAN session's control connection to the printer, through basic-ftp: implicit FTPS (TLS 1.2, data
+ * connections resume the control session) or plain FTP for legacy printers. basic-ftp runs one task at
+ * a time, so tasks are queued; a failed connection is dropped and the next task reconnects.
+ */
+export interface PrinterFtpTarget {
+  host: string;
+  port: number;
+  transport: 'tls' | 'plain';
+  accessCode: string;
+  trust: PrinterTrust;
+  timeoutMs: number;
+}
+
+export class PrinterSession {
+  private client: Client | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly target: PrinterFtpTarget,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Runs `task` after every earlier task, on a connected client. A `cleanup` task (removing a partial
+   * upload) still runs after close(): the LAN client leaving is exactly when it is needed.
+   */
+  run<T>(task: (client: Client) => Promise<T>, options: { cleanup?: boolean } = {}): Promise<T> {
+    const result = this.queue.then(async () => {
+      if (this.closed && !options.cleanup) throw new Error('printer session closed');
+      const client = await this.connected();
+      try {
+        return await task(client);
+      } catch (error) {
+        // A broken or timed-out connection is not reused; an FTP error reply (550, ...) leaves it usable.
+        if (client.closed || !(typeof (error as { code?: unknown }).code === 'number')) this.drop(client);
+        throw error;
+      } finally {
+        if (this.closed) this.drop(client);
+      }
+    });
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Cuts the connection at once: an in-flight transfer fails and the next task reconnects. */
+  abort(): void {
+    if (this.client) this.drop(this.client);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.abort();
+  }
+
+  private drop(client: Client): void {
+    client.close();
+    if (this.client === client) this.client = undefined;
+  }
+
+  private async connected(): Promise<Client> {
+    if (this.client && !this.client.closed) return this.client;
+    const { host, port, transport, trust, accessCode, timeoutMs } = this.target;
+    const client = new Client(timeoutMs);
+    try {
+      if (transport === 'tls') {
+        await client.connectImplicitTLS(host, port, trust.options);
+        if (trust.pinnedFingerprint !== undefined)
+          checkPinnedCertificate((client.ftp.socket as TLSSocket).getPeerCertificate(), trust.pinnedFingerprint);
+      } else {
+        await client.connect(host, port);
+      }
+      await client.login('bblp', accessCode);
+      await client.useDefaultSettings();
+    } catch (error) {
+      client.close();
+      this.logger.warn({ err: (error as Error).message, host, port }, 'printer FTP connection failed');
+      throw error;
+    }
+    this.client = client;
+    return client;
+  }
+}

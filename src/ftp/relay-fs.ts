@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { PassThrough, Transform, Writable } from 'node:stream';
+import { type Client, type FileInfo, FTPError } from 'basic-ftp';
+import { FileSystem, type FtpConnection } from 'ftp-srv';
+import { roleAllows } from '../auth/access-codes.js';
+import type { Role } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { PrinterSession } from './printer-session.js';
+import type { Transfer, TransferTracker } from './transfers.js';
+import { checkPathCharacters, checkUploadName, FtpRefusal, type UploadPolicy } from './upload-policy.js';
+
+/**
+ * The ftp-srv FileSystem a LAN session sees: every call goes to the printer through that session's own
+ * basic-ftp connection. Nothing is stored on Moat; files stream through with backpressure both ways.
+ */
+
+/** Bytes held per direction between the LAN and the printer: enough for large writes, bounded per transfer. */
+const relayBufferBytes = 256 * 1024;
+
+export interface RelayContext {
+  session: PrinterSession;
+  role: Role;
+  policy: UploadPolicy;
+  transfers: TransferTracker;
+  serial: string;
+  label: string;
+  address: string;
+  logger: Logger;
+}
+
+/** What LIST and SIZE need of an entry, in the shape ftp-srv's listing formatter reads. */
+export interface EntryStat {
+  name: string;
+  size: number;
+  mtime: Date;
+  mode: number;
+  isDirectory(): boolean;
+}
+
+function entryStat(name: string, size: number, directory: boolean, mtime = new Date()): EntryStat {
+  return { name, size, mtime, mode: directory ? 0o755 : 0o644, isDirectory: () => directory };
+}
+
+/** A printer failure as an FTP reply: the printer's own refusal stays 550, anything else is 451. */
+export function printerFailure(error: unknown): FtpRefusal {
+  if (error instanceof FtpRefusal) return error;
+  if (error instanceof FTPError && error.code >= 500) return new FtpRefusal(550, `Printer refused: ${error.message}`);
+  return new FtpRefusal(451, `Printer unavailable: ${(error as Error).message}`);
+}
+
+export class RelayFileSystem extends FileSystem {
+  private cwdPath = '/';
+
+  constructor(
+    connection: FtpConnection,
+    private readonly relay: RelayContext,
+  ) {
+    super(connection, { root: '/', cwd: '/' });
+  }
+
+  override currentDirectory(): string {
+    return this.cwdPath;
+  }
+
+  /** A client path as an absolute printer path; normalising an absolute path cannot climb above '/'. */
+  private printerPath(path = '.'): string {
+    checkPathCharacters(path);
+    return posix.normalize(posix.isAbsolute(path) ? path : posix.join(this.cwdPath, path));
+  }
+
+  private requireWriter(action: string): void {
+    if (!roleAllows(this.relay.role, 'operator'))
+      throw new FtpRefusal(550, `Permission denied: a ${this.relay.role} may not ${action}`);
+  }
+
+  private async printer<T>(task: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await this.relay.session.run(task);
+    } catch (error) {
+      throw printerFailure(error);
+    }
+  }
+
+  override async get(fileName: string): Promise<EntryStat> {
+    const path = this.printerPath(fileName);
+    if (path === '/') return entryStat(fileName, 0, true);
+    const parent = await this.printer((client) => client.list(posix.dirname(path)));
+    const entry = parent.find((info) => info.name === posix.basename(path));
+    if (!entry) throw new FtpRefusal(550, 'No such file or directory');
+    return entryStat(fileName, entry.size, entry.isDirectory, entry.modifiedAt);
+  }
+
+  override async list(path = '.'): Promise<EntryStat[]> {
+    const entries: FileInfo[] = await this.printer((client) => client.list(this.printerPath(path)));
+    return entries.map((info) => entryStat(info.name, info.size, info.isDirectory, info.modifiedAt));
+  }
+
+  override async chdir(path = '.'): Promise<string> {
+    const target = this.printerPath(path);
+    if (target !== '/' && !(await this.get(target)).isDirectory()) throw new FtpRefusal(550, 'Not a directory');
+    this.cwdPath = target;
+    return target;
+  }
+
+  override async read(fileName: string): Promise<{ stream: Transform; clientPath: string }> {
+    const path = this.printerPath(fileName);
+    const total = await this.printer((client) => client.size(path));
+    const transfer = this.startTransfer('download', path, total);
+    // A Transform, not a 'data' listener: a listener would start the flow before the LAN side is attached.
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        transfer.add(chunk.length);
+        callback(null, chunk);
+      },
+    });
+    const fromPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
+    this.relay.session
+      .run((client) => client.downloadTo(fromPrinter, path))
+      .then(
+        () => transfer.done(),
+        (error) => {
+          const failure = printerFailure(error);
+          transfer.failed(failure.message);
+          fromPrinter.destroy(failure);
+        },
+      );
+    // The counting tap is the stream handed out, so a slow LAN client slows the printer down (backpressure).
+    fromPrinter.on('error', (error) => counted.destroy(error));
+    // The LAN side gave up: stop the printer's transfer instead of leaving it stalled on a full buffer.
+    counted.on('close', () => {
+      if (!counted.readableEnded) this.relay.session.abort();
+    });
+    fromPrinter.pipe(counted);
+    return { stream: counted, clientPath: path };
+  }
+
+  override write(fileName: string): PrinterUpload {
+    this.requireWriter('upload');
+    checkUploadName(fileName, this.relay.policy);
+    const path = this.printerPath(fileName);
+    const temporary = posix.join(posix.dirname(path), `.moat-${randomBytes(6).toString('hex')}.part`);
+    return new PrinterUpload(this.relay, temporary, path, this.startTransfer('upload', path));
+  }
+
+  override async delete(path: string): Promise<void> {
+    this.requireWriter('delete');
+    const target = this.printerPath(path);
+    await this.printer((client) => client.remove(target));
+  }
+
+  override async mkdir(path: string): Promise<string> {
+    this.requireWriter('create directories');
+    const target = this.printerPath(path);
+    await this.printer((client) => client.send(`MKD ${target}`));
+    return target;
+  }
+
+  override async rename(from: string, to: string): Promise<void> {
+    this.requireWriter('rename');
+    checkUploadName(to, this.relay.policy);
+    const source = this.printerPath(from);
+    const target = this.printerPath(to);
+    await this.printer((client) => client.rename(source, target));
+  }
+
+  override async chmod(): Promise<void> {
+    throw new FtpRefusal(502, 'Not supported');
+  }
+
+  private startTransfer(direction: 'upload' | 'download', name: string, total?: number): Transfer {
+    return this.relay.transfers.start({
+      serial: this.relay.serial,
+      direction,
+      name,
+      ...(total !== undefined && { total }),
+      label: this.relay.label,
+      address: this.relay.address,
+    });
+  }
+}
+
+/**
+ * An upload on its way to the printer under a temporary name. Written by the STOR handler; `commit()`
+ * renames it into place once the client's data ended and its session is still there, `discard()` removes
+ * the temporary file after an abort, an error or a disconnect.
+ */
+export class PrinterUpload extends Writable {
+  private readonly toPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
+  private readonly uploaded: Promise<unknown>;
+  private bytes = 0;
+
+  constructor(
+    private readonly relay: RelayContext,
+    private readonly temporary: string,
+    private readonly target: string,
+    private readonly transfer: Transfer,
+  ) {
+    super({ highWaterMark: relayBufferBytes });
+    this.uploaded = relay.session.run((client) => client.uploadFrom(this.toPrinter, temporary));
+    // The printer failing mid-stream ends the client's upload too.
+    this.uploaded.catch((error) => this.destroy(printerFailure(error)));
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.relay.policy.maxUploadBytes) {
+      callback(new FtpRefusal(552, `Upload exceeds the maximum size of ${this.relay.policy.maxUploadBytes} bytes`));
+      return;
+    }
+    this.transfer.add(chunk.length);
+    if (this.toPrinter.write(chunk)) callback();
+    else this.toPrinter.once('drain', () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.toPrinter.end();
+    this.uploaded.then(
+      () => callback(),
+      (error) => callback(printerFailure(error)),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.toPrinter.destroy();
+    callback(error);
+  }
+
+  async commit(): Promise<void> {
+    const { temporary, target } = this;
+    try {
+      await this.relay.session.run((client) => client.rename(temporary, target));
+    } catch (error) {
+      throw printerFailure(error);
+    }
+    this.transfer.done();
+  }
+
+  async discard(reason: string): Promise<void> {
+    this.transfer.failed(reason);
+    // Cut the printer connection (an upload may still be flowing), then remove what reached the printer.
+    this.relay.session.abort();
+    const { temporary } = this;
+    await this.relay.session
+      .run((client) => client.remove(temporary, true), { cleanup: true })
+      .catch((error) =>
+        this.relay.logger.warn({ err: (error as Error).message, file: temporary }, 'could not remove partial upload'),
+      );
+  }
+}

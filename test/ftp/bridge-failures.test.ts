@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startSimulatedPrinter } from '../../src/simulator/index.js';
+import { curlArgs, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+
+/** What a broken client or a broken printer does to the bridge: nothing left behind, Moat keeps serving. */
+describe('FTPS bridge under failure', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  const operator = (harness: Harness) => ({
+    port: harness.moat?.ftp.port as number,
+    user: 'bblp',
+    password: harness.codes.operator,
+    caFile: harness.moatCaFile,
+    tls: true,
+  });
+
+  it('20 uploads killed at random points leave no file and no temporary file on the printer', async () => {
+    // The printer takes ~2.5 s for the file, so every kill lands mid-transfer.
+    const harness = await startHarness({ mqtt: false, ftp: 'tls', simulator: {} });
+    cleanups.push(() => harness.close());
+    await harness.sim.close();
+    const storage = join(harness.dir, 'printer-storage');
+    const throttled = await startSimulatedPrinter({
+      serial: harness.serial,
+      model: 'P1S',
+      accessCode: harness.printerAccessCode,
+      pki: harness.sim.pki,
+      mqtt: false,
+      statsPort: false,
+      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, bytesPerSecond: 2_000_000 },
+    });
+    cleanups.push(() => throttled.close());
+    const source = join(harness.dir, 'killed.3mf');
+    writeRandomFile(source, 5_000_000);
+
+    for (let i = 0; i < 20; i++) {
+      const curl = spawn('curl', curlArgs(operator(harness), 'killed.3mf', ['-T', source]), { stdio: 'ignore' });
+      const exited = new Promise((resolve) => curl.once('exit', resolve));
+      // Wait until bytes reach the printer, then kill at a random later point within the transfer.
+      await waitFor(() => readdirSync(storage).length > 0, 10_000, 'the upload to reach the printer');
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
+      curl.kill('SIGKILL');
+      await exited;
+      await waitFor(() => readdirSync(storage).length === 0, 10_000, `upload ${i} to be cleaned up`);
+    }
+
+    const good = await run('curl', curlArgs(operator(harness), 'fine.3mf', ['-T', source]));
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(await sha256File(join(storage, 'fine.3mf')), await sha256File(source));
+    assert.deepEqual(readdirSync(storage), ['fine.3mf']);
+    const failed = (harness.moat?.ftp.transfers() ?? []).filter((t) => t.state === 'failed');
+    assert.ok(failed.length >= 15, `failed transfers reported: ${failed.length}`);
+  });
+
+  it('a printer vanishing mid-upload gives 451, and Moat serves the next upload', async () => {
+    const harness = await startHarness({ mqtt: false, ftp: 'tls' });
+    cleanups.push(() => harness.close());
+    await harness.sim.close();
+    const storage = join(harness.dir, 'printer-storage');
+    const options = {
+      serial: harness.serial,
+      model: 'P1S',
+      accessCode: harness.printerAccessCode,
+      pki: harness.sim.pki,
+      mqtt: false as const,
+      statsPort: false as const,
+    };
+    const port = harness.sim.ports.ftp as number;
+    const slow = await startSimulatedPrinter({
+      ...options,
+      ftp: { transport: 'tls', port, rootDir: storage, bytesPerSecond: 1_000_000 },
+    });
+    const source = join(harness.dir, 'vanish.3mf');
+    writeRandomFile(source, 4_000_000);
+    const upload = run('curl', [...curlArgs(operator(harness), 'vanish.3mf', ['-T', source]), '--verbose']);
+    await waitFor(
+      () => readdirSync(storage).some((name) => statSync(join(storage, name)).size > 100_000),
+      10_000,
+      'the upload to reach the printer',
+    );
+    await slow.close();
+    const result = await upload;
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /< 451 Printer unavailable/);
+
+    const back = await startSimulatedPrinter({ ...options, ftp: { transport: 'tls', port, rootDir: storage } });
+    cleanups.push(() => back.close());
+    const again = await run('curl', curlArgs(operator(harness), 'after.3mf', ['-T', source]));
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await sha256File(join(storage, 'after.3mf')), await sha256File(source));
+  });
+
+  it('a printer that ends TLS data connections without close_notify still lists and downloads intact', async () => {
+    const harness = await startHarness({ mqtt: false, ftp: 'tls' });
+    cleanups.push(() => harness.close());
+    await harness.sim.close();
+    const storage = join(harness.dir, 'printer-storage');
+    const unclean = await startSimulatedPrinter({
+      serial: harness.serial,
+      model: 'P1S',
+      accessCode: harness.printerAccessCode,
+      pki: harness.sim.pki,
+      mqtt: false,
+      statsPort: false,
+      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, uncleanDataClose: true },
+    });
+    cleanups.push(() => unclean.close());
+    writeRandomFile(join(storage, 'on-printer.3mf'), 1_500_000);
+    const listing = await run('curl', curlArgs(operator(harness), ''));
+    assert.equal(listing.code, 0, listing.stderr);
+    assert.match(listing.stdout, / 1500000 .* on-printer\.3mf/);
+    const copy = join(harness.dir, 'copy.3mf');
+    const down = await run('curl', curlArgs(operator(harness), 'on-printer.3mf', ['-o', copy]));
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(await sha256File(copy), await sha256File(join(storage, 'on-printer.3mf')));
+  });
+
+  it('a hung printer is timed out with 451', async () => {
+    const silent: Socket[] = [];
+    const hung: Server = createServer((socket) => silent.push(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of silent) socket.destroy();
+          hung.close(() => resolve());
+        }),
+    );
+    const hungPort = (hung.address() as { port: number }).port;
+    const harness = await startHarness({
+      mqtt: false,
+      ftp: 'plain',
+      configure: (config) => ({
+        ...config,
+        ftp: { ...config.ftp, printerTimeoutMs: 1000 },
+        printers: config.printers.map((p) => ({ ...p, ftp: { ...p.ftp, port: hungPort } })),
+      }),
+    });
+    cleanups.push(() => harness.close());
+    const started = Date.now();
+    const result = await run('curl', [...curlArgs(operator(harness), ''), '--verbose'], 20_000);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /< 451 Printer unavailable: Timeout/);
+    assert.ok(Date.now() - started < 15_000);
+    const stillThere = await run('curl', [...curlArgs(operator(harness), ''), '-Q', 'NOOP', '--head', '--verbose']);
+    assert.match(stillThere.stderr, /< 230/);
+  });
+});

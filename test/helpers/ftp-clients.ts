@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+
+/** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(command: string, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+/**
+ * A file of random bytes (incompressible, so nothing on the way can shrink it), written a megabyte at a
+ * time so making a large file does not itself inflate the test process's memory.
+ */
+export function writeRandomFile(path: string, bytes: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (let written = 0; written < bytes; written += 1024 * 1024)
+      writeSync(fd, randomBytes(Math.min(1024 * 1024, bytes - written)));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface CurlTarget {
+  port: number;
+  user: string;
+  password: string;
+  /** CA file to verify the server; the printer's certificate has no SAN, so tests of the printer use --insecure. */
+  caFile?: string;
+  tls: boolean;
+}
+
+/** curl arguments for an implicit-FTPS (or plain FTP) URL on loopback, passive mode, TLS required. */
+export function curlArgs(target: CurlTarget, path: string, extra: string[] = []): string[] {
+  const scheme = target.tls ? 'ftps' : 'ftp';
+  return [
+    '--silent',
+    '--show-error',
+    '--ftp-pasv',
+    ...(target.tls ? ['--ssl-reqd', ...(target.caFile ? ['--cacert', target.caFile] : ['--insecure'])] : []),
+    '--user',
+    `${target.user}:${target.password}`,
+    ...extra,
+    `${scheme}://127.0.0.1:${target.port}/${path}`,
+  ];
+}
+
+/** Polls `condition` until it holds or `timeoutMs` passes (then throws): no sleeps as synchronisation. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
