@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, run } from '../helpers/ftp-clients.js';
+import { curlArgs, run, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
@@ -38,6 +40,18 @@ describe('FTPS bridge data-session reuse', () => {
       const result = await run('curl', [...curlArgs(viewer(), ''), ...flags, '--no-sessionid', '--verbose']);
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, /< 522 SSL connection failed: session reuse required/);
+
+      const source = join(harness.dir, 'refused.3mf');
+      writeRandomFile(source, 100_000);
+      const operator = { ...viewer(), password: harness.codes.operator };
+      const upload = await run('curl', [
+        ...curlArgs(operator, 'refused.3mf', ['-T', source]),
+        ...flags,
+        '--no-sessionid',
+        '--verbose',
+      ]);
+      assert.match(upload.stderr, /< 522 SSL connection failed: session reuse required/);
+      assert.deepEqual(readdirSync(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
     });
   }
 });
