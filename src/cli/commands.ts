@@ -12,6 +12,11 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   {
+    name: 'init',
+    summary: 'first boot: state directory, CA and server certificate, claim code (idempotent)',
+    load: async () => (await import('./init.js')).run,
+  },
+  {
     name: 'serve',
     summary: 'run the service (bridges, firewall, setup page) until stopped',
     load: async () => (await import('./serve.js')).run,
@@ -80,6 +85,16 @@ export const commands: CommandEntry[] = [
     name: 'firewall remove',
     summary: "delete Moat's table and turn forwarding off",
     load: async () => (await import('./firewall.js')).runRemove,
+  },
+  {
+    name: 'appliance render',
+    summary: 'write the host files generated from the settings (access point, DHCP/DNS, mDNS, sysctl) below --out DIR',
+    load: async () => (await import('./appliance.js')).runRender,
+  },
+  {
+    name: 'health',
+    summary: 'check that the running service answers on HTTPS with its certificate (--wait SECONDS to poll)',
+    load: async () => (await import('./health.js')).run,
   },
   {
     name: 'reset',

@@ -29,6 +29,7 @@ const port = int({ min: 1, max: 65535 });
 /** A port Moat listens on: 0 asks the system for any free port (tests). */
 const listenPort = int({ min: 0, max: 65535 });
 const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
+const macPattern = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
 const sha256Fingerprint = str({
   pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
@@ -111,6 +112,19 @@ export const configSchema = object({
     ssid: withDefault(str({ min: 1, max: 32 }), () => 'moat-printers'),
     country: withDefault(str({ pattern: /^[A-Z]{2}$/, hint: 'a two-letter country code such as DE' }), () => 'US'),
     channel: withDefault(int({ min: 1, max: 165 }), () => 6),
+    /** WPA2-PSK works with every printer; WPA3 (SAE) only with printers and Wi-Fi chips that support it. */
+    security: withDefault(oneOf(['wpa2', 'wpa3'] as const), () => 'wpa2' as const),
+    /** Fixed DHCP leases: the printer always gets the address Moat's configuration names for it. */
+    reservations: withDefault(
+      arrayOf(
+        object({
+          mac: str({ pattern: macPattern, hint: 'a MAC address such as 02:00:00:00:00:01' }),
+          address: ipv4,
+        }),
+        { max: 8 },
+      ),
+      () => [],
+    ),
   }),
   printers: withDefault(arrayOf(printerSchema, { max: 8 }), () => []),
   accessCodes: withDefault(arrayOf(accessCodeSchema, { max: 64 }), () => []),
@@ -186,6 +200,11 @@ export const configSchema = object({
   web: object({
     sessionIdleMinutes: withDefault(int({ min: 1, max: 1440 }), () => 30),
     claimFile: withDefault(str({ min: 1 }), () => '/boot/firmware/moat-claim.txt'),
+    /** Wrong passwords or claim codes allowed per address within the window before answers are 429. */
+    loginAttempts: withDefault(int({ min: 1, max: 1000 }), () => 5),
+    loginWindowSeconds: withDefault(int({ min: 1, max: 86400 }), () => 900),
+    /** UDP port where the setup page listens for printers' NOTIFY (0: any free port, tests). */
+    printerFinderPort: withDefault(listenPort, () => 2021),
   }),
   audit: object({
     maxBytes: withDefault(int({ min: 4096, max: 1024 * 1024 * 1024 }), () => 5 * 1024 * 1024),

@@ -27,6 +27,7 @@ export interface SimulatedPrinterOptions {
         rootDir: string;
         bytesPerSecond?: number;
         requireSessionReuse?: boolean;
+        uncleanDataClose?: boolean;
       }
     | false;
   notify?:
@@ -62,6 +63,8 @@ export interface SimulatedPrinter {
     bindTls?: number;
   };
   statsUrl?: string;
+  /** Publishes a payload on the printer's report topic (benchmarks); present when MQTT runs. */
+  publishReport?(payload: Buffer | string): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
   const stats = new SimulatorStats();
   const running: Pick<SimulatedService, 'close'>[] = [];
   const ports: SimulatedPrinter['ports'] = {};
+  let publishReport: SimulatedPrinter['publishReport'];
   let statsServer: Server | undefined;
 
   const close = async () => {
@@ -96,6 +100,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
       });
       running.push(mqtt);
       ports.mqtt = mqtt.port;
+      publishReport = mqtt.publishReport;
     }
     if (options.ftp) {
       mkdirSync(options.ftp.rootDir, { recursive: true });
@@ -109,6 +114,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
         rootDir: options.ftp.rootDir,
         requireSessionReuse: options.ftp.requireSessionReuse ?? true,
         ...(options.ftp.bytesPerSecond !== undefined && { bytesPerSecond: options.ftp.bytesPerSecond }),
+        ...(options.ftp.uncleanDataClose !== undefined && { uncleanDataClose: options.ftp.uncleanDataClose }),
       });
       running.push(ftp);
       ports.ftp = ftp.port;
@@ -171,6 +177,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
     stats,
     ports,
     ...(ports.stats !== undefined && { statsUrl: `http://127.0.0.1:${ports.stats}/stats` }),
+    ...(publishReport && { publishReport }),
     close,
   };
 }

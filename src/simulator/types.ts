@@ -37,6 +37,8 @@ export interface SimulatedFtpOptions {
   bytesPerSecond?: number;
   /** Data connections must resume the control connection's TLS session (vsFTPd's require_ssl_reuse). */
   requireSessionReuse?: boolean;
+  /** End TLS data connections without close_notify, as printers do; default false (curl then complains). */
+  uncleanDataClose?: boolean;
 }
 
 export interface SimulatedNotifyOptions {

@@ -1,13 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import helmet from 'helmet';
+import { ensureClaimCode } from '../claim/claim.js';
+import { readSecret, writeSecret } from '../config/secrets.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
+import { lanServerTlsOptions } from '../tls-profiles.js';
+import { WifiControl } from '../wifi/wifi.js';
+import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
+import { type DashboardOptions, dashboardRoutes } from './dashboard-routes.js';
+import { errorHandler, UserError } from './http.js';
+import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
+import { SessionStore } from './sessions.js';
+import { setupRoutes } from './setup-routes.js';
+import { healthReader } from './system-health.js';
 
 export interface WebServer extends RunningService {
   httpsPort: number;
   httpPort: number;
+  /** UDP port listening for printers' NOTIFY. */
+  printerFinderPort: number;
 }
 
-/** Setup page and dashboard over HTTPS. (Placeholder until the web work lands.) */
-export async function startWeb(ctx: ServiceContext, _status: StatusSources): Promise<WebServer> {
-  ctx.logger.warn('setup page not implemented yet');
-  return { httpsPort: 0, httpPort: 0, close: async () => {} };
+export interface WebOptions extends DashboardOptions {}
+
+const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
+
+/** The session key signs session cookies; made once, kept as a secret so restarts keep it. */
+function sessionKey(ctx: ServiceContext): Buffer {
+  const stored = readSecret(ctx.paths, 'session-key');
+  if (stored && /^[A-Za-z0-9_-]{43,}$/.test(stored.trim())) return Buffer.from(stored.trim(), 'base64url');
+  const key = randomBytes(32);
+  writeSecret(ctx.paths, 'session-key', key.toString('base64url'));
+  return key;
+}
+
+function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: HttpServer | HttpsServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Event streams stay open forever; end them so close() returns.
+    server.closeAllConnections();
+  });
+}
+
+/** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
+export async function startWeb(
+  ctx: ServiceContext,
+  status: StatusSources,
+  options: WebOptions = {},
+): Promise<WebServer> {
+  const config = ctx.config.get();
+  const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
+  if (claim) {
+    // The console, not the log: logs are shipped and kept; the code must not be.
+    process.stderr.write(
+      `\nMoat is not set up yet. Claim code: ${claim.code}\n` +
+        `Open https://${config.hostname}.local and enter it (also in ${config.web.claimFile}).\n\n`,
+    );
+  }
+  const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+  // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
+  // keep the setup page down.
+  const finder = await startPrinterFinder(
+    config.web.printerFinderPort,
+    ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
+  ).catch((error: unknown): PrinterFinder => {
+    ctx.logger.warn({ err: error, port: config.web.printerFinderPort }, 'cannot listen for printer NOTIFY');
+    return { port: 0, found: () => [], close: async () => {} };
+  });
+  // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
+  // let NetworkManager pick wlan0 for the client side.
+  const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  const api = express.Router();
+  api.use(express.json({ limit: '16kb' }));
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  api.use(loadSession(sessions));
+  api.use(authRoutes(ctx, sessions));
+  api.use(requireLogin, requireCsrf(sessions));
+  api.use(dashboardRoutes(ctx, status, sessions, healthReader(), options));
+  api.use(setupRoutes(ctx, status, finder, wifi));
+  api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
+  app.use('/api', api);
+  app.use(express.static(publicDir, { index: 'index.html', fallthrough: true }));
+  app.use(errorHandler(ctx.logger));
+
+  const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
+  const httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);
+  const httpServer = createHttpServer((req, res) => {
+    // Only the host name from the Host header, and only if it looks like one: never reflect anything else.
+    const host = /^([A-Za-z0-9.-]{1,253})(:\d+)?$/.exec(req.headers.host ?? '')?.[1] ?? ctx.lanAddress();
+    const port = httpsPort === 443 ? '' : `:${httpsPort}`;
+    res.writeHead(301, { Location: `https://${host}${port}/`, 'Content-Length': '0' }).end();
+  });
+  let httpPort: number;
+  try {
+    httpPort = await listen(httpServer, config.ports.http, config.lan.bindAddress);
+  } catch (error) {
+    await closeServer(https);
+    await finder.close();
+    throw error;
+  }
+  ctx.logger.info({ httpsPort, httpPort }, 'setup page listening');
+  return {
+    httpsPort,
+    httpPort,
+    printerFinderPort: finder.port,
+    close: async () => {
+      await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
+    },
+  };
 }

@@ -93,7 +93,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // discovery only where a test turns it on.
       relays: { ports: { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 } },
       discovery: { enabled: false, notifyPort: 0, multicastPort: 0, multicast: false },
-      web: { claimFile: join(dir, 'boot', 'moat-claim.txt') },
+      web: { claimFile: join(dir, 'boot', 'moat-claim.txt'), printerFinderPort: 0 },
       printers: [
         {
           serial,

@@ -1,0 +1,145 @@
+import { type NextFunction, type Request, type Response, Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { hashSecret, verifySecret } from '../auth/access-codes.js';
+import { checkClaimCode, claimDevice, isClaimed } from '../claim/claim.js';
+import { readSecret, writeSecret } from '../config/secrets.js';
+import { object, str } from '../config/validate.js';
+import type { ServiceContext } from '../service-context.js';
+import { UserError, validate } from './http.js';
+import {
+  expiredSessionCookie,
+  readCookie,
+  type Session,
+  type SessionStore,
+  sessionCookie,
+  sessionCookieName,
+} from './sessions.js';
+
+/**
+ * Sessions, claim, login and the two guards every other route sits behind: authentication (401) and the
+ * CSRF token on state-changing requests (403).
+ */
+
+const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function currentSession(res: Response): Session | undefined {
+  return res.locals.session as Session | undefined;
+}
+
+/** Finds the request's session from its cookie (res.locals.session). */
+export function loadSession(sessions: SessionStore) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    res.locals.session = sessions.fromCookie(readCookie(req.headers.cookie, sessionCookieName));
+    next();
+  };
+}
+
+export function requireCsrf(sessions: SessionStore) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (unsafeMethods.has(req.method) && !sessions.checkCsrf(currentSession(res), req.get('x-csrf-token'))) {
+      next(new UserError(403, 'This page is out of date or was opened elsewhere; reload it and try again.'));
+      return;
+    }
+    next();
+  };
+}
+
+export function requireLogin(_req: Request, res: Response, next: NextFunction) {
+  if (!currentSession(res)?.authenticated) {
+    next(new UserError(401, 'Please log in.'));
+    return;
+  }
+  next();
+}
+
+const passwordInput = str({ min: 10, max: 256 });
+const passwordHelp = { password: 'Choose an admin password of at least 10 characters.' };
+
+export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router {
+  const router = Router();
+  const { web } = ctx.config.get();
+  // Failed attempts only count: a successful login does not use up the allowance.
+  const attempts = rateLimit({
+    windowMs: web.loginWindowSeconds * 1000,
+    limit: web.loginAttempts,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      const minutes = Math.max(1, Math.ceil(web.loginWindowSeconds / 60));
+      res.status(429).json({ error: `Too many wrong attempts. Wait up to ${minutes} minute(s), then try again.` });
+    },
+  });
+
+  const startSession = (res: Response, authenticated: boolean): Session => {
+    const old = currentSession(res);
+    if (old) sessions.destroy(old);
+    // A fresh id on every change of privilege: a session id seen before login is worth nothing after.
+    const session = sessions.create(authenticated);
+    res.setHeader('Set-Cookie', sessionCookie(sessions.cookieValue(session)));
+    res.locals.session = session;
+    return session;
+  };
+
+  const describe = (session: Session) => ({
+    authenticated: session.authenticated,
+    claimed: isClaimed(ctx.paths),
+    csrfToken: session.csrfToken,
+    idleMinutes: ctx.config.get().web.sessionIdleMinutes,
+  });
+
+  router.get('/session', (_req, res) => {
+    const session = currentSession(res) ?? startSession(res, false);
+    res.json(describe(session));
+  });
+
+  router.post('/claim/check', requireCsrf(sessions), attempts, async (req, res) => {
+    const { code } = validate(object({ code: str({ max: 64 }) }), req.body, { code: 'Enter the claim code.' });
+    if (isClaimed(ctx.paths)) throw new UserError(409, 'This Moat is already set up. Log in with its password.');
+    if (!(await checkClaimCode(ctx.paths, code)))
+      throw new UserError(401, 'That claim code is not right. Copy it from moat-claim.txt or the console.');
+    res.json({ ok: true });
+  });
+
+  router.post('/claim', requireCsrf(sessions), attempts, async (req, res) => {
+    const input = validate(object({ code: str({ max: 64 }), password: passwordInput }), req.body, {
+      ...passwordHelp,
+      code: 'Enter the claim code.',
+    });
+    if (isClaimed(ctx.paths)) throw new UserError(409, 'This Moat is already set up. Log in with its password.');
+    if (!(await claimDevice(ctx.paths, ctx.config.get().web.claimFile, input.code, input.password)))
+      throw new UserError(401, 'That claim code is not right. Copy it from moat-claim.txt or the console.');
+    ctx.logger.info({ address: req.ip }, 'device claimed: admin password set, claim code retired');
+    res.json(describe(startSession(res, true)));
+  });
+
+  router.post('/login', requireCsrf(sessions), attempts, async (req, res) => {
+    const { password } = validate(object({ password: str({ max: 256 }) }), req.body, passwordHelp);
+    const stored = readSecret(ctx.paths, 'admin-password');
+    if (!stored) throw new UserError(409, 'This Moat has not been claimed yet. Enter its claim code first.');
+    if (!(await verifySecret(password, stored.trim()))) {
+      ctx.logger.warn({ address: req.ip }, 'setup page login refused');
+      throw new UserError(401, 'That password is not right.');
+    }
+    res.json(describe(startSession(res, true)));
+  });
+
+  router.post('/logout', requireCsrf(sessions), (_req, res) => {
+    const session = currentSession(res);
+    if (session) sessions.destroy(session);
+    res.setHeader('Set-Cookie', expiredSessionCookie());
+    res.json({ ok: true });
+  });
+
+  router.put('/password', requireLogin, requireCsrf(sessions), attempts, async (req, res) => {
+    const input = validate(object({ current: str({ max: 256 }), password: passwordInput }), req.body, passwordHelp);
+    const stored = readSecret(ctx.paths, 'admin-password') ?? '';
+    if (!(await verifySecret(input.current, stored.trim())))
+      throw new UserError(401, 'The current password is not right.', 'current');
+    writeSecret(ctx.paths, 'admin-password', await hashSecret(input.password));
+    sessions.destroyAuthenticated();
+    res.json(describe(startSession(res, true)));
+  });
+
+  return router;
+}

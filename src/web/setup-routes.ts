@@ -1,0 +1,265 @@
+import { networkInterfaces } from 'node:os';
+import { Router } from 'express';
+import { createAccessCode } from '../auth/access-codes.js';
+import { type MoatConfig, type PrinterConfig, publicConfig, roles, serialPattern } from '../config/schema.js';
+import { deleteSecret, printerSecretName, readSecret, writeSecret } from '../config/secrets.js';
+import { bool, int, object, oneOf, optional, str } from '../config/validate.js';
+import { printerModelIds, printerModels } from '../printer-models.js';
+import type { ServiceContext } from '../service-context.js';
+import type { StatusSources } from '../status.js';
+import { validatePassphrase, type WifiControl, WifiError } from '../wifi/wifi.js';
+import { testPrinterConnection } from './connection-test.js';
+import { UserError, validate } from './http.js';
+import type { PrinterFinder } from './printer-finder.js';
+
+/** The wizard's API: one group of routes per step. Every change goes through ctx.config.update. */
+
+const ipv4 = str({
+  pattern: /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/,
+  hint: 'an IPv4 address',
+});
+const fingerprint = str({ pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/ });
+
+const printerInput = object({
+  serial: str({ pattern: serialPattern }),
+  name: optional(str({ max: 64 })),
+  model: oneOf(printerModelIds),
+  address: ipv4,
+  accessCode: str({ min: 1, max: 64, pattern: /^[\x21-\x7e]+$/ }),
+  mqttPort: optional(int({ min: 1, max: 65535 })),
+  ftpPort: optional(int({ min: 1, max: 65535 })),
+  certificate: object({
+    policy: oneOf(['bbl-ca', 'pinned'] as const),
+    fingerprint: optional(fingerprint),
+  }),
+});
+type PrinterInput = ReturnType<typeof printerInput>;
+
+const printerHelp = {
+  serial: 'The serial number has letters, digits and dashes, as shown in the printer’s settings.',
+  name: 'A printer name has at most 64 characters.',
+  model: 'Choose the printer model.',
+  address: 'Enter the printer’s address as four numbers, such as 192.0.2.23.',
+  accessCode: 'Enter the access code shown on the printer’s screen (Settings → Network → LAN only).',
+  mqttPort: 'A port is a number from 1 to 65535.',
+  ftpPort: 'A port is a number from 1 to 65535.',
+  certificate: 'Choose how Moat checks the printer’s certificate.',
+};
+
+function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): PrinterConfig {
+  if (input.certificate.policy === 'pinned' && !input.certificate.fingerprint)
+    throw new UserError(400, 'Run the connection test first, then trust the certificate it shows.', 'certificate');
+  return {
+    ...(existing ?? {
+      passthrough: false,
+      relays: { camera: true, fileTunnel: true, bind: true },
+      relayPorts: { rtsps: 322, tunnel: 6000, bind: 3000, bindTls: 3002 },
+    }),
+    serial: input.serial,
+    name: input.name ?? '',
+    model: input.model,
+    address: input.address,
+    mqtt: { transport: 'tls', ...(input.mqttPort !== undefined && { port: input.mqttPort }) },
+    ftp: { transport: 'tls', ...(input.ftpPort !== undefined && { port: input.ftpPort }) },
+    certificate: {
+      policy: input.certificate.policy,
+      ...(input.certificate.fingerprint && { fingerprint: input.certificate.fingerprint }),
+    },
+  } as PrinterConfig;
+}
+
+/** What the firewall lets in from the LAN, in words, from the configuration. */
+export function openServices(config: MoatConfig): { port: string; protocol: string; what: string }[] {
+  const open = [
+    { port: String(config.ports.https), protocol: 'TCP', what: 'This setup page (HTTPS)' },
+    { port: String(config.ports.http), protocol: 'TCP', what: 'Redirect to the setup page' },
+    { port: String(config.ports.mqtt), protocol: 'TCP', what: 'Printer control and status (MQTT over TLS)' },
+    { port: String(config.ports.ftps), protocol: 'TCP', what: 'File upload to the printer (FTPS)' },
+    {
+      port: `${config.ports.passiveMin}–${config.ports.passiveMax}`,
+      protocol: 'TCP',
+      what: 'FTPS data connections',
+    },
+  ];
+  const relays = config.printers.map((p) => p.relays);
+  if (relays.some((r) => r.camera)) open.push({ port: '322, 6000', protocol: 'TCP', what: 'Camera' });
+  if (relays.some((r) => r.bind)) open.push({ port: '3000, 3002', protocol: 'TCP', what: 'Slicer “add by IP”' });
+  if (config.discovery.enabled) open.push({ port: '2021', protocol: 'UDP', what: 'Printer discovery for slicers' });
+  open.push({ port: '—', protocol: 'ICMP', what: `Ping, at most ${config.firewall.icmpPerSecond} per second` });
+  return open;
+}
+
+export function setupRoutes(
+  ctx: ServiceContext,
+  status: StatusSources,
+  finder: PrinterFinder,
+  wifi: WifiControl,
+): Router {
+  const router = Router();
+  const { paths } = ctx;
+
+  router.get('/setup', (_req, res) => {
+    res.json({
+      config: publicConfig(ctx.config.get()),
+      segmentPassphraseSet: readSecret(paths, 'segment-passphrase') !== undefined,
+      models: printerModels.map((m) => ({ id: m.id, name: m.displayName })),
+      caFingerprint: ctx.identity.caFingerprint256,
+      lanAddress: ctx.lanAddress(),
+    });
+  });
+
+  // Step 1: LAN network.
+  router.get('/network', async (_req, res) => {
+    const lan = ctx.config.get().lan;
+    const addresses = (networkInterfaces()[lan.interface] ?? [])
+      .filter((a) => a.family === 'IPv4')
+      .map((a) => a.address);
+    res.json({
+      ethernet: { interface: lan.interface, up: addresses.length > 0, addresses },
+      wifi: await wifi.status(),
+    });
+  });
+
+  router.get('/wifi/networks', async (_req, res) => {
+    try {
+      res.json({ networks: await wifi.scan() });
+    } catch (error) {
+      if (error instanceof WifiError) throw new UserError(503, error.message);
+      throw error;
+    }
+  });
+
+  router.post('/wifi/connect', async (req, res) => {
+    const body = validate(object({ ssid: str({ min: 1, max: 32 }), passphrase: str({ max: 64 }) }), req.body, {
+      ssid: 'Choose a Wi-Fi network.',
+      passphrase: 'Enter the Wi-Fi passphrase.',
+    });
+    try {
+      await wifi.connect(body.ssid, body.passphrase);
+    } catch (error) {
+      if (error instanceof WifiError) throw new UserError(400, error.message, 'passphrase');
+      throw error;
+    }
+    res.json({ ok: true, wifi: await wifi.status() });
+  });
+
+  // Step 2: the printer segment (Moat's own access point).
+  router.put('/segment', (req, res) => {
+    const input = validate(
+      object({
+        ssid: str({ min: 1, max: 32 }),
+        passphrase: optional(str({ max: 64 })),
+        country: str({ pattern: /^[A-Z]{2}$/ }),
+        channel: int({ min: 1, max: 165 }),
+      }),
+      req.body,
+      {
+        ssid: 'The access point name needs 1 to 32 characters.',
+        passphrase: 'The passphrase needs 8 to 63 characters.',
+        country: 'Choose the country the printer is in (two letters, such as DE): it decides the allowed channels.',
+        channel: 'Choose a channel from 1 to 165 (1, 6 or 11 work everywhere on 2.4 GHz).',
+      },
+    );
+    let passphrase: string | undefined;
+    if (input.passphrase) {
+      try {
+        passphrase = validatePassphrase(input.passphrase);
+      } catch (error) {
+        throw new UserError(400, (error as Error).message, 'passphrase');
+      }
+    } else if (!readSecret(paths, 'segment-passphrase') !== undefined) {
+      throw new UserError(400, 'Choose a passphrase for the printer’s network (8 to 63 characters).', 'passphrase');
+    }
+    if (passphrase) writeSecret(paths, 'segment-passphrase', passphrase);
+    ctx.config.update((config) => ({
+      ...config,
+      segment: { ...config.segment, ssid: input.ssid, country: input.country, channel: input.channel },
+    }));
+    res.json({ ok: true });
+  });
+
+  // Step 3: the printer.
+  router.get('/printers/found', (_req, res) => {
+    res.json({ printers: finder.found() });
+  });
+
+  router.post('/printers/test', async (req, res) => {
+    const input = validate(printerInput, req.body, printerHelp);
+    const result = await testPrinterConnection({
+      address: input.address,
+      serial: input.serial,
+      accessCode: input.accessCode,
+      mqttPort: input.mqttPort ?? 8883,
+      ftpPort: input.ftpPort ?? 990,
+      certificate: input.certificate,
+    });
+    res.json(result);
+  });
+
+  router.put('/printers', (req, res) => {
+    const input = validate(printerInput, req.body, printerHelp);
+    ctx.config.update((config) => {
+      const existing = config.printers.find((p) => p.serial === input.serial);
+      const printer = toPrinterConfig(input, existing);
+      const others = config.printers.filter((p) => p.serial !== input.serial);
+      if (others.length >= 8) throw new UserError(400, 'Moat handles at most 8 printers.');
+      return { ...config, printers: [...others, printer] };
+    });
+    writeSecret(paths, printerSecretName(input.serial), input.accessCode);
+    res.json({ ok: true });
+  });
+
+  router.delete('/printers/:serial', (req, res) => {
+    const serial = req.params.serial;
+    if (!ctx.config.get().printers.some((p) => p.serial === serial))
+      throw new UserError(404, 'There is no printer with that serial number.');
+    ctx.config.update((config) => ({ ...config, printers: config.printers.filter((p) => p.serial !== serial) }));
+    deleteSecret(paths, printerSecretName(serial));
+    res.json({ ok: true });
+  });
+
+  // Step 4: LAN access codes.
+  router.post('/access-codes', async (req, res) => {
+    const input = validate(object({ label: str({ min: 1, max: 64 }), role: oneOf(roles) }), req.body, {
+      label: 'Give the code a name of 1 to 64 characters, such as “Studio laptop”.',
+      role: 'Choose what the code may do: viewer, operator or admin.',
+    });
+    const label = input.label.trim();
+    if (!label) throw new UserError(400, 'Give the code a name, such as “Studio laptop”.', 'label');
+    if (ctx.config.get().accessCodes.some((c) => c.label === label))
+      throw new UserError(409, 'A code with that name exists already; choose another name.', 'label');
+    const { entry, code } = await createAccessCode(label, input.role);
+    ctx.config.update((config) => ({ ...config, accessCodes: [...config.accessCodes, entry] }));
+    const { hash: _hash, ...shown } = entry;
+    res.json({ entry: shown, code });
+  });
+
+  router.delete('/access-codes/:id', (req, res) => {
+    const id = req.params.id;
+    if (!ctx.config.get().accessCodes.some((c) => c.id === id))
+      throw new UserError(404, 'That access code no longer exists.');
+    ctx.config.update((config) => ({ ...config, accessCodes: config.accessCodes.filter((c) => c.id !== id) }));
+    res.json({ ok: true });
+  });
+
+  // Step 5: the certificate clients must trust.
+  router.get('/ca.crt', (_req, res) => {
+    res.setHeader('Content-Type', 'application/x-pem-file');
+    res.setHeader('Content-Disposition', 'attachment; filename="moat-ca.crt"');
+    res.send(ctx.identity.caCertPem);
+  });
+
+  // Step 6: firewall review.
+  router.get('/firewall', async (_req, res) => {
+    const config = ctx.config.get();
+    res.json({ status: await status.firewall(), open: openServices(config), cloudAccess: config.firewall.cloudAccess });
+  });
+
+  router.put('/firewall/cloud', (req, res) => {
+    const { enabled } = validate(object({ enabled: bool() }), req.body, { enabled: 'Turn cloud access on or off.' });
+    ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: enabled } }));
+    res.json({ ok: true, cloudAccess: enabled });
+  });
+
+  return router;
+}

@@ -1,0 +1,55 @@
+/** Talking to Moat's API: JSON both ways, the session's CSRF token on every request. */
+
+export interface SessionInfo {
+  authenticated: boolean;
+  claimed: boolean;
+  csrfToken: string;
+  idleMinutes: number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+let onLoggedOut: () => void = () => {};
+
+export function whenLoggedOut(handler: () => void): void {
+  onLoggedOut = handler;
+}
+
+export function rememberSession(session: SessionInfo): SessionInfo {
+  csrfToken = session.csrfToken;
+  return session;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, {
+      method,
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, 'Moat cannot be reached. Check the network and try again.');
+  }
+  const data = (await response.json().catch(() => ({}))) as { error?: string; field?: string };
+  if (!response.ok) {
+    const authPaths = ['/login', '/claim', '/claim/check', '/password'];
+    if (response.status === 401 && !authPaths.includes(path)) onLoggedOut();
+    throw new ApiError(response.status, data.error ?? 'Moat did not answer as expected.', data.field);
+  }
+  return data as T;
+}
+
+export async function loadSession(): Promise<SessionInfo> {
+  return rememberSession(await api<SessionInfo>('GET', '/session'));
+}

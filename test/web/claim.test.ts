@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  type Browser,
+  curl,
+  eventually,
+  openBrowser,
+  screenshotDir,
+  startFreshMoat,
+  unexpectedErrors,
+} from './web-harness.js';
+
+test('claim: a wrong code is refused and throttled, the right one sets the password, then it is dead', async (t) => {
+  if (!existsSync('/usr/bin/chromium')) {
+    t.skip('Debian chromium is not installed (/usr/bin/chromium)');
+    return;
+  }
+  // A short window, so the test can wait the throttle out instead of sleeping through 15 minutes.
+  const moat = await startFreshMoat((config) => ({
+    ...config,
+    web: { ...config.web, loginAttempts: 3, loginWindowSeconds: 3 },
+  }));
+  let browser: Browser | undefined;
+  try {
+    const code = moat.claimCode();
+    assert.match(code, /^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
+    browser = await openBrowser(moat);
+    const { page } = browser;
+    await page.goto(moat.baseUrl);
+    await page.locator('#claim-code-form').waitFor();
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: join(screenshotDir, 'claim.png') });
+
+    const message = page.locator('#claim-code-form .message');
+    const submitWrong = async (attempt: number) => {
+      await page.fill('#claim-code', `wrong-${attempt}-aaaaa-bbbbb-ccccc`);
+      await page.click('#claim-code-form button[type=submit]');
+    };
+    await submitWrong(0);
+    await eventually(async () => /not right/.test((await message.textContent()) ?? ''), 'the refusal of a wrong code');
+    // Keep guessing: within the allowance each guess is refused, then the address is throttled.
+    let attempts = 1;
+    while (!/Too many/.test((await message.textContent()) ?? '')) {
+      assert.ok(attempts < 6, 'wrong claim codes were never throttled');
+      await submitWrong(attempts++);
+      await eventually(async () => (await page.locator('#claim-code-form button:disabled').count()) === 0, 'answer');
+    }
+    assert.ok(attempts <= 4, `throttled after ${attempts} attempts`);
+    // While throttled even the right code is turned away; once the window passes it works.
+    await eventually(
+      async () => {
+        await page.fill('#claim-code', code.toUpperCase());
+        await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith('/api/claim/check')),
+          page.click('#claim-code-form button[type=submit]'),
+        ]);
+        return page.locator('#claim-password-form').isVisible();
+      },
+      'the right code to be accepted once the throttle window passed',
+      15000,
+    );
+    await page.fill('#new-password', 'short');
+    await page.fill('#confirm-password', 'short');
+    await page.click('#claim-password-form button[type=submit]');
+    await eventually(
+      async () =>
+        /at least 10 characters/.test((await page.locator('#claim-password-form .message').textContent()) ?? ''),
+      'the short password to be refused',
+    );
+    await page.fill('#new-password', 'a good long password');
+    await page.fill('#confirm-password', 'a good long password');
+    await page.click('#claim-password-form button[type=submit]');
+    await page.locator('#step-network').waitFor();
+    assert.ok(await page.locator('#logout').isVisible(), 'logged in after claiming');
+
+    // The code is dead: the claim file is gone and the API refuses it.
+    assert.equal(existsSync(moat.claimFile), false);
+    const session = await curl(moat, '/api/session');
+    const cookie = (session.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+    const csrf = (JSON.parse(session.body) as { csrfToken: string; claimed: boolean }).csrfToken;
+    assert.equal((JSON.parse(session.body) as { claimed: boolean }).claimed, true);
+    const reuse = await curl(moat, '/api/claim', [
+      '-X',
+      'POST',
+      '-H',
+      `Cookie: ${cookie}`,
+      '-H',
+      `X-CSRF-Token: ${csrf}`,
+      '-H',
+      'Content-Type: application/json',
+      '--data',
+      JSON.stringify({ code, password: 'an attacker password' }),
+    ]);
+    assert.equal(reuse.status, 409);
+
+    // After logging out, the page offers the login, never the claim again; the new password works.
+    await page.click('#logout');
+    await page.locator('#login-form').waitFor();
+    await page.reload();
+    await page.locator('#login-form').waitFor();
+    assert.equal(await page.locator('#claim-code-form').count(), 0);
+    await page.fill('#password', 'a good long password');
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#logout').waitFor();
+
+    assert.deepEqual(unexpectedErrors(browser.errors, [400, 401, 429]), [], 'no console errors but provoked refusals');
+  } finally {
+    await browser?.close();
+    await moat.close();
+  }
+});

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type Harness, startHarness } from '../helpers/harness.js';
+import {
+  type Browser,
+  eventually,
+  type FreshMoat,
+  openBrowser,
+  screenshotDir,
+  unexpectedErrors,
+} from './web-harness.js';
+
+/**
+ * The dashboard in a browser while real clients use Moat: a simulated print advancing, a connected
+ * mosquitto_sub, an FTPS upload by curl (throttled by the simulated printer so its progress can be seen).
+ */
+
+function mosquittoArgs(h: Harness, code: string): string[] {
+  // --insecure skips only the host name check; the chain is still verified against Moat's CA.
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(h.moat?.mqtt.port),
+    '-u',
+    'bblp',
+    '-P',
+    code,
+    '--cafile',
+    h.moatCaFile,
+    '--insecure',
+  ];
+}
+
+function run(command: string, args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 30_000 }, (error, _stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
+    );
+  });
+}
+
+/** The harness's Moat seen as the fresh Moat the browser helpers expect. */
+function asFreshMoat(h: Harness): FreshMoat {
+  const moat = h.moat as NonNullable<Harness['moat']>;
+  const claimFile = moat.context.config.get().web.claimFile;
+  return {
+    dir: h.dir,
+    paths: h.paths,
+    moat,
+    baseUrl: `https://127.0.0.1:${moat.web.httpsPort}`,
+    httpPort: moat.web.httpPort,
+    caFile: h.moatCaFile,
+    claimFile,
+    claimCode: () => /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '',
+    close: () => h.close(),
+  };
+}
+
+test('the dashboard shows a print advancing, a connected client and an upload in progress', async (t) => {
+  if (!existsSync('/usr/bin/chromium')) {
+    t.skip('Debian chromium is not installed (/usr/bin/chromium)');
+    return;
+  }
+  const storage = mkdtempSync(join(tmpdir(), 'moat-dash-storage-'));
+  let h: Harness | undefined;
+  let browser: Browser | undefined;
+  const children: ChildProcess[] = [];
+  try {
+    try {
+      h = await startHarness({
+        simulator: {
+          mqtt: { transport: 'tls', printTickMs: 400 },
+          ftp: { transport: 'tls', rootDir: storage, bytesPerSecond: 256 * 1024 },
+        },
+      });
+    } catch (error) {
+      if (/not implemented yet/.test((error as Error).message)) {
+        t.skip(`the simulator is incomplete on this branch: ${(error as Error).message}`);
+        return;
+      }
+      throw error;
+    }
+    if (!h.moat || h.moat.mqtt.port === 0 || h.moat.ftp.port === 0) {
+      t.skip('the MQTT and FTPS bridges are not merged on this branch');
+      return;
+    }
+    const moat = asFreshMoat(h);
+    browser = await openBrowser(moat);
+    const { page } = browser;
+    await page.goto(moat.baseUrl);
+    await page.fill('#claim-code', moat.claimCode());
+    await page.click('#claim-code-form button[type=submit]');
+    await page.fill('#new-password', 'dashboard test password');
+    await page.fill('#confirm-password', 'dashboard test password');
+    await page.click('#claim-password-form button[type=submit]');
+    await page.locator('#step-network').waitFor();
+    await page.goto(`${moat.baseUrl}/#/`);
+    await page.locator(`#printers .printer[data-serial="${h.serial}"] .badge.good`).waitFor({ timeout: 20000 });
+
+    // A viewer stays connected with mosquitto_sub: it appears among the connected clients.
+    const sub = spawn('mosquitto_sub', [...mosquittoArgs(h, h.codes.viewer), '-t', `device/${h.serial}/report`], {
+      stdio: 'ignore',
+    });
+    children.push(sub);
+    await page.locator('#clients tr', { hasText: 'viewer test' }).waitFor({ timeout: 15000 });
+    assert.match((await page.locator('#clients tr', { hasText: 'viewer test' }).textContent()) ?? '', /MQTT/);
+
+    // An operator starts a print; its progress advances on the page without a reload.
+    const start = JSON.stringify({
+      print: { sequence_id: '1', command: 'project_file', param: 'Metadata/plate_1.gcode', subtask_name: 'benchy' },
+    });
+    const published = await run('mosquitto_pub', [
+      ...mosquittoArgs(h, h.codes.operator),
+      '-t',
+      `device/${h.serial}/request`,
+      '-m',
+      start,
+    ]);
+    assert.equal(published.code, 0, published.stderr);
+    const card = page.locator(`#printers .printer[data-serial="${h.serial}"]`);
+    await card.locator('.print-state', { hasText: 'Printing' }).waitFor({ timeout: 15000 });
+    const percent = card.locator('.print-percent');
+    const readPercent = async () => Number(/(\d+)%/.exec((await percent.textContent()) ?? '')?.[1] ?? -1);
+    const first = await readPercent();
+    await eventually(async () => (await readPercent()) > first, 'the print progress to advance', 15000);
+    const second = await readPercent();
+    await eventually(async () => (await readPercent()) > second, 'the print progress to advance again', 15000);
+
+    // An FTPS upload by curl, throttled by the printer: its progress moves while it runs. (curl announces
+    // no size, so the bar is indeterminate and the byte count moves; with a known size the bar fills.)
+    const file = `${storage}-upload.3mf`;
+    const size = 1536 * 1024;
+    writeFileSync(file, Buffer.alloc(size, 7));
+    const upload = spawn(
+      'curl',
+      [
+        '--silent',
+        '--show-error',
+        '--ftp-pasv',
+        '--ssl-reqd',
+        '--cacert',
+        h.moatCaFile,
+        '--user',
+        `bblp:${h.codes.operator}`,
+        '-T',
+        file,
+        `ftps://127.0.0.1:${h.moat.ftp.port}/benchy.3mf`,
+      ],
+      { stdio: 'ignore' },
+    );
+    children.push(upload);
+    const uploadDone = new Promise<number>((resolve) => upload.once('exit', (code) => resolve(code ?? 1)));
+    const row = page.locator('#transfers tr', { hasText: 'benchy.3mf' });
+    await row.waitFor({ timeout: 15000 });
+    const bar = row.locator('progress.transfer-progress');
+    const readBytes = async () => {
+      const value = await bar.getAttribute('value');
+      return value === null ? ((await row.textContent()) ?? '') : Number(value);
+    };
+    const before = await readBytes();
+    await eventually(async () => (await readBytes()) !== before, 'the upload bar to move', 15000);
+    mkdirSync(screenshotDir, { recursive: true });
+    await page.screenshot({ path: join(screenshotDir, 'dashboard-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(screenshotDir, 'dashboard-phone.png'), fullPage: true });
+    assert.equal(await uploadDone, 0, 'the upload completed');
+    await eventually(async () => /done/.test((await row.textContent()) ?? ''), 'the transfer to show done');
+
+    // The audit log shows the operator's command; the filter narrows it.
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.locator('#audit-log tr', { hasText: 'project_file' }).waitFor({ timeout: 15000 });
+    await run('mosquitto_pub', [...mosquittoArgs(h, h.codes.viewer), '-t', `device/${h.serial}/request`, '-m', start]);
+    await page.selectOption('#audit-filter select[name=outcome]', 'refused');
+    await page.click('#audit-filter button[type=submit]');
+    await eventually(async () => {
+      const rows = await page.locator('#audit-log tbody tr').allTextContents();
+      return rows.length > 0 && rows.every((r) => /refused/.test(r) && /viewer test/.test(r));
+    }, 'only refused commands after filtering');
+
+    assert.deepEqual(unexpectedErrors(browser.errors), [], 'no console errors');
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill();
+    await browser?.close();
+    await h?.close();
+    rmSync(storage, { recursive: true, force: true });
+    rmSync(`${storage}-upload.3mf`, { force: true });
+  }
+});

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+
+/** The setup page's guards, checked from outside with curl over real HTTPS. */
+
+let moat: FreshMoat;
+const password = 'correct horse battery';
+let admin: { cookie: string; csrf: string };
+
+/** A new anonymous session: its cookie and CSRF token. */
+async function anonymous(): Promise<{ cookie: string; csrf: string }> {
+  const response = await curl(moat, '/api/session');
+  const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+  return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
+}
+
+function send(
+  session: { cookie: string; csrf?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: string[] = [],
+) {
+  return curl(moat, path, [
+    '-X',
+    method,
+    '-H',
+    `Cookie: ${session.cookie}`,
+    '-H',
+    'Content-Type: application/json',
+    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
+    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
+    ...extra,
+  ]);
+}
+
+before(async () => {
+  moat = await startFreshMoat();
+  const session = await anonymous();
+  const claimed = await send(session, 'POST', '/api/claim', { code: moat.claimCode(), password });
+  assert.equal(claimed.status, 200, claimed.body);
+  admin = {
+    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
+    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
+  };
+});
+after(async () => {
+  await moat?.close();
+});
+
+test('every /api route answers 401 without a logged-in session', async () => {
+  const session = await anonymous();
+  for (const path of ['/api/overview', '/api/setup', '/api/audit', '/api/ca.crt', '/api/events', '/api/network']) {
+    const response = await curl(moat, path);
+    assert.equal(response.status, 401, path);
+    assert.equal((await send(session, 'GET', path)).status, 401, `${path} with an anonymous session`);
+  }
+  // A valid CSRF token of an anonymous session does not make up for the missing login.
+  for (const [method, path] of [
+    ['POST', '/api/access-codes'],
+    ['PUT', '/api/segment'],
+    ['PUT', '/api/printers'],
+    ['DELETE', '/api/access-codes/abc'],
+    ['PUT', '/api/firewall/cloud'],
+    ['POST', '/api/wifi/connect'],
+  ] as const) {
+    assert.equal((await send(session, method, path, {})).status, 401, `${method} ${path}`);
+  }
+  // The logged-in session does get through.
+  assert.equal((await send(admin, 'GET', '/api/overview')).status, 200);
+});
+
+test('a state-changing request without the right CSRF token is refused with 403 and changes nothing', async () => {
+  const body = { label: 'csrf probe', role: 'viewer' };
+  const noToken = await send({ cookie: admin.cookie }, 'POST', '/api/access-codes', body);
+  assert.equal(noToken.status, 403);
+  assert.match(noToken.body, /reload/);
+  const wrongToken = await send(
+    { cookie: admin.cookie, csrf: (await anonymous()).csrf },
+    'POST',
+    '/api/access-codes',
+    body,
+  );
+  assert.equal(wrongToken.status, 403);
+  assert.equal(moat.moat.context.config.get().accessCodes.length, 0, 'nothing was created');
+  const ok = await send(admin, 'POST', '/api/access-codes', body);
+  assert.equal(ok.status, 200, ok.body);
+  assert.equal(moat.moat.context.config.get().accessCodes.length, 1);
+  // The unauthenticated entry points are guarded too.
+  assert.equal((await send({ cookie: (await anonymous()).cookie }, 'POST', '/api/login', { password })).status, 403);
+});
+
+test('the session cookie is HttpOnly, Secure, SameSite=Strict and host-only', async () => {
+  const response = await curl(moat, '/api/session');
+  const cookie = response.headers['set-cookie']?.[0] ?? '';
+  assert.match(cookie, /^__Host-moat-session=/);
+  for (const flag of [/;\s*HttpOnly/i, /;\s*Secure/i, /;\s*SameSite=Strict/i, /;\s*Path=\//])
+    assert.match(cookie, flag);
+  assert.doesNotMatch(cookie, /Domain=/i);
+});
+
+test('pages carry a strict Content-Security-Policy without inline script', async () => {
+  for (const path of ['/', '/api/session']) {
+    const csp = (await curl(moat, path)).headers['content-security-policy']?.[0] ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  }
+  const page = await curl(moat, '/');
+  assert.doesNotMatch(page.body, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline <script> in the page');
+  assert.doesNotMatch(page.body, /<style|\sstyle=|\son[a-z]+=/i, 'no inline styles or handlers');
+});
+
+test('the HTTP port only redirects to HTTPS', async () => {
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`], (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
+  assert.match(output, /^HTTP\/1\.1 301/);
+  assert.match(output, new RegExp(`Location: https://127\\.0\\.0\\.1:${moat.moat.web.httpsPort}/\\r?\\n`));
+  assert.doesNotMatch(output, /Please log in|csrf/i, 'no API answer over plain HTTP');
+});
+
+test('TLS below 1.2 is refused', async () => {
+  const result = await new Promise<{ code: number | null }>((resolve) =>
+    execFile(
+      'curl',
+      ['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
+      (error) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
+    ),
+  );
+  assert.notEqual(result.code, 0);
+});
+
+test('bad input gets a clear 400 and the service keeps answering', async () => {
+  const malformed = await curl(moat, '/api/segment', [
+    '-X',
+    'PUT',
+    '-H',
+    `Cookie: ${admin.cookie}`,
+    '-H',
+    `X-CSRF-Token: ${admin.csrf}`,
+    '-H',
+    'Content-Type: application/json',
+    '--data',
+    '{not json',
+  ]);
+  assert.equal(malformed.status, 400);
+  assert.match(malformed.body, /malformed/);
+  const badChannel = await send(admin, 'PUT', '/api/segment', {
+    ssid: 'printers',
+    passphrase: 'long enough pass',
+    country: 'DE',
+    channel: 999,
+  });
+  assert.equal(badChannel.status, 400);
+  assert.equal((JSON.parse(badChannel.body) as { field: string }).field, 'channel');
+  const unknownField = await send(admin, 'PUT', '/api/firewall/cloud', { enabled: true, extra: 1 });
+  assert.equal(unknownField.status, 400);
+  const badAudit = await send(admin, 'GET', '/api/audit?outcome=%3Cscript%3E');
+  assert.equal(badAudit.status, 400);
+  assert.equal(moat.moat.context.config.get().firewall.cloudAccess, false, 'nothing changed');
+  assert.equal((await send(admin, 'GET', '/api/overview')).status, 200);
+});
+
+test('wrong passwords are throttled; secrets are stored only as hashes', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const stored = readFileSync(join(moat.paths.secrets, 'admin-password'), 'utf8');
+  assert.match(stored, /^scrypt\$/);
+  assert.ok(!stored.includes(password));
+  const statuses: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const session = await anonymous();
+    statuses.push((await send(session, 'POST', '/api/login', { password: `wrong ${i} password` })).status);
+  }
+  assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
+  assert.deepEqual(statuses.slice(5), [429, 429]);
+});

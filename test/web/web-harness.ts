@@ -1,0 +1,174 @@
+import { execFile } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { MoatConfig } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/schema.js';
+import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
+import { saveConfig } from '../../src/config/store.js';
+import { silentLogger } from '../../src/log.js';
+import { type RunningMoat, startMoat } from '../../src/service.js';
+
+/**
+ * A fresh, unclaimed Moat on loopback (ephemeral ports, temp state dir), plus the real clients the web
+ * tests drive it with: curl for raw HTTP, headless Debian Chromium through playwright-core.
+ */
+export interface FreshMoat {
+  dir: string;
+  paths: StatePaths;
+  moat: RunningMoat;
+  baseUrl: string;
+  httpPort: number;
+  caFile: string;
+  claimFile: string;
+  /** The claim code, read from the claim file like an owner would. */
+  claimCode(): string;
+  close(): Promise<void>;
+}
+
+export async function startFreshMoat(configure?: (config: MoatConfig) => MoatConfig): Promise<FreshMoat> {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-web-'));
+  const paths = statePaths(join(dir, 'state'));
+  const claimFile = join(dir, 'boot', 'moat-claim.txt');
+  let config = parseConfig({
+    lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
+    ports: { mqtt: 0, ftps: 0, https: 0, http: 0 },
+    firewall: { enabled: false },
+    web: { claimFile, printerFinderPort: 0 },
+  });
+  if (configure) config = configure(config);
+  saveConfig(paths, config);
+  let moat: RunningMoat;
+  try {
+    moat = await startMoat({ paths, developmentMode: true, logger: silentLogger() });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    dir,
+    paths,
+    moat,
+    baseUrl: `https://127.0.0.1:${moat.web.httpsPort}`,
+    httpPort: moat.web.httpPort,
+    caFile: paths.caCert,
+    claimFile,
+    claimCode: () => /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '',
+    close: async () => {
+      await moat.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CurlResult {
+  status: number;
+  headers: Record<string, string[]>;
+  body: string;
+}
+
+/** Runs curl against Moat (its CA trusted) and parses status, headers and body. */
+export function curl(moat: FreshMoat, path: string, args: string[] = []): Promise<CurlResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'curl',
+      ['-sS', '-i', '--cacert', moat.caFile, '--max-time', '20', ...args, `${moat.baseUrl}${path}`],
+      { maxBuffer: 4 * 1024 * 1024 },
+      (error, stdout) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const split = stdout.indexOf('\r\n\r\n');
+        const head = stdout.slice(0, split).split('\r\n');
+        const headers: Record<string, string[]> = {};
+        for (const line of head.slice(1)) {
+          const colon = line.indexOf(':');
+          const name = line.slice(0, colon).trim().toLowerCase();
+          headers[name] = [...(headers[name] ?? []), line.slice(colon + 1).trim()];
+        }
+        resolve({ status: Number(head[0]?.split(' ')[1]), headers, body: stdout.slice(split + 4) });
+      },
+    );
+  });
+}
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught page errors seen so far. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Headless Debian Chromium with a fresh profile. It trusts exactly Moat's server key (by SPKI hash), not
+ * every certificate, so the Secure-cookie and HTTPS behaviour under test is the real one.
+ */
+export async function openBrowser(moat: FreshMoat, viewport = { width: 1280, height: 900 }): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'moat-chromium-'));
+  const spki = createHash('sha256')
+    .update(new X509Certificate(moat.moat.context.identity.certPem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      viewport,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--ignore-certificate-errors-spki-list=${spki}`,
+      ],
+    });
+  } catch (error) {
+    rmSync(profile, { recursive: true, force: true });
+    throw error;
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return {
+    context,
+    page,
+    errors,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Console errors other than the failed requests a test provoked on purpose (Chromium reports every
+ * non-2xx answer to fetch on the console).
+ */
+export function unexpectedErrors(errors: string[], provokedStatuses: number[] = []): string[] {
+  const provoked = new RegExp(
+    `^Failed to load resource: the server responded with a status of (${provokedStatuses.join('|')}) `,
+  );
+  return errors.filter((e) => provokedStatuses.length === 0 || !provoked.test(e));
+}
+
+export const screenshotDir = join(process.cwd(), 'docs', 'screenshots');
+
+/** Waits until check() holds, polling; fails with `what` after the deadline. */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
