@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { createLogger } from '../../src/log.js';
 import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
@@ -8,6 +10,7 @@ import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 let moat: FreshMoat;
 const password = 'correct horse battery';
 let admin: { cookie: string; csrf: string };
+let claimCode = '';
 
 /** A new anonymous session: its cookie and CSRF token. */
 async function anonymous(): Promise<{ cookie: string; csrf: string }> {
@@ -36,10 +39,19 @@ function send(
   ]);
 }
 
+const logLines: string[] = [];
+
 before(async () => {
-  moat = await startFreshMoat();
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
+  moat = await startFreshMoat(undefined, createLogger({ destination, level: 'debug' }));
   const session = await anonymous();
-  const claimed = await send(session, 'POST', '/api/claim', { code: moat.claimCode(), password });
+  claimCode = moat.claimCode();
+  const claimed = await send(session, 'POST', '/api/claim', { code: claimCode, password });
   assert.equal(claimed.status, 200, claimed.body);
   admin = {
     cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
@@ -180,4 +192,32 @@ test('wrong passwords are throttled; secrets are stored only as hashes', async (
   }
   assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
   assert.deepEqual(statuses.slice(5), [429, 429]);
+});
+
+test('no password, claim code, cookie, CSRF token or access code reaches the log', async () => {
+  const created = await send(admin, 'POST', '/api/access-codes', { label: 'log probe', role: 'operator' });
+  const code = (JSON.parse(created.body) as { code: string }).code;
+  await send(admin, 'PUT', '/api/segment', {
+    ssid: 'printers',
+    passphrase: 'segment secret 123',
+    country: 'DE',
+    channel: 6,
+  });
+  await send({ cookie: (await anonymous()).cookie, csrf: (await anonymous()).csrf }, 'POST', '/api/login', {
+    password: 'a wrong password here',
+  });
+  const text = logLines.join('');
+  assert.match(text, /device claimed/, 'the log did capture the claim');
+  assert.match(text, /login refused/, 'the log did capture the refused login');
+  const cookieValue = admin.cookie.split('=')[1] ?? '';
+  for (const secret of [
+    password,
+    claimCode,
+    cookieValue,
+    admin.csrf,
+    code,
+    'segment secret 123',
+    'a wrong password here',
+  ])
+    assert.ok(!text.includes(secret), `a secret reached the log: ${secret.slice(0, 3)}…`);
 });
