@@ -13,7 +13,7 @@ import type { StatusSources } from '../status.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
-import { type DashboardOptions, dashboardRoutes } from './dashboard-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, UserError } from './http.js';
 import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
@@ -26,8 +26,6 @@ export interface WebServer extends RunningService {
   /** UDP port listening for printers' NOTIFY. */
   printerFinderPort: number;
 }
-
-export interface WebOptions extends DashboardOptions {}
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -59,11 +57,7 @@ function closeServer(server: HttpServer | HttpsServer): Promise<void> {
 }
 
 /** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
-export async function startWeb(
-  ctx: ServiceContext,
-  status: StatusSources,
-  options: WebOptions = {},
-): Promise<WebServer> {
+export async function startWeb(ctx: ServiceContext, status: StatusSources): Promise<WebServer> {
   const config = ctx.config.get();
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
@@ -119,7 +113,7 @@ export async function startWeb(
   api.use(loadSession(sessions));
   api.use(authRoutes(ctx, sessions));
   api.use(requireLogin, requireCsrf(sessions));
-  api.use(dashboardRoutes(ctx, status, sessions, healthReader(), options));
+  api.use(dashboardRoutes(ctx, status, sessions, healthReader()));
   api.use(setupRoutes(ctx, status, finder, wifi));
   api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
   app.use('/api', api);
@@ -127,7 +121,7 @@ export async function startWeb(
   app.use(errorHandler(ctx.logger));
 
   const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
-  const httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);
+  let httpsPort = 0;
   const httpServer = createHttpServer((req, res) => {
     // Only the host name from the Host header, and only if it looks like one: never reflect anything else.
     const host = /^([A-Za-z0-9.-]{1,253})(:\d+)?$/.exec(req.headers.host ?? '')?.[1] ?? ctx.lanAddress();
@@ -136,10 +130,10 @@ export async function startWeb(
   });
   let httpPort: number;
   try {
+    httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);
     httpPort = await listen(httpServer, config.ports.http, config.lan.bindAddress);
   } catch (error) {
-    await closeServer(https);
-    await finder.close();
+    await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
     throw error;
   }
   ctx.logger.info({ httpsPort, httpPort }, 'setup page listening');
