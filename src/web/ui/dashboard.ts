@@ -314,6 +314,11 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     stream.close();
     onExpired();
   });
+  // EventSource retries by itself while Moat restarts; it gives up for good when refused (the session
+  // did not survive the restart): then the page asks for the login again.
+  stream.addEventListener('error', () => {
+    if (stream.readyState === EventSource.CLOSED) onExpired();
+  });
   void loadAudit();
   return () => stream.close();
 }
