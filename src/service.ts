@@ -4,14 +4,14 @@ import { ConfigHolder } from './config/holder.js';
 import { printerSecretName, readSecret } from './config/secrets.js';
 import type { StatePaths } from './config/state-dir.js';
 import { ensureStateDir } from './config/store.js';
-import { startDiscoveryRelay } from './discovery/service.js';
+import { type DiscoveryRelay, startDiscoveryRelay } from './discovery/service.js';
 import { MoatEvents } from './events.js';
 import { type FirewallService, startFirewall } from './firewall/service.js';
 import { type FtpBridge, startFtpBridge } from './ftp/bridge.js';
 import { createLogger, type Logger } from './log.js';
 import { type MqttBridge, startMqttBridge } from './mqtt/bridge.js';
 import { primaryLanAddress } from './net/lan-addresses.js';
-import { startRelays } from './relay/service.js';
+import { type RelayService, startRelays } from './relay/service.js';
 import type { RunningService, ServiceContext } from './service-context.js';
 import type { StatusSources } from './status.js';
 import { startWeb, type WebServer } from './web/server.js';
@@ -30,6 +30,8 @@ export interface RunningMoat extends RunningService {
   ftp: FtpBridge;
   web: WebServer;
   firewall: FirewallService;
+  relays: RelayService;
+  discovery: DiscoveryRelay;
   status: StatusSources;
 }
 
@@ -72,8 +74,10 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     started.push(mqtt);
     const ftp = await startFtpBridge(context);
     started.push(ftp);
-    started.push(await startRelays(context));
-    started.push(await startDiscoveryRelay(context));
+    const relays = await startRelays(context);
+    started.push(relays);
+    const discovery = await startDiscoveryRelay(context);
+    started.push(discovery);
     const status: StatusSources = {
       printers: () => mqtt.printers(),
       clients: () => mqtt.clients(),
@@ -84,7 +88,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     const web = await startWeb(context, status);
     started.push(web);
     logger.info({ lanAddress: context.lanAddress(), developmentMode: context.developmentMode }, 'moat started');
-    return { context, mqtt, ftp, web, firewall, status, close };
+    return { context, mqtt, ftp, web, firewall, relays, discovery, status, close };
   } catch (error) {
     await close();
     throw error;

@@ -67,6 +67,36 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./access-code.js')).runRevoke,
   },
   {
+    name: 'firewall render',
+    summary: "print Moat's nftables table as rendered from the configuration",
+    load: async () => (await import('./firewall.js')).runRender,
+  },
+  {
+    name: 'firewall apply',
+    summary: 'apply the table atomically (nft -f), set forwarding, verify it by reading it back',
+    load: async () => (await import('./firewall.js')).runApply,
+  },
+  {
+    name: 'firewall check',
+    summary: 'compare the live table with the configuration; exit 1 and name each difference',
+    load: async () => (await import('./firewall.js')).runCheck,
+  },
+  {
+    name: 'firewall remove',
+    summary: "delete Moat's table and turn forwarding off",
+    load: async () => (await import('./firewall.js')).runRemove,
+  },
+  {
+    name: 'appliance render',
+    summary: 'write the host files generated from the settings (access point, DHCP/DNS, mDNS, sysctl) below --out DIR',
+    load: async () => (await import('./appliance.js')).runRender,
+  },
+  {
+    name: 'health',
+    summary: 'check that the running service answers on HTTPS with its certificate (--wait SECONDS to poll)',
+    load: async () => (await import('./health.js')).run,
+  },
+  {
     name: 'reset',
     summary: 'factory reset: wipe configuration, keys, secrets and logs (--yes to confirm)',
     load: async () => (await import('./reset.js')).run,

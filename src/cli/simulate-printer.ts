@@ -16,6 +16,7 @@ const usage = `usage: moat simulate-printer [options]
   --ftp-dir DIR         the printer's storage (default ./printer-storage)
   --ftp-rate N          cap transfers at N bytes per second
   --notify HOST:PORT    send NOTIFY there every 5 s (e.g. 255.255.255.255:2021)
+  --tcp-services        also serve the camera (322 RTSPS, 6000 JPEG) and bind (3000, 3002) stand-ins
   --stats-port N        stats JSON on http://127.0.0.1:N/stats (default any free port)
   --ca-out FILE         write the simulated printer's CA certificate there`;
 
@@ -49,6 +50,7 @@ export async function run(args: string[]): Promise<number> {
       'ftp-dir': { type: 'string' },
       'ftp-rate': { type: 'string' },
       notify: { type: 'string' },
+      'tcp-services': { type: 'boolean' },
       'stats-port': { type: 'string' },
       'ca-out': { type: 'string' },
     },
@@ -82,6 +84,7 @@ export async function run(args: string[]): Promise<number> {
       ...(rate !== undefined && { bytesPerSecond: rate }),
     },
     notify,
+    tcpServices: values['tcp-services'] === true && { ports: { rtsps: 322, tunnel: 6000, bind: 3000, bindTls: 3002 } },
     statsPort: portArg(values['stats-port'], 'stats-port') ?? 0,
   });
   const caOut = typeof values['ca-out'] === 'string' ? values['ca-out'] : join(process.cwd(), 'printer-ca.pem');

@@ -29,6 +29,7 @@ const port = int({ min: 1, max: 65535 });
 /** A port Moat listens on: 0 asks the system for any free port (tests). */
 const listenPort = int({ min: 0, max: 65535 });
 const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
+const macPattern = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
 const sha256Fingerprint = str({
   pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
@@ -111,6 +112,19 @@ export const configSchema = object({
     ssid: withDefault(str({ min: 1, max: 32 }), () => 'moat-printers'),
     country: withDefault(str({ pattern: /^[A-Z]{2}$/, hint: 'a two-letter country code such as DE' }), () => 'US'),
     channel: withDefault(int({ min: 1, max: 165 }), () => 6),
+    /** WPA2-PSK works with every printer; WPA3 (SAE) only with printers and Wi-Fi chips that support it. */
+    security: withDefault(oneOf(['wpa2', 'wpa3'] as const), () => 'wpa2' as const),
+    /** Fixed DHCP leases: the printer always gets the address Moat's configuration names for it. */
+    reservations: withDefault(
+      arrayOf(
+        object({
+          mac: str({ pattern: macPattern, hint: 'a MAC address such as 02:00:00:00:00:01' }),
+          address: ipv4,
+        }),
+        { max: 8 },
+      ),
+      () => [],
+    ),
   }),
   printers: withDefault(arrayOf(printerSchema, { max: 8 }), () => []),
   accessCodes: withDefault(arrayOf(accessCodeSchema, { max: 64 }), () => []),
@@ -156,9 +170,24 @@ export const configSchema = object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),
     maxConnections: withDefault(int({ min: 1, max: 256 }), () => 8),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 86400000 }), () => 300000),
+    /** LAN ports the relays listen on (0 = any free port, tests); they serve the first printer that enables each. */
+    ports: object({
+      rtsps: withDefault(listenPort, () => 322),
+      tunnel: withDefault(listenPort, () => 6000),
+      bind: withDefault(listenPort, () => 3000),
+      bindTls: withDefault(listenPort, () => 3002),
+    }),
   }),
   discovery: object({
     enabled: withDefault(bool(), () => true),
+    /** Printer-side ports Moat listens on for the printer's NOTIFY (broadcast, multicast); 0 = any (tests). */
+    notifyPort: withDefault(listenPort, () => 2021),
+    multicastPort: withDefault(listenPort, () => 1990),
+    /** Where the re-announcement goes on the LAN. */
+    announceAddress: withDefault(ipv4, () => '255.255.255.255'),
+    announcePort: withDefault(port, () => 2021),
+    /** Also re-announce to 239.255.255.250:1990 (Bambu Studio ignores it; other tools listen). */
+    multicast: withDefault(bool(), () => true),
   }),
   firewall: object({
     enabled: withDefault(bool(), () => true),

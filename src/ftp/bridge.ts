@@ -1,6 +1,7 @@
-import { TLSSocket } from 'node:tls';
-import { type FtpConnection, FtpSrv } from 'ftp-srv';
-import { printerFtpPort } from '../config/schema.js';
+import type { EventEmitter } from 'node:events';
+import { TLSSocket, type Server as TlsServer } from 'node:tls';
+import { FtpSrv } from 'ftp-srv';
+import { printerFtpPort, type Role } from '../config/schema.js';
 import type { TransferEvent } from '../events.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
@@ -39,8 +40,9 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     greeting: 'Moat FTPS bridge',
     anonymous: false,
     // Passive only: active mode would have Moat connect out to addresses a client names (FTP bounce).
-    // No appending, unique names, SITE or restarts: an upload is one whole file under the upload policy.
-    blacklist: ['PORT', 'EPRT', 'APPE', 'STOU', 'SITE', 'REST', 'ALLO'],
+    // No appending, unique names or SITE: an upload is one whole file under the upload policy. No REST:
+    // the relay always streams whole files, so a restart offset would silently corrupt the result.
+    blacklist: ['PORT', 'EPRT', 'APPE', 'STOU', 'SITE', 'REST'],
     // ftp-srv traces raw command lines (PASS included) at trace level: never let it log below debug.
     log: logger.child({ library: 'ftp-srv' }, { level: logger.isLevelEnabled('trace') ? 'debug' : logger.level }),
   });
@@ -50,7 +52,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
       if (!before.includes(listener)) process.off(signal, listener);
     }
   }
-  const controlServer = (server as unknown as { server: import('node:tls').Server }).server;
+  const controlServer = (server as unknown as { server: TlsServer }).server;
   sessions.attach(controlServer);
   controlServer.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
   installDataCommands(server, {
@@ -64,15 +66,13 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   });
 
   const printerSessions = new Map<string, PrinterSession>();
-  const clientIds = new Map<string, { label: string; role: import('../config/schema.js').Role; address: string }>();
+  const clientIds = new Map<string, { label: string; role: Role; address: string }>();
 
-  server.on(
-    'connect' as 'login',
-    ((data: { connection: FtpConnection & { commandSocket: TLSSocket } }) => {
-      // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
-      data.connection.commandSocket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
-    }) as never,
-  );
+  // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
+  // ('connect' is emitted by ftp-srv but missing from its type declarations.)
+  (server as EventEmitter).on('connect', ({ connection }: { connection: { commandSocket: TLSSocket } }) => {
+    connection.commandSocket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
+  });
 
   server.on('login', ({ connection, username, password }, resolve, reject) => {
     const socket = (connection as unknown as { commandSocket: unknown }).commandSocket;

@@ -142,7 +142,8 @@ const passive: Handler = async function (this, { command }) {
 };
 
 const list: Handler = async function (this, { command }) {
-  const path = command.arg ?? '.';
+  // ftp-srv takes single-letter options (-a) out of the argument but leaves combined ones (-la): ignore them.
+  const path = command.arg && !command.arg.startsWith('-') ? command.arg : '.';
   let entries: EntryStat[];
   try {
     const entry = await this.fs.get(path);

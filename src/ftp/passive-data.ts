@@ -68,7 +68,7 @@ async function listenInRange(server: Server, host: string, range?: { min: number
 }
 
 export async function openPassiveData(options: PassiveDataOptions): Promise<PassiveData> {
-  const listener = createNetServer({ pauseOnConnect: false });
+  const listener = createNetServer();
   listener.maxConnections = 1;
   let accepted: Socket | undefined;
   let refused: TLSSocket | undefined;

@@ -15,6 +15,9 @@ import { checkPathCharacters, checkUploadName, FtpRefusal, type UploadPolicy } f
  * basic-ftp connection. Nothing is stored on Moat; files stream through with backpressure both ways.
  */
 
+/** Bytes held per direction between the LAN and the printer: enough for large writes, bounded per transfer. */
+const relayBufferBytes = 256 * 1024;
+
 export interface RelayContext {
   session: PrinterSession;
   role: Role;
@@ -111,7 +114,7 @@ export class RelayFileSystem extends FileSystem {
         callback(null, chunk);
       },
     });
-    const fromPrinter = new PassThrough();
+    const fromPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
     this.relay.session
       .run((client) => client.downloadTo(fromPrinter, path))
       .then(
@@ -183,7 +186,7 @@ export class RelayFileSystem extends FileSystem {
  * the temporary file after an abort, an error or a disconnect.
  */
 export class PrinterUpload extends Writable {
-  private readonly toPrinter = new PassThrough();
+  private readonly toPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
   private readonly uploaded: Promise<unknown>;
   private bytes = 0;
 
@@ -193,7 +196,7 @@ export class PrinterUpload extends Writable {
     private readonly target: string,
     private readonly transfer: Transfer,
   ) {
-    super();
+    super({ highWaterMark: relayBufferBytes });
     this.uploaded = relay.session.run((client) => client.uploadFrom(this.toPrinter, temporary));
     // The printer failing mid-stream ends the client's upload too.
     this.uploaded.catch((error) => this.destroy(printerFailure(error)));

@@ -271,6 +271,8 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   const server = createServer(lanServerTlsOptions(ctx.identity), (socket: TLSSocket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // Each MQTT packet is written whole; do not let Nagle hold its tail back.
+    socket.setNoDelay(true);
     const address = socket.remoteAddress ?? 'unknown';
     const guard = new FrameSizeGuard(ctx.config.get().mqtt.maxPacketBytes);
     const stream = new SocketStream(socket, {

@@ -12,23 +12,31 @@ test('the delay grows with each failure from one address, capped, and a success 
   assert.equal(throttle.delayFor('a'), 0);
 });
 
-test('attempts from one address are checked one at a time, extras fail without a check', async () => {
-  const throttle = new LoginThrottle({ baseDelayMs: 0, maxDelayMs: 0, maxPendingPerAddress: 2 });
+test('attempts from one address are checked one at a time; after a failure, extras fail without a check', async () => {
+  const throttle = new LoginThrottle({ baseDelayMs: 1, maxDelayMs: 1, maxPendingPerAddress: 2 });
   let running = 0;
   let peak = 0;
   let checks = 0;
-  const check = async () => {
+  const check = (ok: boolean) => async () => {
     checks++;
     running++;
     peak = Math.max(peak, running);
     await new Promise((resolve) => setImmediate(resolve));
     running--;
-    return false;
+    return ok;
   };
-  const results = await Promise.all(Array.from({ length: 5 }, () => throttle.attempt('a', check)));
-  assert.deepEqual(results, [false, false, false, false, false]);
+  // A fresh address: all five wait their turn and are let in, one check at a time.
+  const good = await Promise.all(Array.from({ length: 5 }, () => throttle.attempt('a', check(true))));
+  assert.deepEqual(good, [true, true, true, true, true]);
   assert.equal(peak, 1);
+  assert.equal(checks, 5);
+  // After a failure only two may wait; the rest fail at once.
+  await throttle.attempt('a', check(false));
+  checks = 0;
+  const bad = await Promise.all(Array.from({ length: 5 }, () => throttle.attempt('a', check(false))));
+  assert.deepEqual(bad, [false, false, false, false, false]);
   assert.equal(checks, 2);
+  assert.equal(peak, 1);
 });
 
 test('failures are forgotten after a while', () => {

@@ -6,7 +6,7 @@
 export interface LoginThrottleOptions {
   baseDelayMs: number;
   maxDelayMs: number;
-  /** Attempts allowed to wait per address; beyond this they fail at once without a check. */
+  /** Attempts allowed to wait per address that has failed; beyond this they fail at once without a check. */
   maxPendingPerAddress?: number;
   /** A failure older than this is forgotten. */
   forgetAfterMs?: number;
@@ -45,7 +45,8 @@ export class LoginThrottle {
    */
   attempt(address: string, check: () => Promise<boolean>, abandoned: () => boolean = () => false): Promise<boolean> {
     const queue = this.queues.get(address) ?? { tail: Promise.resolve(), pending: 0 };
-    if (queue.pending >= (this.options.maxPendingPerAddress ?? 32)) {
+    // Only an address that has failed is capped: a host opening many good connections at once waits its turn.
+    if (this.delayFor(address) > 0 && queue.pending >= (this.options.maxPendingPerAddress ?? 32)) {
       this.recordFailure(address);
       return Promise.resolve(false);
     }

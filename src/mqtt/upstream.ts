@@ -120,8 +120,9 @@ export class PrinterUpstream extends EventEmitter<UpstreamEvents> {
     const { printer, logger } = this.options;
     const host = printer.address;
     const port = printerMqttPort(printer);
-    if (printer.mqtt.transport === 'plain') return new SocketStream(connectTcp({ host, port }));
+    if (printer.mqtt.transport === 'plain') return new SocketStream(connectTcp({ host, port, noDelay: true }));
     const socket = connectTls({ host, port, ...printerTlsOptions(printer) });
+    socket.setNoDelay(true);
     const verified = new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => {
         const problem = certificateProblem(socket, printer);

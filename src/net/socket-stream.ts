@@ -54,11 +54,23 @@ export class SocketStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.send(chunk, callback);
+  }
+
+  private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
     if (this.writesReady) {
       this.inner.write(chunk, (error?: Error | null) => callback(error));
       return;
     }
     this.once('writes-ready', () => this.inner.write(chunk, (error?: Error | null) => callback(error)));
+  }
+
+  /** A corked burst (mqtt-packet corks header, topic and payload) goes out as one write: one TLS record. */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.send(Buffer.concat(chunks.map((c) => c.chunk)), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -1,6 +1,97 @@
+import { type MoatConfig, type PrinterConfig, printerFtpPort, printerMqttPort } from '../config/schema.js';
+import { relayAssignments } from '../firewall/render.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
+import { startTcpRelay, type TcpRelay, type TcpRelayOptions, type TcpRelayStats } from './tcp-relay.js';
 
-/** TCP relays (camera, file tunnel, bind) and passthrough. (Placeholder until the network work lands.) */
-export async function startRelays(_ctx: ServiceContext): Promise<RunningService> {
-  return { close: async () => {} };
+export interface PrinterRelayStats extends TcpRelayStats {
+  serial: string;
+}
+
+export interface RelayService extends RunningService {
+  /** Per relay: bound port, caps, active/accepted/refused connections and bytes (dashboard and metrics). */
+  stats(): PrinterRelayStats[];
+}
+
+/** The printers whose MQTT and FTPS are relayed at the TCP level instead of bridged: the bridges skip them. */
+export function passthroughPrinters(config: MoatConfig): PrinterConfig[] {
+  return config.printers.filter((p) => p.passthrough);
+}
+
+function passthroughRelays(config: MoatConfig, printer: PrinterConfig): Omit<TcpRelayOptions, 'listenHost'>[] {
+  const common = { targetHost: printer.address, maxConnections: config.relays.maxConnections };
+  const idleTimeoutMs = config.relays.idleTimeoutMs;
+  const relays: Omit<TcpRelayOptions, 'listenHost'>[] = [
+    {
+      ...common,
+      name: 'mqtt passthrough',
+      listenPort: config.ports.mqtt,
+      targetPort: printerMqttPort(printer),
+      idleTimeoutMs,
+    },
+    {
+      ...common,
+      name: 'ftps passthrough',
+      listenPort: config.ports.ftps,
+      targetPort: printerFtpPort(printer),
+      idleTimeoutMs,
+    },
+  ];
+  // The printer's PASV reply names its own address; clients that ignore it (curl, EPSV) then reach the same
+  // port number on Moat, which carries it to the printer's passive port of that number.
+  for (let port = config.ports.passiveMin; port <= config.ports.passiveMax; port++) {
+    relays.push({ ...common, name: 'ftps passive passthrough', listenPort: port, targetPort: port, idleTimeoutMs });
+  }
+  return relays;
+}
+
+/** Starts the camera, file-tunnel and bind relays per printer, and the passthrough relays where configured. */
+export async function startRelays(ctx: ServiceContext): Promise<RelayService> {
+  const config = ctx.config.get();
+  const listenHost = config.lan.bindAddress;
+  const running: { serial: string; relay: TcpRelay }[] = [];
+  const close = async () => {
+    await Promise.all(running.map(({ relay }) => relay.close()));
+  };
+  const planned: { serial: string; options: TcpRelayOptions }[] = [];
+  for (const { printer, relay } of relayAssignments(config)) {
+    planned.push({
+      serial: printer.serial,
+      options: {
+        name: relay.label,
+        listenHost,
+        listenPort: relay.listenPort,
+        targetHost: printer.address,
+        targetPort: relay.printerPort,
+        maxConnections: relay.maxConnections,
+        idleTimeoutMs: config.relays.idleTimeoutMs,
+      },
+    });
+  }
+  const [first, ...others] = passthroughPrinters(config);
+  if (first) {
+    for (const options of passthroughRelays(config, first)) {
+      planned.push({ serial: first.serial, options: { ...options, listenHost } });
+    }
+  }
+  for (const other of others) {
+    ctx.logger.error({ serial: other.serial }, 'only one printer per Moat can be in passthrough mode; not relayed');
+  }
+  try {
+    for (const { serial, options } of planned) {
+      running.push({ serial, relay: await startTcpRelay(options) });
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  ctx.logger.info(
+    {
+      relays: running.map(({ serial, relay }) => ({ serial, name: relay.stats().name, port: relay.port })).slice(0, 8),
+    },
+    'printer relays listening',
+  );
+  return {
+    stats: () => running.map(({ serial, relay }) => ({ serial, ...relay.stats() })),
+    close,
+  };
 }

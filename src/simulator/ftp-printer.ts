@@ -3,9 +3,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { join, posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { DataChannelError, openPassiveData, type PassiveData } from '../ftp/passive-data.js';
 import { TlsSessionCache } from '../ftp/tls-sessions.js';
 import { printerLikeServerTlsOptions } from '../tls-profiles.js';
@@ -92,6 +92,16 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
     const throttled = (source: Readable, sink: Writable) =>
       options.bytesPerSecond ? pipeline(source, new Throttle(options.bytesPerSecond), sink) : pipeline(source, sink);
 
+    /** Sends a file or a listing. Like the printer, optionally ends a TLS data connection without close_notify. */
+    const sendData = async (source: Readable, data: Socket) => {
+      if (!(options.uncleanDataClose && data instanceof TLSSocket)) return throttled(source, data);
+      await throttled(
+        source,
+        new Writable({ write: (chunk: Buffer, _encoding, callback) => data.write(chunk, (error) => callback(error)) }),
+      );
+      data.destroy();
+    };
+
     const openPassive = async () => {
       passive?.close();
       passive = await openPassiveData({
@@ -173,7 +183,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
         const data = await takeDataConnection();
         reply(150, `Opening BINARY mode data connection for ${argument} (${info.size} bytes).`);
         try {
-          await throttled(createReadStream(path.real), data);
+          await sendData(createReadStream(path.real), data);
         } catch {
           throw new FtpReplyError(426, 'Failure writing network stream.');
         }
@@ -250,8 +260,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       }
       const data = await takeDataConnection();
       reply(150, 'Here comes the directory listing.');
-      data.end(lines.map((line) => `${line}\r\n`).join(''));
-      await new Promise<void>((done) => data.once('close', () => done()));
+      await sendData(Readable.from([lines.map((line) => `${line}\r\n`).join('')]), data);
       reply(226, 'Directory send OK.');
     }
 

@@ -7,7 +7,8 @@ import { startSimulatedFtp } from './ftp-printer.js';
 import { startSimulatedMqtt } from './mqtt-printer.js';
 import { startNotifier } from './notify.js';
 import { SimulatorStats } from './stats.js';
-import type { SimulatedService } from './types.js';
+import { startSimulatedTcpServices } from './tcp-services.js';
+import type { SimulatedService, SimulatedTcpServicesOptions } from './types.js';
 
 export interface SimulatedPrinterOptions {
   serial: string;
@@ -26,6 +27,7 @@ export interface SimulatedPrinterOptions {
         rootDir: string;
         bytesPerSecond?: number;
         requireSessionReuse?: boolean;
+        uncleanDataClose?: boolean;
       }
     | false;
   notify?:
@@ -38,6 +40,8 @@ export interface SimulatedPrinterOptions {
         bindAddress?: string;
       }
     | false;
+  /** The camera (322, 6000) and bind (3000, 3002) stand-ins that Moat's relays carry; off unless given. */
+  tcpServices?: Pick<SimulatedTcpServicesOptions, 'ports' | 'frameIntervalMs'> | false;
   /** Stats over HTTP on 127.0.0.1; 0 = any free port, false = none. */
   statsPort?: number | false;
 }
@@ -49,19 +53,30 @@ export interface SimulatedPrinter {
   pki: PrinterPki;
   host: string;
   stats: SimulatorStats;
-  ports: { mqtt?: number; ftp?: number; stats?: number };
+  ports: {
+    mqtt?: number;
+    ftp?: number;
+    stats?: number;
+    rtsps?: number;
+    tunnel?: number;
+    bind?: number;
+    bindTls?: number;
+  };
   statsUrl?: string;
+  /** Publishes a payload on the printer's report topic (benchmarks); present when MQTT runs. */
+  publishReport?(payload: Buffer | string): void;
   close(): Promise<void>;
 }
 
-/** A whole simulated printer: MQTT broker, FTP server, NOTIFY sender and a stats endpoint. */
+/** A whole simulated printer: MQTT broker, FTP server, NOTIFY sender, camera/bind services and a stats endpoint. */
 export async function startSimulatedPrinter(options: SimulatedPrinterOptions): Promise<SimulatedPrinter> {
   const model = printerModel(options.model);
   const host = options.host ?? '127.0.0.1';
   const pki = options.pki ?? (await createPrinterPki(options.serial));
   const stats = new SimulatorStats();
-  const running: SimulatedService[] = [];
+  const running: Pick<SimulatedService, 'close'>[] = [];
   const ports: SimulatedPrinter['ports'] = {};
+  let publishReport: SimulatedPrinter['publishReport'];
   let statsServer: Server | undefined;
 
   const close = async () => {
@@ -85,6 +100,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
       });
       running.push(mqtt);
       ports.mqtt = mqtt.port;
+      publishReport = mqtt.publishReport;
     }
     if (options.ftp) {
       mkdirSync(options.ftp.rootDir, { recursive: true });
@@ -98,6 +114,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
         rootDir: options.ftp.rootDir,
         requireSessionReuse: options.ftp.requireSessionReuse ?? true,
         ...(options.ftp.bytesPerSecond !== undefined && { bytesPerSecond: options.ftp.bytesPerSecond }),
+        ...(options.ftp.uncleanDataClose !== undefined && { uncleanDataClose: options.ftp.uncleanDataClose }),
       });
       running.push(ftp);
       ports.ftp = ftp.port;
@@ -116,6 +133,19 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
           ...(options.notify.bindAddress !== undefined && { bindAddress: options.notify.bindAddress }),
         }),
       );
+    }
+    if (options.tcpServices) {
+      const tcp = await startSimulatedTcpServices({
+        serial: options.serial,
+        model,
+        host,
+        accessCode: options.accessCode,
+        pki,
+        stats,
+        ...options.tcpServices,
+      });
+      running.push(tcp);
+      Object.assign(ports, tcp.ports);
     }
     if (options.statsPort !== false) {
       statsServer = createServer((req, res) => {
@@ -147,6 +177,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
     stats,
     ports,
     ...(ports.stats !== undefined && { statsUrl: `http://127.0.0.1:${ports.stats}/stats` }),
+    ...(publishReport && { publishReport }),
     close,
   };
 }

@@ -18,6 +18,8 @@ export class SimulatorStats {
   ftpBytesStored = 0;
   ftpUploads = 0;
   notifySent = 0;
+  /** Connections accepted by the camera, file-tunnel and bind services, by service. */
+  tcpConnections = { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 };
 
   mqttConnected(): void {
     this.mqttConnections++;
@@ -45,6 +47,7 @@ export class SimulatorStats {
       commands: this.commands,
       ftp: { bytesStored: this.ftpBytesStored, uploads: this.ftpUploads },
       notifySent: this.notifySent,
+      tcpConnections: this.tcpConnections,
     };
   }
 }

@@ -37,6 +37,8 @@ export interface SimulatedFtpOptions {
   bytesPerSecond?: number;
   /** Data connections must resume the control connection's TLS session (vsFTPd's require_ssl_reuse). */
   requireSessionReuse?: boolean;
+  /** End TLS data connections without close_notify, as printers do; default false (curl then complains). */
+  uncleanDataClose?: boolean;
 }
 
 export interface SimulatedNotifyOptions {
@@ -53,4 +55,17 @@ export interface SimulatedNotifyOptions {
   bindAddress?: string;
   intervalMs: number;
   stats: SimulatorStats;
+}
+
+export interface SimulatedTcpServicesOptions {
+  serial: string;
+  model: PrinterModel;
+  host: string;
+  accessCode: string;
+  pki: PrinterPki;
+  stats: SimulatorStats;
+  /** Listening ports; 0 or absent = any free port. */
+  ports?: { rtsps?: number; tunnel?: number; bind?: number; bindTls?: number };
+  /** How often the port-6000 camera sends a frame. */
+  frameIntervalMs?: number;
 }

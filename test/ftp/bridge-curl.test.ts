@@ -41,6 +41,10 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       assert.equal(listing.code, 0, listing.stderr);
       assert.match(listing.stdout, / 2097157 .* benchy\.gcode\.3mf\r?\n/);
 
+      const withOptions = await run('curl', curlArgs(as('viewer'), '', ['-X', 'LIST -la']));
+      assert.equal(withOptions.code, 0, withOptions.stderr);
+      assert.match(withOptions.stdout, / 2097157 .* benchy\.gcode\.3mf\r?\n/);
+
       const copy = join(harness.dir, 'copy.3mf');
       const down = await run('curl', curlArgs(as('viewer'), 'benchy.gcode.3mf', ['-o', copy]));
       assert.equal(down.code, 0, down.stderr);

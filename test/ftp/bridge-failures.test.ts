@@ -99,6 +99,31 @@ describe('FTPS bridge under failure', () => {
     assert.equal(await sha256File(join(storage, 'after.3mf')), await sha256File(source));
   });
 
+  it('a printer that ends TLS data connections without close_notify still lists and downloads intact', async () => {
+    const harness = await startHarness({ mqtt: false, ftp: 'tls' });
+    cleanups.push(() => harness.close());
+    await harness.sim.close();
+    const storage = join(harness.dir, 'printer-storage');
+    const unclean = await startSimulatedPrinter({
+      serial: harness.serial,
+      model: 'P1S',
+      accessCode: harness.printerAccessCode,
+      pki: harness.sim.pki,
+      mqtt: false,
+      statsPort: false,
+      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, uncleanDataClose: true },
+    });
+    cleanups.push(() => unclean.close());
+    writeRandomFile(join(storage, 'on-printer.3mf'), 1_500_000);
+    const listing = await run('curl', curlArgs(operator(harness), ''));
+    assert.equal(listing.code, 0, listing.stderr);
+    assert.match(listing.stdout, / 1500000 .* on-printer\.3mf/);
+    const copy = join(harness.dir, 'copy.3mf');
+    const down = await run('curl', curlArgs(operator(harness), 'on-printer.3mf', ['-o', copy]));
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(await sha256File(copy), await sha256File(join(storage, 'on-printer.3mf')));
+  });
+
   it('a hung printer is timed out with 451', async () => {
     const silent: Socket[] = [];
     const hung: Server = createServer((socket) => silent.push(socket));

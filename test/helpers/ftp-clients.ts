@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 
 /** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
 export interface RunResult {
@@ -43,9 +43,18 @@ export function sha256File(path: string): Promise<string> {
   });
 }
 
-/** A file of random bytes (incompressible, so nothing on the way can shrink it). */
+/**
+ * A file of random bytes (incompressible, so nothing on the way can shrink it), written a megabyte at a
+ * time so making a large file does not itself inflate the test process's memory.
+ */
 export function writeRandomFile(path: string, bytes: number): void {
-  writeFileSync(path, randomBytes(bytes));
+  const fd = openSync(path, 'w');
+  try {
+    for (let written = 0; written < bytes; written += 1024 * 1024)
+      writeSync(fd, randomBytes(Math.min(1024 * 1024, bytes - written)));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface CurlTarget {

@@ -26,8 +26,8 @@ export interface HarnessOptions {
   ftp?: 'tls' | 'plain' | false;
   /** Extra simulator options (throughput cap, tick rate, …). */
   simulator?: Partial<SimulatedPrinterOptions>;
-  /** Last word on Moat's configuration before it is saved. */
-  configure?: (config: MoatConfig) => MoatConfig;
+  /** Last word on Moat's configuration before it is saved (the simulator is running by then). */
+  configure?: (config: MoatConfig, sim: SimulatedPrinter) => MoatConfig;
   logger?: Logger;
   /** Start only the simulator, not Moat. */
   simulatorOnly?: boolean;
@@ -89,6 +89,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ports: { mqtt: 0, ftps: 0, https: 0, http: 0, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
       accessCodes,
       firewall: { enabled: false },
+      // Relays and discovery on fixed ports (6000, 2021, …) would collide between tests: any free port, and
+      // discovery only where a test turns it on.
+      relays: { ports: { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 } },
+      discovery: { enabled: false, notifyPort: 0, multicastPort: 0, multicast: false },
       web: { claimFile: join(dir, 'boot', 'moat-claim.txt'), printerFinderPort: 0 },
       printers: [
         {
@@ -99,10 +103,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           mqtt: mqtt ? { transport: mqtt, port: sim.ports.mqtt } : {},
           ftp: ftp ? { transport: ftp, port: sim.ports.ftp } : {},
           certificate: { policy: 'test-ca', caFile: printerCaFile },
+          // Where the simulator serves its camera and bind stand-ins (simulator option tcpServices).
+          ...(sim.ports.tunnel !== undefined && {
+            relayPorts: {
+              rtsps: sim.ports.rtsps,
+              tunnel: sim.ports.tunnel,
+              bind: sim.ports.bind,
+              bindTls: sim.ports.bindTls,
+            },
+          }),
         },
       ],
     });
-    if (options.configure) config = options.configure(config);
+    if (options.configure) config = options.configure(config, sim);
     saveConfig(paths, config);
     writeSecret(paths, printerSecretName(serial), printerAccessCode);
     if (!options.simulatorOnly) {

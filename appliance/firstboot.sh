@@ -1,0 +1,41 @@
+#!/bin/bash
+# Moat first boot (run once by moat-firstboot.service, as root, before the network and Moat start):
+# grow the root filesystem to the card, make the SSH host keys, let `moat init` make Moat's keys,
+# certificates and the claim code (written to the boot partition), then write the host configuration
+# generated from Moat's settings. Nothing secret is printed: the journal must never hold one.
+set -euo pipefail
+
+state=/var/lib/moat
+moat() { /usr/bin/node /opt/moat/dist/src/cli.js "$@"; }
+
+grow_root() {
+  local part disk number
+  part=$(findmnt -no SOURCE /)
+  disk=/dev/$(lsblk -no PKNAME "$part")
+  number=$(cat "/sys/class/block/$(basename "$part")/partition")
+  # growpart exits 1 when there is nothing to grow (NOCHANGE): not an error on a second run.
+  growpart "$disk" "$number" || [[ $? -eq 1 ]]
+  resize2fs "$part"
+  echo "moat-firstboot: root filesystem on $part is $(df -h --output=size / | tail -n 1 | tr -d ' ')"
+}
+
+echo "moat-firstboot: growing the root filesystem"
+grow_root
+
+echo "moat-firstboot: making SSH host keys (SSH stays disabled until enabled in the setup page)"
+ssh-keygen -A
+
+echo "moat-firstboot: making Moat's keys, certificates and claim code"
+install -d -m 0700 -o moat -g moat "$state"
+# `moat init` prints the claim code: keep it out of the journal. The owner reads it from moat-claim.txt on
+# the boot partition, or on the console's login banner (/etc/issue.d links to that file).
+moat init --state-dir "$state" >/dev/null
+
+echo "moat-firstboot: writing the printer access point, DHCP/DNS, mDNS and sysctl files"
+moat appliance render --state-dir "$state" --out /
+sysctl --quiet --load=/etc/sysctl.d/60-moat.conf
+
+# moat init ran as root (the claim file lives on the root-owned boot partition); the service runs as moat.
+chown -R moat:moat "$state"
+touch "$state/.firstboot-done"
+echo "moat-firstboot: done"

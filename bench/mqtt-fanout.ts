@@ -1,0 +1,260 @@
+/**
+ * bench/mqtt-fanout: report latency from the printer to 50 TLS subscribers — via Moat, directly from the
+ * simulated printer, and via Mosquitto bridged to the same printer — in one run, plus Moat's CPU time and
+ * peak RSS. Prints a table and, last, one JSON line with the figures and ratios.
+ *
+ * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--subscribers 50] [--hz 5] [--bytes 10240]
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { startHarness } from '../test/helpers/harness.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '30' },
+    subscribers: { type: 'string', default: '50' },
+    hz: { type: 'string', default: '5' },
+    bytes: { type: 'string', default: '10240' },
+  },
+});
+const seconds = Number(values.seconds);
+const subscriberCount = Number(values.subscribers);
+const hz = Number(values.hz);
+const reportBytes = Number(values.bytes);
+
+interface Endpoint {
+  port: number;
+  ca: Buffer;
+  username?: string;
+  password?: string;
+}
+
+interface Result {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+  expected: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+function connect(endpoint: Endpoint): Promise<MqttClient> {
+  const options: IClientOptions = {
+    host: '127.0.0.1',
+    port: endpoint.port,
+    protocol: 'mqtts',
+    ca: endpoint.ca,
+    // The printer's leaf has CN = serial and no SAN; the chain is still checked against `ca`.
+    ...({ checkServerIdentity: () => undefined } as IClientOptions),
+    reconnectPeriod: 0,
+    ...(endpoint.username !== undefined && { username: endpoint.username, password: endpoint.password }),
+  };
+  return mqtt.connectAsync(options);
+}
+
+/** A report of about `reportBytes`, stamped with its publish time and sequence number. */
+function report(sequence: number): Buffer {
+  const head = `{"print":{"command":"push_status","msg":1,"bench_seq":${sequence},"bench_t":${performance.now().toFixed(3)},"pad":"`;
+  const tail = '"}}';
+  return Buffer.from(head + 'x'.repeat(Math.max(0, reportBytes - head.length - tail.length)) + tail);
+}
+
+async function measure(
+  name: string,
+  endpoint: Endpoint,
+  topic: string,
+  publish: (payload: Buffer) => void,
+): Promise<Result> {
+  const clients = await Promise.all(Array.from({ length: subscriberCount }, () => connect(endpoint)));
+  const latencies: number[] = [];
+  let probesSeen = 0;
+  for (const client of clients) {
+    client.on('message', (_topic, payload) => {
+      const now = performance.now();
+      const match = /"bench_seq":(-?\d+),"bench_t":([\d.]+)/.exec(payload.subarray(0, 120).toString('latin1'));
+      if (!match) return;
+      if (Number(match[1]) < 0) probesSeen++;
+      else latencies.push(now - Number(match[2]));
+    });
+  }
+  await Promise.all(clients.map((c) => c.subscribeAsync(topic)));
+  // A bridged broker subscribes upstream on its own schedule: wait until a probe reaches every subscriber.
+  const ready = Date.now() + 10000;
+  while (probesSeen < subscriberCount) {
+    if (Date.now() > ready) throw new Error(`${name}: subscribers did not receive the probe`);
+    publish(report(-1));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const total = Math.round(seconds * hz);
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / hz;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    publish(report(i));
+  }
+  const expected = total * subscriberCount;
+  const drain = Date.now() + 3000;
+  while (latencies.length < expected && Date.now() < drain) await new Promise((resolve) => setTimeout(resolve, 50));
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+    samples: sorted.length,
+    expected,
+  };
+}
+
+function procUsage(pid: number): { cpuMs: number; peakRssKb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return { cpuMs: (ticks * 1000) / 100, peakRssKb: Number(hwm) };
+}
+
+const h = await startHarness({
+  model: 'X1C',
+  ftp: false,
+  simulatorOnly: true,
+  simulator: { mqtt: { transport: 'tls', connectionLimit: subscriberCount + 10 }, statsPort: false },
+});
+const children: ChildProcess[] = [];
+try {
+  const publish = (payload: Buffer) => h.sim.publishReport?.(payload);
+  const topic = `device/${h.serial}/report`;
+
+  // 1. Via Moat, in its own process.
+  const moatProcess = fork(join(fileURLToPath(new URL('.', import.meta.url)), 'mqtt-fanout-moat.js'), [h.paths.root], {
+    stdio: 'inherit',
+  });
+  children.push(moatProcess);
+  const [{ port: moatPort }] = (await once(moatProcess, 'message')) as [{ port: number }];
+  const moatCa = readFileSync(h.moatCaFile);
+  const usage = async () => {
+    moatProcess.send('usage');
+    return ((await once(moatProcess, 'message')) as [{ cpuMs: number; peakRssKb: number }])[0];
+  };
+  const moatBefore = await usage();
+  const viaMoat = await measure(
+    'moat',
+    { port: moatPort, ca: moatCa, username: 'bblp', password: h.codes.viewer },
+    topic,
+    publish,
+  );
+  const moatAfter = await usage();
+  moatProcess.send('stop');
+  await once(moatProcess, 'exit');
+
+  // 2. Directly from the simulated printer.
+  const direct = await measure(
+    'direct',
+    {
+      port: h.sim.ports.mqtt as number,
+      ca: readFileSync(h.printerCaFile),
+      username: 'bblp',
+      password: h.printerAccessCode,
+    },
+    topic,
+    publish,
+  );
+
+  // 3. Via Mosquitto: a TLS listener with Moat's certificate, bridged to the same printer.
+  const mosquittoPort = await freePort();
+  const conf = join(h.dir, 'mosquitto.conf');
+  writeFileSync(
+    conf,
+    [
+      'user root',
+      'persistence false',
+      'log_type error',
+      `listener ${mosquittoPort} 127.0.0.1`,
+      'allow_anonymous true',
+      `cafile ${h.paths.caCert}`,
+      `certfile ${h.paths.serverCert}`,
+      `keyfile ${h.paths.serverKey}`,
+      'connection printer',
+      `address 127.0.0.1:${h.sim.ports.mqtt}`,
+      `bridge_cafile ${h.printerCaFile}`,
+      // The printer's leaf has CN = serial and no SAN: skip the host-name check, as Moat does (Moat checks CN).
+      'bridge_insecure true',
+      'bridge_tls_version tlsv1.2',
+      'bridge_protocol_version mqttv311',
+      'remote_username bblp',
+      `remote_password ${h.printerAccessCode}`,
+      'remote_clientid mosquitto-bench',
+      'notifications false',
+      'try_private false',
+      'cleansession true',
+      `topic ${topic} in 0`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push(mosquitto);
+  const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish);
+  const mosquittoUsage = procUsage(mosquitto.pid as number);
+
+  const moat = {
+    ...viaMoat,
+    cpuMs: moatAfter.cpuMs - moatBefore.cpuMs,
+    peakRssMb: moatAfter.peakRssKb / 1024,
+  };
+  const mosq = { ...viaMosquitto, cpuMs: mosquittoUsage.cpuMs, peakRssMb: mosquittoUsage.peakRssKb / 1024 };
+  const fmt = (n: number) => n.toFixed(2).padStart(9);
+  console.log(
+    `\nMQTT fan-out: ${subscriberCount} TLS subscribers, ${reportBytes}-byte reports at ${hz} Hz for ${seconds} s\n`,
+  );
+  console.log('path        p50 ms    p99 ms    max ms   received/expected   CPU ms   peak RSS MB');
+  for (const [name, r, cpu, rss] of [
+    ['moat', moat, moat.cpuMs, moat.peakRssMb],
+    ['direct', direct, Number.NaN, Number.NaN],
+    ['mosquitto', mosq, mosq.cpuMs, mosq.peakRssMb],
+  ] as const) {
+    console.log(
+      `${name.padEnd(10)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.max)}   ${`${r.samples}/${r.expected}`.padStart(17)}${fmt(cpu)}${fmt(rss)}`,
+    );
+  }
+  console.log(
+    JSON.stringify({
+      bench: 'mqtt-fanout',
+      subscribers: subscriberCount,
+      hz,
+      seconds,
+      reportBytes,
+      moat,
+      direct,
+      mosquitto: mosq,
+      ratios: {
+        moatP99OverMosquittoP99: moat.p99 / mosq.p99,
+        moatP50OverMosquittoP50: moat.p50 / mosq.p50,
+        moatP99OverDirectP99: moat.p99 / direct.p99,
+        moatCpuOverMosquittoCpu: moat.cpuMs / mosq.cpuMs,
+      },
+    }),
+  );
+} finally {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  await h.close();
+}

@@ -1,0 +1,145 @@
+#!/bin/bash
+# Boots a built image under qemu-system-aarch64 -M virt (software emulation: KVM is unusable here), with
+# the kernel and initrd taken from the image's own boot partition and all writes going to a qcow2 overlay,
+# then checks from inside and outside the guest:
+#   - systemctl is-system-running = running, no failed units
+#   - first boot ran: claim code on the boot partition, Moat's keys and SSH host keys made, root grown,
+#     first-boot unit disabled, forwarding off
+#   - the setup page answers curl from the host through a port forward on 127.0.0.1, with Moat's certificate
+#   os-image/smoke-boot.sh [IMAGE]   (default: the newest os-image/out/moat-*-arm64.img)
+# The guest network is QEMU's user network with restrict=on: the guest reaches nothing but the forward.
+# Commands reach the guest through systemd's debug shell on the serial port, asked for on the kernel
+# command line that only this script passes (the image itself has no login, no password, no debug shell).
+set -Eeuo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+image=${1:-$(find "$repo/os-image/out" -maxdepth 1 -name 'moat-*-arm64.img' -printf '%T@ %p\n' 2>/dev/null |
+  sort -n | tail -n 1 | cut -d' ' -f2-)}
+[[ -n "$image" && -f "$image" ]] || { echo "smoke-boot.sh: no image (npm run image first, or pass its path)" >&2; exit 2; }
+boot_timeout=${MOAT_SMOKE_TIMEOUT:-900}
+
+missing=()
+for tool in qemu-system-aarch64:qemu-system-arm qemu-img:qemu-utils mcopy:mtools curl:curl; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if ((${#missing[@]})); then
+  [[ $EUID -eq 0 ]] || { echo "smoke-boot.sh: missing ${missing[*]}" >&2; exit 2; }
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" ipxe-qemu >/dev/null
+fi
+
+work=$(mktemp -d /var/tmp/moat-smoke.XXXXXX)
+qemu_pid=""
+cleanup() {
+  if [[ -n "$qemu_pid" ]] && kill -0 "$qemu_pid" 2>/dev/null; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; fi
+  [[ -n "${reader_pid:-}" ]] && kill "$reader_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+result() {
+  if [[ $1 == ok ]]; then passed=$((passed + 1)); echo "ok - $2"; else failed=$((failed + 1)); echo "not ok - $2"; fi
+}
+expect() { # expect WHAT ACTUAL WANTED
+  if [[ "$2" == "$3" ]]; then result ok "$1"; else result fail "$1 (got '$2', want '$3')"; fi
+}
+
+echo "# kernel and initrd from the image's boot partition"
+boot="$image@@4M"
+kernel=$(mdir -b -i "$boot" :: | sed -n 's|^::/||p' | grep '^vmlinuz-' | sort -V | tail -n 1)
+initrd=${kernel/vmlinuz-/initrd.img-}
+mcopy -n -i "$boot" "::$kernel" "$work/vmlinuz"
+mcopy -n -i "$boot" "::$initrd" "$work/initrd.img"
+original_bytes=$(stat -c %s "$image")
+# 1 GiB more than the image: first boot must grow the root filesystem into it.
+qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/overlay.qcow2" "$((original_bytes + 1024 * 1024 * 1024))"
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkfifo "$work/shell.in" "$work/shell.out"
+# The serial console carries a root shell instead of a login prompt (which no one could use: no passwords).
+shell_args="systemd.debug_shell=ttyAMA0 systemd.mask=serial-getty@ttyAMA0.service"
+echo "# booting $(basename "$image") ($kernel), setup page forwarded to 127.0.0.1:$port"
+started=$SECONDS
+qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 -display none -no-reboot \
+  -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
+  -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet systemd.show_status=0 $shell_args" \
+  -drive "file=$work/overlay.qcow2,format=qcow2,if=virtio" \
+  -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443" -device virtio-net-pci,netdev=n0 \
+  -serial "pipe:$work/shell" &
+qemu_pid=$!
+cat "$work/shell.out" >"$work/shell.log" &
+reader_pid=$!
+exec 3>"$work/shell.in"
+
+# Runs a command in the guest's debug shell; prints its output. Waits for an end marker with a deadline.
+sequence=0
+guest() {
+  local timeout=$1 marker
+  shift
+  sequence=$((sequence + 1))
+  marker="__moat_smoke_${sequence}__"
+  printf '%s; echo %s$?\n' "$*" "$marker" >&3
+  local deadline=$((SECONDS + timeout))
+  until grep -aq "^${marker}[0-9]" "$work/shell.log"; do
+    if ((SECONDS > deadline)) || ! kill -0 "$qemu_pid" 2>/dev/null; then
+      echo "# guest command timed out: $*" >&2
+      return 124
+    fi
+    sleep 1
+  done
+  # The output between the echoed command line and the marker.
+  awk -v m="$marker" 'index($0, m) == 1 { exit } found { print } index($0, "echo " m) { found = 1 }' "$work/shell.log" | tr -d '\r'
+}
+
+echo "# waiting for the debug shell (kernel, initrd, first boot; up to $boot_timeout s)"
+deadline=$((started + boot_timeout))
+until guest 5 true >/dev/null 2>&1; do
+  if ((SECONDS > deadline)) || ! kill -0 "$qemu_pid" 2>/dev/null; then
+    echo "not ok - the guest never offered a shell; last console lines:"
+    tail -n 40 "$work/shell.log"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+done
+shell_at=$((SECONDS - started))
+state=$(guest "$boot_timeout" systemctl is-system-running --wait | tail -n 1)
+booted_at=$((SECONDS - started))
+echo "# shell after ${shell_at} s; system state '$state' after ${booted_at} s"
+expect "systemctl is-system-running" "$state" running
+failed_units=$(guest 30 systemctl --failed --no-legend --plain | awk '{ print $1 }' | paste -sd' ')
+expect "no failed units" "$failed_units" ""
+
+expect "first boot ran and disabled itself" "$(guest 30 systemctl is-enabled moat-firstboot.service)" disabled
+expect "claim code present on the boot partition" "$(guest 30 "test -s /boot/firmware/moat-claim.txt && echo yes")" yes
+expect "Moat's keys made, owned by moat, not readable by others" \
+  "$(guest 30 stat -c '%U %a' /var/lib/moat/tls/server.key)" "moat 600"
+expect "SSH host keys made" "$(guest 30 "ls /etc/ssh/ssh_host_ed25519_key >/dev/null && echo yes")" yes
+expect "SSH not running" "$(guest 30 systemctl is-active ssh.service)" inactive
+expect "machine id made" "$(guest 30 "grep -qx '[0-9a-f]\\{32\\}' /etc/machine-id && echo yes")" yes
+expect "forwarding off" "$(guest 30 cat /proc/sys/net/ipv4/ip_forward)" 0
+root_bytes=$(guest 30 lsblk -bno SIZE /dev/vda2 | tr -d ' ')
+if ((root_bytes > original_bytes)); then result ok "root partition grown ($root_bytes bytes)"
+else result fail "root partition grown (got $root_bytes bytes)"; fi
+expect "moat.service active" "$(guest 30 systemctl is-active moat.service)" active
+expect "access point keyfile generated, root-only" \
+  "$(guest 30 stat -c '%U %a' /etc/NetworkManager/system-connections/moat-segment.nmconnection)" "root 600"
+
+guest 30 cat /var/lib/moat/tls/ca.crt >"$work/ca.crt" || true
+code=$(curl -s -o "$work/page.html" -w '%{http_code}' --max-time 30 --cacert "$work/ca.crt" \
+  --resolve "moat.local:$port:127.0.0.1" "https://moat.local:$port/" || true)
+page_at=$((SECONDS - started))
+if [[ $code == 200 ]]; then result ok "setup page answers curl with Moat's certificate (HTTP $code)"
+else result fail "setup page answers curl with Moat's certificate (HTTP '$code')"; fi
+
+echo "# boot timings: shell ${shell_at} s, running ${booted_at} s, setup page checked ${page_at} s"
+if ((failed > 0)); then
+  echo "# console (last 60 lines):"
+  tail -n 60 "$work/shell.log" | tr -d '\r' | sed 's/^/#   /'
+  guest 30 journalctl -b --no-pager -p warning | tail -n 40 | sed 's/^/#   /' || true
+fi
+guest 10 systemctl poweroff >/dev/null 2>&1 || true
+deadline=$((SECONDS + 120))
+while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../config/schema.js';
+import { renderSysctl } from './sysctl.js';
+
+function settings(text: string): Map<string, string> {
+  return new Map(
+    text
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.split(' = ') as [string, string]),
+  );
+}
+
+test('forwarding is off unless cloud access is on; IPv6 forwarding is always off', () => {
+  const off = settings(renderSysctl(parseConfig({})));
+  assert.equal(off.get('net.ipv4.ip_forward'), '0');
+  assert.equal(off.get('net.ipv6.conf.all.forwarding'), '0');
+  assert.equal(off.get('net.ipv4.conf.all.accept_redirects'), '0');
+  const on = settings(renderSysctl(parseConfig({ firewall: { cloudAccess: true } })));
+  assert.equal(on.get('net.ipv4.ip_forward'), '1');
+  assert.equal(on.get('net.ipv6.conf.all.forwarding'), '0');
+});

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { tableFamily, tableName } from './render.js';
+
+/** Runs nft with the given arguments, feeding `input` on stdin; rejects with nft's own message. */
+export function runNft(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('nft', args, { timeout: 15000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        const detail = stderr.trim() || error.message;
+        reject(new Error(`nft ${args.join(' ')}: ${detail}`));
+      } else {
+        resolve(stdout);
+      }
+    });
+    child.stdin?.end(input ?? '');
+  });
+}
+
+/** Checks a ruleset file without applying it (`nft -c -f`). */
+export async function checkRulesetText(text: string): Promise<void> {
+  await runNft(['-c', '-f', '-'], text);
+}
+
+/** Applies a ruleset file in one transaction (`nft -f`). */
+export async function applyRulesetText(text: string): Promise<void> {
+  await runNft(['-f', '-'], text);
+}
+
+/** Whether nft can run here (installed, and allowed to talk to the kernel). */
+export async function nftUsable(): Promise<boolean> {
+  try {
+    await runNft(['-c', '-f', '-'], 'table inet moat_probe\n');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface LiveRule {
+  chain: string;
+  comment?: string;
+  /** Present when the rule has a counter. */
+  counter?: { packets: number; bytes: number };
+}
+
+export interface LiveChain {
+  name: string;
+  hook?: string;
+  policy?: string;
+}
+
+export interface LiveTable {
+  chains: LiveChain[];
+  rules: LiveRule[];
+}
+
+interface NftJsonItem {
+  chain?: { family: string; table: string; name: string; hook?: string; policy?: string };
+  rule?: { family: string; table: string; chain: string; comment?: string; expr?: Record<string, unknown>[] };
+}
+
+/** Reads Moat's table back through `nft -j`; undefined when it is not loaded. */
+export async function listTable(): Promise<LiveTable | undefined> {
+  let out: string;
+  try {
+    out = await runNft(['-j', 'list', 'table', tableFamily, tableName]);
+  } catch (error) {
+    if (/No such file or directory/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+  const items = (JSON.parse(out) as { nftables: NftJsonItem[] }).nftables;
+  const table: LiveTable = { chains: [], rules: [] };
+  for (const item of items) {
+    if (item.chain) {
+      table.chains.push({
+        name: item.chain.name,
+        ...(item.chain.hook !== undefined && { hook: item.chain.hook }),
+        ...(item.chain.policy !== undefined && { policy: item.chain.policy }),
+      });
+    }
+    if (item.rule) {
+      const counter = item.rule.expr?.find((e) => 'counter' in e)?.counter as
+        | { packets: number; bytes: number }
+        | undefined;
+      table.rules.push({
+        chain: item.rule.chain,
+        ...(item.rule.comment !== undefined && { comment: item.rule.comment }),
+        ...(counter && { counter: { packets: counter.packets, bytes: counter.bytes } }),
+      });
+    }
+  }
+  return table;
+}
+
+/** Lists the table as nft prints it, counters zeroed, so two listings of the same rules compare equal. */
+export async function listTableText(): Promise<string | undefined> {
+  try {
+    const text = await runNft(['list', 'table', tableFamily, tableName]);
+    return text.replace(/counter packets \d+ bytes \d+/g, 'counter packets 0 bytes 0');
+  } catch (error) {
+    if (/No such file or directory/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
+/** Deletes Moat's table; a table that is not there is already removed. */
+export async function deleteTable(): Promise<void> {
+  try {
+    await runNft(['delete', 'table', tableFamily, tableName]);
+  } catch (error) {
+    if (!/No such file or directory/.test((error as Error).message)) throw error;
+  }
+}

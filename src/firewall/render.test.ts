@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type MoatConfig, parseConfig } from '../config/schema.js';
+import { packageRoot } from '../paths.js';
+import { compareRuleset } from './manager.js';
+import { checkRulesetText, nftUsable } from './nft.js';
+import { buildRuleset, renderFirewall } from './render.js';
+
+/**
+ * Golden texts of the rendered ruleset. A change to the renderer shows up as a diff against the files in
+ * src/firewall/golden/; regenerate them on purpose with MOAT_UPDATE_GOLDEN=1 and review the diff.
+ */
+const goldenDir = join(packageRoot, 'src', 'firewall', 'golden');
+const facts = { lanSubnets: ['198.51.100.0/24'] };
+
+function printer(overrides: Record<string, unknown> = {}) {
+  return {
+    serial: '01S00C000000001',
+    model: 'P1S',
+    address: '192.0.2.10',
+    mqtt: {},
+    ftp: {},
+    certificate: {},
+    ...overrides,
+  };
+}
+
+const configurations: Record<string, MoatConfig> = {
+  'one-printer': parseConfig({ printers: [printer()] }),
+  'cloud-access': parseConfig({
+    printers: [printer({ model: 'X1C' })],
+    firewall: { cloudAccess: true, upstreamInterface: 'eth1' },
+  }),
+  passthrough: parseConfig({ printers: [printer({ passthrough: true })] }),
+  'relays-off': parseConfig({
+    printers: [printer({ relays: { camera: false, fileTunnel: false, bind: false } })],
+  }),
+};
+
+for (const [name, config] of Object.entries(configurations)) {
+  test(`firewall golden text: ${name}`, async (t) => {
+    const text = renderFirewall(config, facts);
+    const file = join(goldenDir, `${name}.nft`);
+    if (process.env.MOAT_UPDATE_GOLDEN === '1' || !existsSync(file)) {
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(file, text);
+    }
+    assert.equal(text, readFileSync(file, 'utf8'));
+    if (!(await nftUsable())) {
+      t.skip('nft cannot run here (not installed or not root): `nft -c -f` part skipped');
+      return;
+    }
+    await checkRulesetText(text);
+  });
+}
+
+test('the rendered table opens exactly what the configuration enables', () => {
+  const rules = (config: MoatConfig) =>
+    buildRuleset(config, facts)
+      .chains.flatMap((c) => c.rules)
+      .map((r) => `${r.comment}: ${r.text}`)
+      .join('\n');
+  const one = rules(configurations['one-printer'] as MoatConfig);
+  assert.match(one, /lan setup page: tcp dport \{ 80, 443 \} accept/);
+  assert.match(one, /lan printer relays: tcp dport \{ 3000, 3002, 6000 \} accept/, 'P1S: jpeg camera on 6000, bind');
+  assert.doesNotMatch(one, /\b1883\b|dport 21\b/, 'never the plaintext ports');
+  assert.doesNotMatch(one, /masquerade|cloud/, 'no forwarding without cloud access');
+  const cloud = rules(configurations['cloud-access'] as MoatConfig);
+  assert.match(cloud, /cloud never to lan: iifname "wlan0" ip daddr \{ 198\.51\.100\.0\/24, 10\.0\.0\.0\/8/);
+  assert.match(cloud, /cloud printer to internet: iifname "wlan0" oifname "eth1"/);
+  assert.match(cloud, /322/, 'X1C: RTSPS camera relay');
+  assert.doesNotMatch(rules(configurations['relays-off'] as MoatConfig), /relays/);
+});
+
+test('compareRuleset names missing, unexpected and reordered rules', () => {
+  const expected = buildRuleset(configurations['one-printer'] as MoatConfig, facts);
+  const live = {
+    chains: expected.chains.map((c) => ({ name: c.name, policy: /policy (\w+)/.exec(c.base ?? '')?.[1] ?? 'accept' })),
+    rules: expected.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, comment: r.comment }))),
+  };
+  assert.deepEqual(compareRuleset(expected, live), []);
+  assert.deepEqual(compareRuleset(expected, undefined), ['table inet moat is not loaded']);
+  const withoutDrop = { ...live, rules: live.rules.filter((r) => r.comment !== 'lan drop') };
+  assert.deepEqual(compareRuleset(expected, withoutDrop), ['rule "lan drop" is missing from chain lan_in']);
+  const extra = { ...live, rules: [...live.rules, { chain: 'lan_in', comment: 'sneaky' }] };
+  assert.deepEqual(compareRuleset(expected, extra), ['unexpected rule "sneaky" in chain lan_in']);
+  const policy = { ...live, chains: live.chains.map((c) => (c.name === 'forward' ? { ...c, policy: 'accept' } : c)) };
+  assert.deepEqual(compareRuleset(expected, policy), ['chain forward has policy accept, expected drop']);
+});

@@ -1,0 +1,263 @@
+import type { MoatConfig, PrinterConfig } from '../config/schema.js';
+import { networkOf } from '../net/lan-addresses.js';
+import { printerModel } from '../printer-models.js';
+
+/**
+ * Moat's own nftables table (`inet moat`), rendered from the configuration by a pure function: the same
+ * configuration always gives the same text, which golden tests pin and `nft -c` checks. Every rule carries
+ * a unique comment: `moat firewall check` compares the live table with the rendered one rule by rule through
+ * these comments, and drop counters are reported under them on the dashboard.
+ */
+export const tableFamily = 'inet';
+export const tableName = 'moat';
+
+export interface FirewallRule {
+  /** The rule without its comment, in nft syntax. */
+  text: string;
+  /** Unique within the table; the rule's name in checks and counters. */
+  comment: string;
+}
+
+export interface FirewallChain {
+  name: string;
+  /** Base chain declaration (`type filter hook input priority filter; policy drop;`), absent for regular chains. */
+  base?: string;
+  rules: FirewallRule[];
+}
+
+export interface FirewallRuleset {
+  chains: FirewallChain[];
+}
+
+/** What the renderer needs beyond the configuration, found at start (so the function stays pure). */
+export interface FirewallFacts {
+  /** LAN networks the printer must never reach; `config.lan.subnets` when set, else derived from the interface. */
+  lanSubnets: string[];
+}
+
+/** Networks a printer with cloud access may still never reach: private, link-local and the LAN's own. */
+const neverForwardTo = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'];
+
+export interface RelayPlan {
+  service: 'rtsps' | 'tunnel' | 'bind' | 'bindTls';
+  /** LAN port Moat listens on (0 = any, tests). */
+  listenPort: number;
+  /** The printer's port the relay connects to. */
+  printerPort: number;
+  maxConnections: number;
+  label: string;
+}
+
+/**
+ * Which LAN → printer TCP relays run for a printer: 322 for RTSPS cameras, 6000 for the JPEG camera
+ * (P1/A1) or the file tunnel (P2S/H2), 3000/3002 for bind/detect. Shared by the relays and the firewall,
+ * so a port is open exactly when something listens on it.
+ */
+export function relayPlan(config: Pick<MoatConfig, 'relays'>, printer: PrinterConfig): RelayPlan[] {
+  const model = printerModel(printer.model);
+  const { relays } = config;
+  const plan: RelayPlan[] = [];
+  if (printer.relays.camera && model.camera === 'rtsps') {
+    plan.push({
+      service: 'rtsps',
+      listenPort: relays.ports.rtsps,
+      printerPort: printer.relayPorts.rtsps,
+      maxConnections: relays.cameraMaxConnections,
+      label: 'camera rtsps',
+    });
+  }
+  const tunnelIsCamera = model.camera === 'jpeg';
+  if (tunnelIsCamera ? printer.relays.camera : printer.relays.fileTunnel) {
+    plan.push({
+      service: 'tunnel',
+      listenPort: relays.ports.tunnel,
+      printerPort: printer.relayPorts.tunnel,
+      maxConnections: tunnelIsCamera ? relays.cameraMaxConnections : relays.maxConnections,
+      label: tunnelIsCamera ? 'camera jpeg' : 'file tunnel',
+    });
+  }
+  if (printer.relays.bind) {
+    plan.push(
+      {
+        service: 'bind',
+        listenPort: relays.ports.bind,
+        printerPort: printer.relayPorts.bind,
+        maxConnections: relays.maxConnections,
+        label: 'bind',
+      },
+      {
+        service: 'bindTls',
+        listenPort: relays.ports.bindTls,
+        printerPort: printer.relayPorts.bindTls,
+        maxConnections: relays.maxConnections,
+        label: 'bind tls',
+      },
+    );
+  }
+  return plan;
+}
+
+/** The printers whose relays run: the first printer to claim each LAN relay port (one Moat per printer for more). */
+export function relayAssignments(config: MoatConfig): { printer: PrinterConfig; relay: RelayPlan }[] {
+  const claimed = new Set<RelayPlan['service']>();
+  const out: { printer: PrinterConfig; relay: RelayPlan }[] = [];
+  for (const printer of config.printers) {
+    for (const relay of relayPlan(config, printer)) {
+      if (claimed.has(relay.service)) continue;
+      claimed.add(relay.service);
+      out.push({ printer, relay });
+    }
+  }
+  return out;
+}
+
+function quote(name: string): string {
+  return `"${name}"`;
+}
+
+function portSet(ports: number[]): string {
+  const unique = [...new Set(ports.filter((p) => p > 0))].sort((a, b) => a - b);
+  return unique.length === 1 ? String(unique[0]) : `{ ${unique.join(', ')} }`;
+}
+
+/** The TCP ports the LAN may reach on Moat, with the comment that names each rule. */
+export function lanTcpPorts(config: MoatConfig): { ports: number[]; comment: string }[] {
+  const passthrough = config.printers.some((p) => p.passthrough);
+  const entries = [
+    { ports: [config.ports.https, config.ports.http], comment: 'lan setup page' },
+    { ports: [config.ports.mqtt], comment: passthrough ? 'lan mqtt passthrough' : 'lan mqtt bridge' },
+    { ports: [config.ports.ftps], comment: passthrough ? 'lan ftps passthrough' : 'lan ftps bridge' },
+  ];
+  const relays = relayAssignments(config).filter(({ relay }) => relay.listenPort > 0);
+  if (relays.length > 0)
+    entries.push({ ports: relays.map(({ relay }) => relay.listenPort), comment: 'lan printer relays' });
+  return entries.filter((e) => e.ports.some((p) => p > 0));
+}
+
+export function buildRuleset(config: MoatConfig, facts: FirewallFacts): FirewallRuleset {
+  const lan = quote(config.lan.interface);
+  const segment = quote(config.segment.interface);
+  const upstream = quote(config.firewall.upstreamInterface ?? config.lan.interface);
+  const segmentNet = networkOf(config.segment.address, config.segment.prefixLength);
+  const icmpRate = `limit rate ${config.firewall.icmpPerSecond}/second`;
+  const { passiveMin, passiveMax } = config.ports;
+  const passthrough = config.printers.some((p) => p.passthrough);
+  const discoveryPorts = portSet([config.discovery.notifyPort, config.discovery.multicastPort]);
+
+  const input: FirewallChain = {
+    name: 'input',
+    base: 'type filter hook input priority filter; policy drop;',
+    rules: [
+      { text: 'iif "lo" accept', comment: 'loopback' },
+      { text: 'ct state established,related accept', comment: 'established' },
+      { text: 'ct state invalid counter drop', comment: 'invalid drop' },
+      { text: `iifname ${lan} jump lan_in`, comment: 'from lan' },
+      { text: `iifname ${segment} jump segment_in`, comment: 'from segment' },
+      { text: 'counter drop', comment: 'other drop' },
+    ],
+  };
+  if (config.firewall.upstreamInterface && config.firewall.upstreamInterface !== config.lan.interface) {
+    // The upstream interface only carries replies (accepted above as established); nothing is served there.
+    input.rules.splice(5, 0, { text: `iifname ${upstream} counter drop`, comment: 'upstream drop' });
+  }
+
+  const lanIn: FirewallChain = {
+    name: 'lan_in',
+    rules: [
+      ...lanTcpPorts(config).map(({ ports, comment }) => ({ text: `tcp dport ${portSet(ports)} accept`, comment })),
+      {
+        text: `tcp dport ${passiveMin}-${passiveMax} accept`,
+        comment: passthrough ? 'lan ftps passive passthrough' : 'lan ftps passive',
+      },
+      { text: 'udp dport 5353 accept', comment: 'lan mdns' },
+      { text: `icmp type echo-request ${icmpRate} accept`, comment: 'lan ping' },
+      { text: `icmpv6 type echo-request ${icmpRate} accept`, comment: 'lan ping6' },
+      {
+        text: 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } ip6 hoplimit 255 accept',
+        comment: 'lan ipv6 neighbour discovery',
+      },
+      { text: 'counter drop', comment: 'lan drop' },
+    ],
+  };
+
+  const segmentIn: FirewallChain = {
+    name: 'segment_in',
+    rules: [
+      { text: 'udp sport 68 udp dport 67 accept', comment: 'segment dhcp' },
+      { text: `ip saddr ${segmentNet} meta l4proto { tcp, udp } th dport 53 accept`, comment: 'segment dns' },
+      // The discovery relay's input; it is re-announced on the LAN only, never back here.
+      { text: `ip saddr ${segmentNet} udp dport ${discoveryPorts} accept`, comment: 'segment printer notify' },
+      { text: 'counter drop', comment: 'segment drop' },
+    ],
+  };
+
+  const forward: FirewallChain = {
+    name: 'forward',
+    base: 'type filter hook forward priority filter; policy drop;',
+    rules: [],
+  };
+  const chains: FirewallChain[] = [input, lanIn, segmentIn, forward];
+  if (config.firewall.cloudAccess) {
+    const never = [...new Set([...facts.lanSubnets, ...neverForwardTo])].join(', ');
+    forward.rules.push(
+      { text: `iifname ${segment} ip daddr { ${never} } counter drop`, comment: 'cloud never to lan' },
+      {
+        text: `iifname ${segment} oifname ${upstream} ip saddr ${segmentNet} accept`,
+        comment: 'cloud printer to internet',
+      },
+      {
+        text: `iifname ${upstream} oifname ${segment} ct state established,related accept`,
+        comment: 'cloud replies to printer',
+      },
+    );
+    chains.push({
+      name: 'postrouting',
+      base: 'type nat hook postrouting priority srcnat; policy accept;',
+      rules: [
+        {
+          text: `iifname ${segment} oifname ${upstream} ip saddr ${segmentNet} masquerade`,
+          comment: 'cloud masquerade',
+        },
+      ],
+    });
+  }
+  forward.rules.push({ text: 'counter drop', comment: 'forward drop' });
+
+  chains.push({
+    name: 'output',
+    base: 'type filter hook output priority filter; policy accept;',
+    rules: [
+      {
+        text: `oifname ${segment} udp dport { 1990, 2021 } counter drop`,
+        comment: 'no announce into segment',
+      },
+    ],
+  });
+  return { chains };
+}
+
+/**
+ * The file `nft -f` applies: it creates the table if absent, deletes it and recreates it, all in one
+ * transaction, so the live ruleset is either the old table or the new one, never a mix or none.
+ */
+export function renderRuleset(ruleset: FirewallRuleset): string {
+  const lines = [
+    '#!/usr/sbin/nft -f',
+    '# Moat firewall: generated from the configuration; do not edit (moat firewall render).',
+    `table ${tableFamily} ${tableName}`,
+    `delete table ${tableFamily} ${tableName}`,
+    `table ${tableFamily} ${tableName} {`,
+  ];
+  for (const chain of ruleset.chains) {
+    lines.push(`\tchain ${chain.name} {`);
+    if (chain.base) lines.push(`\t\t${chain.base}`);
+    for (const rule of chain.rules) lines.push(`\t\t${rule.text} comment ${quote(rule.comment)}`);
+    lines.push('\t}');
+  }
+  lines.push('}', '');
+  return lines.join('\n');
+}
+
+export function renderFirewall(config: MoatConfig, facts: FirewallFacts): string {
+  return renderRuleset(buildRuleset(config, facts));
+}

@@ -1,0 +1,115 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+
+/**
+ * One LAN → printer TCP relay: bytes are carried as they are (the printer's own TLS stays end to end),
+ * with a cap on simultaneous connections (over it, the connection is reset at once and counted) and an
+ * idle timeout after which both sides are closed.
+ */
+export interface TcpRelayOptions {
+  name: string;
+  listenHost: string;
+  /** 0 = any free port. */
+  listenPort: number;
+  targetHost: string;
+  targetPort: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** Connecting to the printer gives up after this long. */
+  connectTimeoutMs?: number;
+}
+
+export interface TcpRelayStats {
+  name: string;
+  listenPort: number;
+  target: string;
+  maxConnections: number;
+  active: number;
+  accepted: number;
+  refused: number;
+  /** Connections closed because the printer could not be reached. */
+  failed: number;
+  bytesToPrinter: number;
+  bytesFromPrinter: number;
+}
+
+export interface TcpRelay {
+  port: number;
+  stats(): TcpRelayStats;
+  close(): Promise<void>;
+}
+
+export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
+  const counts = { active: 0, accepted: 0, refused: 0, failed: 0, bytesToPrinter: 0, bytesFromPrinter: 0 };
+  const sockets = new Set<Socket>();
+
+  const server = createServer({ pauseOnConnect: true }, (client) => {
+    counts.accepted++;
+    counts.active++;
+    const printer = connect({ host: options.targetHost, port: options.targetPort });
+    sockets.add(client);
+    sockets.add(printer);
+    let connected = false;
+    const connectTimer = setTimeout(
+      () => printer.destroy(new Error('connect timeout')),
+      options.connectTimeoutMs ?? 10000,
+    );
+    const closeBoth = () => {
+      clearTimeout(connectTimer);
+      client.destroy();
+      printer.destroy();
+    };
+    client.once('close', () => {
+      counts.active--;
+      sockets.delete(client);
+      closeBoth();
+    });
+    printer.once('close', () => {
+      sockets.delete(printer);
+      if (!connected) counts.failed++;
+      closeBoth();
+    });
+    client.on('error', closeBoth);
+    printer.on('error', closeBoth);
+    client.setTimeout(options.idleTimeoutMs, closeBoth);
+    printer.setTimeout(options.idleTimeoutMs, closeBoth);
+    client.on('data', (chunk: Buffer) => {
+      counts.bytesToPrinter += chunk.length;
+    });
+    printer.on('data', (chunk: Buffer) => {
+      counts.bytesFromPrinter += chunk.length;
+    });
+    printer.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      client.pipe(printer);
+      printer.pipe(client);
+      client.resume();
+    });
+  });
+  // Over the cap Node closes the connection itself and says so here.
+  server.maxConnections = options.maxConnections;
+  server.on('drop', () => {
+    counts.refused++;
+  });
+
+  server.listen(options.listenPort, options.listenHost);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    port,
+    stats: () => ({
+      name: options.name,
+      listenPort: port,
+      target: `${options.targetHost}:${options.targetPort}`,
+      maxConnections: options.maxConnections,
+      ...counts,
+    }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}

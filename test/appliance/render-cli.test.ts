@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'moat-render-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const state = join(dir, 'state');
+const out = join(dir, 'root');
+const hasDnsmasq = spawnSync('dnsmasq', ['--version']).status === 0;
+const keyfile = join(out, 'etc/NetworkManager/system-connections/moat-segment.nmconnection');
+
+test('moat appliance render writes every host file and a new passphrase it never prints', () => {
+  writeFileSync(join(dir, 'config.json'), '');
+  const first = runCli(['appliance', 'render', '--out', out, '--state-dir', state]);
+  assert.equal(first.status, 0, first.stderr);
+  const passphrase = readFileSync(join(state, 'secrets', 'segment-passphrase'), 'utf8');
+  assert.match(passphrase, /^[A-Za-z0-9]{20}$/);
+  assert.equal(statSync(join(state, 'secrets', 'segment-passphrase')).mode & 0o777, 0o600);
+  assert.ok(!first.stdout.includes(passphrase) && !first.stderr.includes(passphrase), 'passphrase printed');
+  assert.ok(readFileSync(keyfile, 'utf8').includes(`psk=${passphrase}\n`));
+  for (const path of [
+    'etc/dnsmasq.d/moat-segment.conf',
+    'etc/avahi/services/moat.service',
+    'etc/sysctl.d/60-moat.conf',
+    'etc/modprobe.d/moat-wifi.conf',
+  ]) {
+    assert.ok(first.stdout.includes(join(out, path)), path);
+  }
+  // A second render keeps the passphrase the printer already knows.
+  assert.equal(runCli(['appliance', 'render', '--out', out, '--state-dir', state]).status, 0);
+  assert.equal(readFileSync(join(state, 'secrets', 'segment-passphrase'), 'utf8'), passphrase);
+});
+
+test('changed settings are rendered; dnsmasq accepts the result', {
+  skip: hasDnsmasq ? false : 'dnsmasq is not installed',
+}, () => {
+  writeFileSync(
+    join(state, 'config.json'),
+    JSON.stringify({
+      segment: { ssid: 'workshop', reservations: [{ mac: '02:00:00:00:00:07', address: '192.0.2.7' }] },
+    }),
+  );
+  assert.equal(runCli(['appliance', 'render', '--out', out, '--state-dir', state]).status, 0);
+  assert.match(readFileSync(keyfile, 'utf8'), /^ssid=workshop$/m);
+  const conf = join(out, 'etc/dnsmasq.d/moat-segment.conf');
+  assert.match(readFileSync(conf, 'utf8'), /^dhcp-host=02:00:00:00:00:07,192\.0\.2\.7,infinite$/m);
+  const check = spawnSync('dnsmasq', ['--test', `--conf-file=${conf}`], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+});
+
+test('a bad setting is refused with the field named and the files already there are kept', () => {
+  const before = readFileSync(keyfile, 'utf8');
+  writeFileSync(join(state, 'config.json'), JSON.stringify({ segment: { address: '192.0.2.20' } }));
+  const result = runCli(['appliance', 'render', '--out', out, '--state-dir', state]);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /segment\.address/);
+  assert.equal(readFileSync(keyfile, 'utf8'), before);
+});
+
+test('render without --out explains its usage', () => {
+  const result = runCli(['appliance', 'render', '--state-dir', state]);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /--out is required/);
+});

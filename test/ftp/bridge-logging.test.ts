@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import type { ClientEvent } from '../../src/events.js';
+import { createLogger } from '../../src/log.js';
+import { curlArgs, run, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+
+/** Sessions are reported to the dashboard, and no access code reaches a log line, even at trace level. */
+describe('FTPS bridge events and logs', () => {
+  let harness: Harness;
+  const lines: string[] = [];
+  const clientEvents: ClientEvent[] = [];
+
+  before(async () => {
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString());
+        callback();
+      },
+    });
+    harness = await startHarness({ mqtt: false, ftp: 'tls', logger: createLogger({ level: 'trace', destination }) });
+    harness.moat?.context.events.on('client', (event) => clientEvents.push(event));
+  });
+  after(() => harness?.close());
+
+  it('reports FTP clients connecting and leaving, and logs no access code', async () => {
+    const source = join(harness.dir, 'logged.3mf');
+    writeRandomFile(source, 10_000);
+    const target = {
+      port: harness.moat?.ftp.port as number,
+      user: 'bblp',
+      password: harness.codes.operator,
+      caFile: harness.moatCaFile,
+      tls: true,
+    };
+    assert.equal((await run('curl', curlArgs(target, 'logged.3mf', ['-T', source]))).code, 0);
+    assert.notEqual((await run('curl', curlArgs({ ...target, password: 'wrongcode' }, ''))).code, 0);
+    await waitFor(() => clientEvents.some((e) => e.kind === 'disconnected'), 5000, 'the disconnect event');
+
+    assert.deepEqual(
+      clientEvents.map((e) => [e.protocol, e.kind, e.role, e.label]),
+      [
+        ['ftp', 'connected', 'operator', 'operator test'],
+        ['ftp', 'disconnected', 'operator', 'operator test'],
+      ],
+    );
+    const log = lines.join('');
+    assert.match(log, /FTP client logged in/);
+    assert.match(log, /FTP login refused/);
+    for (const secret of [...Object.values(harness.codes), harness.printerAccessCode, 'wrongcode'])
+      assert.equal(log.includes(secret), false, 'an access code reached the log');
+  });
+});

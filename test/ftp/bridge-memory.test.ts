@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { startSimulatedPrinter } from '../../src/simulator/index.js';
+import { curlArgs, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+
+/**
+ * A slow printer and a fast client: Moat must hold the client back (backpressure) instead of buffering the
+ * file. The issue's literal case, 50 MB into a printer capped at 150 KB/s, takes almost six minutes; it runs
+ * when MOAT_FTP_LITERAL_MEMORY_TEST=1. By default the printer is capped at 2.5 MB/s: still 100 times slower
+ * than curl on loopback, so the client is held back for the whole upload exactly as at 150 KB/s, and Moat's
+ * idle timeout is cut to 1 s and its printer timeout to 5 s, so the ~20 s transfer outlasts them as the literal one outlasts
+ * the defaults. What the shorter run cannot show is a leak that needs minutes to grow 16 MB.
+ * Memory is the test process's RSS, which holds Moat and the simulator: an upper bound on Moat's own growth.
+ */
+const literal = process.env.MOAT_FTP_LITERAL_MEMORY_TEST === '1';
+const bytesPerSecond = literal ? 150 * 1024 : 2_500_000;
+const fileBytes = 50 * 1024 * 1024;
+
+describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
+  let harness: Harness | undefined;
+  let printer: Awaited<ReturnType<typeof startSimulatedPrinter>> | undefined;
+  after(async () => {
+    await printer?.close();
+    await harness?.close();
+  });
+
+  it('a 50 MB upload completes, verifies, and grows resident memory by less than 16 MB', {
+    timeout: 600_000,
+  }, async (t) => {
+    harness = await startHarness({
+      mqtt: false,
+      ftp: 'tls',
+      configure: (config) => ({
+        ...config,
+        ftp: { ...config.ftp, ...(!literal && { idleTimeoutMs: 1000, printerTimeoutMs: 5000 }) },
+      }),
+    });
+    await harness.sim.close();
+    const storage = join(harness.dir, 'printer-storage');
+    printer = await startSimulatedPrinter({
+      serial: harness.serial,
+      model: 'P1S',
+      accessCode: harness.printerAccessCode,
+      pki: harness.sim.pki,
+      mqtt: false,
+      statsPort: false,
+      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, bytesPerSecond },
+    });
+    const target = {
+      port: harness.moat?.ftp.port as number,
+      user: 'bblp',
+      password: harness.codes.operator,
+      caFile: harness.moatCaFile,
+      tls: true,
+    };
+    // Warm up TLS, the printer session and the heap, so the baseline is the steady state, not a cold start.
+    const warmup = join(harness.dir, 'warmup.3mf');
+    writeRandomFile(warmup, 4 * 1024 * 1024);
+    const warm = await run('curl', curlArgs(target, 'warmup.3mf', ['-T', warmup]));
+    assert.equal(warm.code, 0, warm.stderr);
+
+    const source = join(harness.dir, 'large.3mf');
+    writeRandomFile(source, fileBytes);
+    global.gc?.();
+    const baseline = process.memoryUsage.rss();
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss());
+    }, 50);
+    try {
+      const upload = await run('curl', curlArgs(target, 'large.3mf', ['-T', source]), 580_000);
+      assert.equal(upload.code, 0, upload.stderr);
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.equal(await sha256File(join(storage, 'large.3mf')), await sha256File(source));
+    const growthMb = (peak - baseline) / (1024 * 1024);
+    t.diagnostic(`peak resident memory growth during the upload: ${growthMb.toFixed(1)} MB`);
+    assert.ok(growthMb < 16, `resident memory grew by ${growthMb.toFixed(1)} MB`);
+  });
+});

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { cameraAuthPacket, decodeBindFrame, encodeBindFrame } from '../../src/simulator/tcp-services.js';
+import { startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** Loopback end-to-end tests of the TCP relays: Moat in front of the simulator's camera and bind services. */
+
+function relayPort(stats: { name: string; listenPort: number }[], name: string): number {
+  const relay = stats.find((s) => s.name === name);
+  assert.ok(relay, `relay ${name} runs`);
+  return relay.listenPort;
+}
+
+async function cameraClient(
+  port: number,
+  caFile: string,
+  accessCode: string,
+): Promise<{ socket: TLSSocket; frame: Promise<Buffer> }> {
+  const socket = tlsConnect({ host: '127.0.0.1', port, ca: caFile, checkServerIdentity: () => undefined });
+  socket.on('error', () => {});
+  const frame = new Promise<Buffer>((resolve, reject) => {
+    let data = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      if (data.length >= 16 && data.length >= 16 + data.readUInt32LE(0)) resolve(data);
+    });
+    socket.once('close', () => reject(new Error('closed before a frame')));
+  });
+  frame.catch(() => {});
+  socket.once('secureConnect', () => socket.write(cameraAuthPacket('bblp', accessCode)));
+  return { socket, frame };
+}
+
+test('camera relay carries the printer TLS stream, accepts two connections and refuses the third', async (t) => {
+  const h = await startHarness({
+    mqtt: false,
+    ftp: false,
+    simulator: { tcpServices: { frameIntervalMs: 50 } },
+  });
+  t.after(() => h.close());
+  assert.ok(h.moat);
+  const printerCa = h.sim.pki.ca.certPem;
+  const port = relayPort(h.moat.relays.stats(), 'camera jpeg');
+  const first = await cameraClient(port, printerCa, h.printerAccessCode);
+  const second = await cameraClient(port, printerCa, h.printerAccessCode);
+  t.after(() => {
+    first.socket.destroy();
+    second.socket.destroy();
+  });
+  const frames = await Promise.all([first.frame, second.frame]);
+  for (const data of frames) assert.deepEqual([...data.subarray(16, 18)], [0xff, 0xd8], 'JPEG frame through the relay');
+  assert.equal(first.socket.getPeerCertificate().subject.CN, h.serial, "the printer's own certificate, end to end");
+
+  const third = netConnect(port, '127.0.0.1');
+  third.on('error', () => {});
+  let thirdBytes = 0;
+  third.on('data', (chunk: Buffer) => {
+    thirdBytes += chunk.length;
+  });
+  await once(third, 'close');
+  assert.equal(thirdBytes, 0, 'the third connection gets nothing');
+  const stats = h.moat.relays.stats().find((s) => s.name === 'camera jpeg');
+  assert.equal(stats?.refused, 1);
+  assert.equal(stats?.active, 2);
+  assert.equal(h.sim.stats.tcpConnections.tunnel, 2, 'the printer saw only two camera connections');
+});
+
+test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections are closed', async (t) => {
+  const h = await startHarness({
+    mqtt: false,
+    ftp: false,
+    simulator: { tcpServices: {} },
+    configure: (config) => ({
+      ...config,
+      relays: { ...config.relays, idleTimeoutMs: 1000 },
+    }),
+  });
+  t.after(() => h.close());
+  assert.ok(h.moat);
+  const stats = h.moat.relays.stats();
+  const detect = encodeBindFrame({ login: { command: 'detect', sequence_id: '20000' } });
+  const sockets: Socket[] = [
+    netConnect(relayPort(stats, 'bind'), '127.0.0.1'),
+    tlsConnect({
+      host: '127.0.0.1',
+      port: relayPort(stats, 'bind tls'),
+      ca: h.sim.pki.ca.certPem,
+      checkServerIdentity: () => undefined,
+    }),
+  ];
+  for (const socket of sockets) {
+    socket.write(detect);
+    let data = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+    });
+    await once(socket, 'close');
+    const reply = decodeBindFrame(data);
+    assert.ok(reply !== 'incomplete' && reply !== 'invalid', 'a detect reply came back');
+    assert.equal((reply.value as { login: { id: string } }).login.id, h.serial);
+  }
+
+  const idle = netConnect(relayPort(stats, 'bind'), '127.0.0.1');
+  idle.on('error', () => {});
+  const started = Date.now();
+  await once(idle, 'close');
+  assert.ok(Date.now() - started >= 900, 'closed by the idle timeout, not at once');
+});
+
+test('passthrough relays the MQTT port at the TCP level: the client sees the printer certificate', async (t) => {
+  // The printer's TLS service on its 3002 port stands for its 8883 here: what matters is whose certificate
+  // the client meets through Moat's MQTT port.
+  const h = await startHarness({
+    mqtt: false,
+    ftp: false,
+    simulator: { tcpServices: {} },
+    configure: (config, sim) => {
+      const printer = config.printers[0];
+      assert.ok(printer);
+      printer.passthrough = true;
+      printer.mqtt = { transport: 'tls', port: sim.ports.bindTls as number };
+      // Passthrough relays every passive port: keep the range to one port on this shared machine.
+      config.ports.passiveMax = config.ports.passiveMin;
+      return config;
+    },
+  });
+  t.after(() => h.close());
+  assert.ok(h.moat);
+  const port = relayPort(h.moat.relays.stats(), 'mqtt passthrough');
+  const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', h.printerCaFile, '-brief'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => {
+    output += d;
+  });
+  child.stderr.on('data', (d) => {
+    output += d;
+  });
+  t.after(() => child.kill());
+  await waitFor(() => /Verification: OK/.test(output) && /CN\s*=\s*01S00C000000001/.test(output), {
+    timeoutMs: 10000,
+    what: 'openssl to verify the printer certificate through the passthrough relay',
+  });
+  assert.match(output, /Protocol version: TLSv1\.2/, "the printer's TLS 1.2, not Moat's");
+  assert.ok((h.moat.relays.stats().find((s) => s.name === 'mqtt passthrough')?.accepted ?? 0) >= 1);
+});
