@@ -62,10 +62,9 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
     // The console, not the log: logs are shipped and kept; the code must not be.
-    process.stderr.write(
-      `\nMoat is not set up yet. Claim code: ${claim.code}\n` +
-        `Open https://${config.hostname}.local and enter it (also in ${config.web.claimFile}).\n\n`,
-    );
+    const where = claim.code ? `Claim code: ${claim.code}` : `The claim code is in ${config.web.claimFile}.`;
+    process.stderr.write(`\nMoat is not set up yet. ${where}\nOpen https://${config.hostname}.local and enter it.\n\n`);
+    if (claim.problem) ctx.logger.warn({ claimFile: config.web.claimFile, problem: claim.problem }, 'claim file');
   }
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
   // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
