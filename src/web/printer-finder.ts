@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { headerValue, parseNotify as parseNotifyMessage } from '../discovery/notify-message.js';
+import { headerValue, parseNotify } from '../discovery/notify-message.js';
 import { printerModels } from '../printer-models.js';
 
 /**
@@ -24,9 +24,9 @@ const maxPrinters = 32;
 const forgetAfterMs = 60_000;
 
 /** One NOTIFY datagram as the wizard shows it; undefined for anything that is not a printer announcement. */
-export function parseNotify(packet: Buffer, at = new Date()): FoundPrinter | undefined {
+export function foundPrinterFromNotify(packet: Buffer, at = new Date()): FoundPrinter | undefined {
   // The discovery relay's parser: size, printable headers, NT, serial and bare-IPv4 Location checked there.
-  const parsed = parseNotifyMessage(packet);
+  const parsed = parseNotify(packet);
   if (!parsed.ok) return undefined;
   const { headers, serial, location } = parsed.notify;
   const model = printerModels.find((m) => m.ssdpModel === headerValue(headers, 'DevModel.bambu.com'))?.id;
@@ -53,7 +53,7 @@ export async function startPrinterFinder(port: number, bindAddress: string): Pro
   // reuseAddr: the discovery relay listens on the same port for the same announcements.
   const socket: Socket = createSocket({ type: 'udp4', reuseAddr: true });
   socket.on('message', (packet) => {
-    const printer = parseNotify(packet);
+    const printer = foundPrinterFromNotify(packet);
     if (!printer) return;
     seen.delete(printer.serial);
     seen.set(printer.serial, printer);
