@@ -62,3 +62,28 @@ test('the finder hears NOTIFY datagrams on its UDP port', async () => {
     await finder.close();
   }
 });
+
+test('NOTIFYs from ignored sources (the relay re-announcing from Moat) are not offered', async () => {
+  const finder = await startPrinterFinder(0, '0.0.0.0', () => ['127.0.0.1']);
+  const fromMoat = createSocket('udp4');
+  const fromPrinter = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve) => fromMoat.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => fromPrinter.bind(0, '127.0.0.2', resolve));
+    const deadline = Date.now() + 5000;
+    while (finder.found().length === 0) {
+      assert.ok(Date.now() < deadline, 'the printer NOTIFY was not heard within 5 s');
+      fromMoat.send(notify('01S00CRELAYED0001'), finder.port, '127.0.0.1');
+      fromPrinter.send(notify('01S00C000000002'), finder.port, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(
+      finder.found().map((p) => p.serial),
+      ['01S00C000000002'],
+    );
+  } finally {
+    fromMoat.close();
+    fromPrinter.close();
+    await finder.close();
+  }
+});

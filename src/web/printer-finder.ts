@@ -48,11 +48,20 @@ export interface PrinterFinder {
   close(): Promise<void>;
 }
 
-export async function startPrinterFinder(port: number, bindAddress: string): Promise<PrinterFinder> {
+/**
+ * `ignoreSources`: addresses whose NOTIFYs are not printers on the segment — Moat's own LAN addresses, from
+ * which the discovery relay re-announces the printer (with Location rewritten) to the same port.
+ */
+export async function startPrinterFinder(
+  port: number,
+  bindAddress: string,
+  ignoreSources: () => string[] = () => [],
+): Promise<PrinterFinder> {
   const seen = new Map<string, FoundPrinter>();
   // reuseAddr: the discovery relay listens on the same port for the same announcements.
   const socket: Socket = createSocket({ type: 'udp4', reuseAddr: true });
-  socket.on('message', (packet) => {
+  socket.on('message', (packet, from) => {
+    if (ignoreSources().includes(from.address)) return;
     const printer = foundPrinterFromNotify(packet);
     if (!printer) return;
     seen.delete(printer.serial);

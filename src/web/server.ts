@@ -8,6 +8,7 @@ import express from 'express';
 import helmet from 'helmet';
 import { ensureClaimCode } from '../claim/claim.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
+import { lanAddresses } from '../net/lan-addresses.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
@@ -69,9 +70,11 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
   // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
   // keep the setup page down.
+  // On loopback (development) the simulator and Moat share 127.0.0.1, so nothing is ignored there.
   const finder = await startPrinterFinder(
     config.web.printerFinderPort,
     ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
+    () => (ctx.developmentMode ? [] : lanAddresses(ctx.config.get())),
   ).catch((error: unknown): PrinterFinder => {
     ctx.logger.warn({ err: error, port: config.web.printerFinderPort }, 'cannot listen for printer NOTIFY');
     return { port: 0, found: () => [], close: async () => {} };
