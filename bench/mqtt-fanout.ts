@@ -153,7 +153,11 @@ try {
   const moatCa = readFileSync(h.moatCaFile);
   const usage = async () => {
     moatProcess.send('usage');
-    return ((await once(moatProcess, 'message')) as [{ cpuMs: number; peakRssKb: number }])[0];
+    return (
+      (await once(moatProcess, 'message')) as [
+        { cpuMs: number; peakRssKb: number; loopDelayP99Ms: number; loopDelayMaxMs: number },
+      ]
+    )[0];
   };
   const moatBefore = await usage();
   const viaMoat = await measure(
@@ -220,6 +224,8 @@ try {
     ...viaMoat,
     cpuMs: moatAfter.cpuMs - moatBefore.cpuMs,
     peakRssMb: moatAfter.peakRssKb / 1024,
+    eventLoopDelayP99Ms: moatAfter.loopDelayP99Ms,
+    eventLoopDelayMaxMs: moatAfter.loopDelayMaxMs,
   };
   const mosq = { ...viaMosquitto, cpuMs: mosquittoUsage.cpuMs, peakRssMb: mosquittoUsage.peakRssKb / 1024 };
   const fmt = (n: number) => n.toFixed(2).padStart(9);
@@ -236,6 +242,9 @@ try {
       `${name.padEnd(10)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.max)}   ${`${r.samples}/${r.expected}`.padStart(17)}${fmt(cpu)}${fmt(rss)}`,
     );
   }
+  console.log(
+    `moat event-loop delay during its run: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms`,
+  );
   console.log(
     JSON.stringify({
       bench: 'mqtt-fanout',
