@@ -68,9 +68,9 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
     if (claim.problem) ctx.logger.warn({ claimFile: config.web.claimFile, problem: claim.problem }, 'claim file');
   }
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+  // Moat's own addresses are ignored except on loopback (development), where the simulator shares them.
   // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
   // keep the setup page down.
-  // On loopback (development) the simulator and Moat share 127.0.0.1, so nothing is ignored there.
   const finder = await startPrinterFinder(
     config.web.printerFinderPort,
     ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
