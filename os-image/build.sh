@@ -12,9 +12,13 @@
 #   compress       moat-<version>-arm64.img.xz and its SHA-256
 #
 # Environment: MOAT_IMAGE_WORK (default os-image/work), MOAT_IMAGE_OUT (default os-image/out),
+# MOAT_IMAGE_BASE (default \$MOAT_IMAGE_WORK/base: the cached base rootfs, shareable between checkouts),
 # MOAT_DEBIAN_MIRROR (default http://deb.debian.org/debian), MOAT_REBUILD_BASE=1 to ignore the cached base,
 # MOAT_KEEP_RAW=0 to delete the uncompressed image once compressed (inspect.sh and smoke-boot.sh use it).
 set -Eeuo pipefail
+# The whole script is one function, read completely before it runs: editing build.sh while a build is
+# under way cannot change what that build executes.
+main() {
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here="$repo/os-image"
@@ -22,7 +26,7 @@ work=${MOAT_IMAGE_WORK:-$here/work}
 out=${MOAT_IMAGE_OUT:-$here/out}
 mirror=${MOAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=trixie
-base="$work/base"
+base=${MOAT_IMAGE_BASE:-$work/base}
 rootfs="$work/rootfs"
 logs="$work/logs"
 timings="$out/timings.txt"
@@ -148,12 +152,13 @@ RASPI
     logged in_chroot "$base" dpkg-divert --local --rename --add /usr/sbin/update-initramfs
   fi
   ln -sf /bin/true "$base/usr/sbin/update-initramfs"
-  apt_install=(apt-get install -y --no-install-recommends -o Dpkg::Options::=--force-confdef
-    -o Dpkg::Options::=--force-confold)
+  dpkg_keep_ours=(-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
   logged in_chroot "$base" dpkg --configure -a --force-confdef --force-confold
   logged in_chroot "$base" apt-get update
+  # debootstrap installs from the release; take the security and point-release updates too.
+  logged in_chroot "$base" apt-get dist-upgrade -y "${dpkg_keep_ours[@]}"
   # shellcheck disable=SC2046 # one word per package is the point
-  logged in_chroot "$base" "${apt_install[@]}" $(packages)
+  logged in_chroot "$base" apt-get install -y --no-install-recommends "${dpkg_keep_ours[@]}" $(packages)
   rm -f "$base/usr/sbin/update-initramfs"
   logged in_chroot "$base" dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
   kernel=$(basename "$(find "$base/lib/modules" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)")
@@ -222,3 +227,6 @@ printf 'total\t%s\n' "$((SECONDS - build_started))" >>"$timings"
 echo "Built $out/$name.xz ($(du -h "$out/$name.xz" | cut -f1)) in $((SECONDS - build_started)) s"
 echo "SHA-256: $(cut -d' ' -f1 "$out/$name.xz.sha256")"
 echo "Stage timings: $timings"
+}
+
+main "$@"
