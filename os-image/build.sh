@@ -12,7 +12,7 @@
 #   compress       moat-<version>-arm64.img.xz and its SHA-256
 #
 # Environment: MOAT_IMAGE_WORK (default os-image/work), MOAT_IMAGE_OUT (default os-image/out),
-# MOAT_IMAGE_BASE (default \$MOAT_IMAGE_WORK/base: the cached base rootfs, shareable between checkouts),
+# MOAT_IMAGE_BASE (default $MOAT_IMAGE_WORK/base: the cached base rootfs, shareable between checkouts),
 # MOAT_DEBIAN_MIRROR (default http://deb.debian.org/debian), MOAT_REBUILD_BASE=1 to ignore the cached base,
 # MOAT_KEEP_RAW=0 to delete the uncompressed image once compressed (inspect.sh and smoke-boot.sh use it).
 set -Eeuo pipefail
