@@ -33,6 +33,8 @@ export interface DemoInfo {
     caFingerprint256: string;
     stateDir: string;
     logFile: string;
+    /** Where the one-time claim code for the setup page is written while Moat is unclaimed. */
+    claimFile: string;
   };
   accessCodes: Record<Role, string>;
   printer: { serial: string; model: string };
@@ -150,6 +152,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         caFingerprint256: moat.context.identity.caFingerprint256,
         stateDir: paths.root,
         logFile: join(dir, 'moat.log'),
+        claimFile: config.web.claimFile,
       },
       accessCodes: codes,
       printer: { serial, model },
@@ -200,7 +203,7 @@ export function demoSummary(info: DemoInfo, demoJsonPath: string): string {
     '',
     `  MQTT (TLS)   ${m.mqtt.host}:${m.mqtt.port}     user bblp`,
     `  FTPS         ${m.ftps.host}:${m.ftps.port}      passive ${m.ftps.passive[0]}-${m.ftps.passive[1]}`,
-    `  Setup page   ${m.https.url}`,
+    `  Setup page   ${m.https.url}   (first visit: the claim code is in ${m.claimFile})`,
     `  Moat CA      ${m.caFile}`,
     `               SHA-256 ${m.caFingerprint256}`,
     `  Access codes viewer ${info.accessCodes.viewer}   operator ${info.accessCodes.operator}   admin ${info.accessCodes.admin}`,

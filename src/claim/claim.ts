@@ -42,38 +42,58 @@ export function isClaimed(paths: StatePaths): boolean {
   return readSecret(paths, 'admin-password') !== undefined;
 }
 
-function readClaimFile(claimFile: string): string | undefined {
+/** The code in the claim file; undefined when absent or not a code, `unreadable` when it cannot be read. */
+function readClaimFile(claimFile: string): string | undefined | 'unreadable' {
   if (!existsSync(claimFile)) return undefined;
-  const match = /claim code:\s*([a-z2-9-]+)/i.exec(readFileSync(claimFile, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(claimFile, 'utf8');
+  } catch {
+    return 'unreadable';
+  }
+  const match = /claim code:\s*([a-z2-9-]+)/i.exec(text);
   return match?.[1] ? normalizeClaimCode(match[1]) : undefined;
 }
 
 export interface ClaimCodeState {
-  code: string;
-  /** False when an existing code (from the claim file) was kept. */
+  /** The code, when this process knows it (it made it, or read it from the claim file). */
+  code?: string;
+  /** False when an existing code was kept. */
   created: boolean;
+  /** Why the claim file could not be read or written, when that happened. */
+  problem?: string;
 }
 
 /**
  * Makes sure an unclaimed device has a claim code: keeps the one in the claim file when it matches the
- * stored hash (so `moat init` and every restart show the same code), otherwise makes a new one.
+ * stored hash (so `moat init` and every restart show the same code), otherwise makes a new one. A code
+ * that exists is never replaced by one the owner could not see: when the claim file cannot be read or
+ * written (the service runs without root, the boot partition belongs to root), the stored code stays.
  * Returns undefined once the device is claimed.
  */
 export async function ensureClaimCode(paths: StatePaths, claimFile: string): Promise<ClaimCodeState | undefined> {
   if (isClaimed(paths)) return undefined;
   const stored = readSecret(paths, 'claim-code');
   const existing = readClaimFile(claimFile);
+  if (stored && existing === 'unreadable')
+    return { created: false, problem: `cannot read ${claimFile}; the code in it still works` };
   if (stored && existing && (await verifySecret(existing, stored))) return { code: existing, created: false };
   const code = generateClaimCode();
+  let problem: string | undefined;
+  try {
+    mkdirSync(dirname(claimFile), { recursive: true });
+    writeFileAtomic(
+      claimFile,
+      `Moat claim code: ${code}\n\nOpen https://moat.local and enter this code to set the admin password.\n` +
+        'It works once; this file is removed when the device is claimed.\n',
+      0o600,
+    );
+  } catch (error) {
+    problem = `cannot write ${claimFile} (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    if (stored) return { created: false, problem: `${problem}; the earlier code still works` };
+  }
   writeSecret(paths, 'claim-code', await hashSecret(code));
-  mkdirSync(dirname(claimFile), { recursive: true });
-  writeFileAtomic(
-    claimFile,
-    `Moat claim code: ${code}\n\nOpen https://moat.local and enter this code to set the admin password.\n` +
-      'It works once; this file is removed when the device is claimed.\n',
-    0o600,
-  );
-  return { code, created: true };
+  return { code, created: true, ...(problem && { problem: `${problem}; the code is shown only here` }) };
 }
 
 /** True when the input is the device's current claim code. Constant-time via scrypt; false once claimed. */
@@ -82,6 +102,12 @@ export async function checkClaimCode(paths: StatePaths, input: string): Promise<
   const stored = readSecret(paths, 'claim-code');
   if (!code || !stored || isClaimed(paths)) return false;
   return verifySecret(code, stored);
+}
+
+export interface ClaimResult {
+  claimed: boolean;
+  /** The claim file could not be removed (the code is dead all the same). */
+  claimFileLeft?: string;
 }
 
 let claiming: Promise<unknown> = Promise.resolve();
@@ -95,13 +121,17 @@ export function claimDevice(
   claimFile: string,
   input: string,
   adminPassword: string,
-): Promise<boolean> {
-  const attempt = claiming.then(async () => {
-    if (!(await checkClaimCode(paths, input))) return false;
+): Promise<ClaimResult> {
+  const attempt = claiming.then(async (): Promise<ClaimResult> => {
+    if (!(await checkClaimCode(paths, input))) return { claimed: false };
     writeSecret(paths, 'admin-password', await hashSecret(adminPassword));
     deleteSecret(paths, 'claim-code');
-    rmSync(claimFile, { force: true });
-    return true;
+    try {
+      rmSync(claimFile, { force: true });
+      return { claimed: true };
+    } catch (error) {
+      return { claimed: true, claimFileLeft: (error as NodeJS.ErrnoException).code ?? 'error' };
+    }
   });
   claiming = attempt.catch(() => undefined);
   return attempt;

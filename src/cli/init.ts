@@ -15,10 +15,13 @@ export async function run(args: string[]): Promise<number> {
   console.log(`state directory: ${paths.root}`);
   console.log(`CA certificate: ${paths.caCert}\n  SHA-256: ${identity.caFingerprint256}`);
   const claim = await ensureClaimCode(paths, config.web.claimFile);
-  if (claim) {
+  if (claim?.code) {
     console.log(`claim code: ${claim.code}${claim.created ? '' : ' (unchanged)'}`);
-    console.log(`  also written to ${config.web.claimFile}; enter it on the setup page to set the admin password`);
-  } else {
+    if (!claim.problem)
+      console.log(`  also written to ${config.web.claimFile}; enter it on the setup page to set the admin password`);
+  }
+  if (claim?.problem) console.error(`moat: ${claim.problem}`);
+  if (!claim) {
     console.log('already claimed: the admin password is set');
   }
   return 0;

@@ -1,12 +1,8 @@
 /** The retained `moat/{serial}/availability` message: `online` while Moat holds a printer connection. */
-export function availabilityTopic(serial: string): string {
-  return `moat/${serial}/availability`;
-}
-
 export function availabilityPacket(serial: string, online: boolean) {
   return {
     cmd: 'publish' as const,
-    topic: availabilityTopic(serial),
+    topic: `moat/${serial}/availability`,
     payload: Buffer.from(online ? 'online' : 'offline'),
     qos: 1 as const,
     retain: true,

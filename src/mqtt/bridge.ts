@@ -35,7 +35,7 @@ interface Session {
 
 const requestTopicPattern = /^device\/([A-Za-z0-9-]{1,32})\/request$/;
 
-function authError(message: string, returnCode: 3 | 5): AuthenticateError {
+function authError(message: string, returnCode: 2 | 3 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode });
 }
 
@@ -82,6 +82,13 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
             if (!entry) {
               log.info({ address, clientId: client.id }, 'LAN login refused: wrong user name or access code');
               done(authError('not authorized', 5), false);
+              return;
+            }
+            // aedes lets a new client take over the session of one with the same id: only the same access code may.
+            const holder = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+            if (holder && holder !== client && sessions.get(holder)?.label !== entry.label) {
+              log.warn({ address, label: entry.label }, 'LAN login refused: client id in use by another access code');
+              done(authError('client id in use', 2), false);
               return;
             }
             if (authenticatedCount >= ctx.config.get().mqtt.maxClients) {

@@ -27,7 +27,7 @@ export class StateCache {
   complete = false;
   lastReportAt: Date | undefined;
 
-  /** Merges a report (already parsed); returns the reply fields when it answers a command. */
+  /** Merges a report (already parsed); anything but a `push_status` is ignored. */
   apply(report: unknown): void {
     if (!isObject(report) || !isObject(report.print)) return;
     const print = report.print;
@@ -51,10 +51,5 @@ export class StateCache {
     return Buffer.from(
       JSON.stringify({ print: { ...this.state, command: 'push_status', msg: 0, sequence_id: sequenceId } }),
     );
-  }
-
-  clear(): void {
-    this.state = {};
-    this.complete = false;
   }
 }

@@ -10,7 +10,3 @@ export function ipv4ToUint32LE(address: string): number {
   const [a, b, c, d] = octets as [number, number, number, number];
   return (a + b * 0x100 + c * 0x10000 + d * 0x1000000) >>> 0;
 }
-
-export function uint32LEToIpv4(value: number): string {
-  return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff].join('.');
-}

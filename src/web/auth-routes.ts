@@ -107,9 +107,16 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
       code: 'Enter the claim code.',
     });
     if (isClaimed(ctx.paths)) throw new UserError(409, 'This Moat is already set up. Log in with its password.');
-    if (!(await claimDevice(ctx.paths, ctx.config.get().web.claimFile, input.code, input.password)))
+    const claimFile = ctx.config.get().web.claimFile;
+    const result = await claimDevice(ctx.paths, claimFile, input.code, input.password);
+    if (!result.claimed)
       throw new UserError(401, 'That claim code is not right. Copy it from moat-claim.txt or the console.');
     ctx.logger.info({ address: req.ip }, 'device claimed: admin password set, claim code retired');
+    if (result.claimFileLeft)
+      ctx.logger.warn(
+        { claimFile, error: result.claimFileLeft },
+        'the claim file could not be removed; its code is dead',
+      );
     res.json(describe(startSession(res, true)));
   });
 

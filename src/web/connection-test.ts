@@ -95,16 +95,23 @@ function describeNetworkError(error: unknown, what: string): string {
   return (error as Error).message;
 }
 
+/**
+ * TLS options that leave the verdict to judgeCertificate: a pinned certificate chains to nothing, and a
+ * printer's certificate names its serial, never its address, so Node's host name check must not run
+ * (it would mark even a genuine printer unauthorised).
+ */
+function verifyByPolicy(check: CertificateCheck) {
+  const ca = trustAnchors(check);
+  return { ...(ca !== undefined && { ca }), rejectUnauthorized: false, checkServerIdentity: () => undefined };
+}
+
 function openTls(input: ConnectionTestInput, port: number): Promise<TLSSocket> {
-  const ca = trustAnchors(input.certificate);
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({
       host: input.address,
       port,
       ...printerClientTlsOptions(),
-      ...(ca !== undefined && { ca }),
-      // Judged below, by policy: a pinned certificate does not chain to anything.
-      rejectUnauthorized: false,
+      ...verifyByPolicy(input.certificate),
     });
     socket.once('secureConnect', () => {
       socket.off('error', reject);
@@ -163,12 +170,10 @@ async function testMqtt(input: ConnectionTestInput, timeoutMs: number): Promise<
 
 async function testFtp(input: ConnectionTestInput, timeoutMs: number): Promise<ServiceVerdict> {
   const client = new FtpClient(timeoutMs);
-  const ca = trustAnchors(input.certificate);
   try {
     await client.connectImplicitTLS(input.address, input.ftpPort, {
       ...printerClientTlsOptions(),
-      ...(ca !== undefined && { ca }),
-      rejectUnauthorized: false,
+      ...verifyByPolicy(input.certificate),
     });
     const verdict = judgeCertificate(client.ftp.socket as TLSSocket, input.serial, input.certificate);
     if (!verdict.trusted) return { ok: false, detail: `Not tried: ${verdict.detail}` };

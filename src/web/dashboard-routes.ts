@@ -58,6 +58,10 @@ const auditInput = object({
   outcome: optional(oneOf(['allowed', 'refused'] as const)),
 });
 
+/** Print progress and transfer bytes change continuously, not by event: a fresh snapshot this often. */
+const snapshotIntervalMs = 1000;
+const healthIntervalMs = 5000;
+
 function auditQuery(req: Request): AuditQuery {
   const input = validate(
     auditInput,
@@ -79,22 +83,13 @@ function auditQuery(req: Request): AuditQuery {
   };
 }
 
-export interface DashboardOptions {
-  /** How often the event stream sends a fresh snapshot (progress, transfer bytes). */
-  tickMs?: number;
-  healthTickMs?: number;
-}
-
 export function dashboardRoutes(
   ctx: ServiceContext,
   status: StatusSources,
   sessions: SessionStore,
   health: () => Promise<SystemHealth>,
-  options: DashboardOptions = {},
 ): Router {
   const router = Router();
-  const tickMs = options.tickMs ?? 1000;
-  const healthTickMs = options.healthTickMs ?? 5000;
 
   router.get('/overview', async (_req, res) => {
     res.json(await snapshot(ctx, status));
@@ -149,8 +144,8 @@ export function dashboardRoutes(
     ctx.events.on('transfer', soon);
     ctx.events.on('printer', soon);
     ctx.events.on('audit', onAudit);
-    const ticker = setInterval(sendSnapshot, tickMs);
-    const healthTicker = setInterval(sendHealth, healthTickMs);
+    const ticker = setInterval(sendSnapshot, snapshotIntervalMs);
+    const healthTicker = setInterval(sendHealth, healthIntervalMs);
     sendSnapshot();
     sendHealth();
     res.on('close', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
-import { parseNotify, startPrinterFinder } from './printer-finder.js';
+import { foundPrinterFromNotify, startPrinterFinder } from './printer-finder.js';
 
 function notify(serial: string, extra: Record<string, string> = {}): Buffer {
   const headers = {
@@ -26,18 +26,18 @@ function notify(serial: string, extra: Record<string, string> = {}): Buffer {
 }
 
 test('a NOTIFY gives serial, address, model and name; malformed ones are ignored', () => {
-  const found = parseNotify(notify('01P00A123456789'));
+  const found = foundPrinterFromNotify(notify('01P00A123456789'));
   assert.equal(found?.serial, '01P00A123456789');
   assert.equal(found?.address, '192.0.2.23');
   assert.equal(found?.model, 'P1S');
   assert.equal(found?.name, 'Workshop P1S');
   assert.equal(found?.signal, '-44');
-  assert.equal(parseNotify(notify('bad serial!')), undefined);
-  assert.equal(parseNotify(notify('01P00A1', { Location: 'http://192.0.2.23/' })), undefined);
-  assert.equal(parseNotify(notify('01P00A1', { NT: 'urn:other' })), undefined);
-  assert.equal(parseNotify(Buffer.from('M-SEARCH * HTTP/1.1\r\n\r\n')), undefined);
-  assert.equal(parseNotify(Buffer.alloc(4096, 65)), undefined);
-  assert.equal(parseNotify(notify('01P00A1', { 'DevModel.bambu.com': 'ZZZ' }))?.model, undefined);
+  assert.equal(foundPrinterFromNotify(notify('bad serial!')), undefined);
+  assert.equal(foundPrinterFromNotify(notify('01P00A1', { Location: 'http://192.0.2.23/' })), undefined);
+  assert.equal(foundPrinterFromNotify(notify('01P00A1', { NT: 'urn:other' })), undefined);
+  assert.equal(foundPrinterFromNotify(Buffer.from('M-SEARCH * HTTP/1.1\r\n\r\n')), undefined);
+  assert.equal(foundPrinterFromNotify(Buffer.alloc(4096, 65)), undefined);
+  assert.equal(foundPrinterFromNotify(notify('01P00A1', { 'DevModel.bambu.com': 'ZZZ' }))?.model, undefined);
 });
 
 test('the finder hears NOTIFY datagrams on its UDP port', async () => {
@@ -59,6 +59,31 @@ test('the finder hears NOTIFY datagrams on its UDP port', async () => {
     );
   } finally {
     sender.close();
+    await finder.close();
+  }
+});
+
+test('NOTIFYs from ignored sources (the relay re-announcing from Moat) are not offered', async () => {
+  const finder = await startPrinterFinder(0, '0.0.0.0', () => ['127.0.0.1']);
+  const fromMoat = createSocket('udp4');
+  const fromPrinter = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve) => fromMoat.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => fromPrinter.bind(0, '127.0.0.2', resolve));
+    const deadline = Date.now() + 5000;
+    while (finder.found().length === 0) {
+      assert.ok(Date.now() < deadline, 'the printer NOTIFY was not heard within 5 s');
+      fromMoat.send(notify('01S00CRELAYED0001'), finder.port, '127.0.0.1');
+      fromPrinter.send(notify('01S00C000000002'), finder.port, '127.0.0.1');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(
+      finder.found().map((p) => p.serial),
+      ['01S00C000000002'],
+    );
+  } finally {
+    fromMoat.close();
+    fromPrinter.close();
     await finder.close();
   }
 });

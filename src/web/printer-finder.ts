@@ -1,11 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { serialPattern } from '../config/schema.js';
+import { headerValue, parseNotify } from '../discovery/notify-message.js';
 import { printerModels } from '../printer-models.js';
 
 /**
  * Listens for the printers' NOTIFY announcements (UDP 2021) so the wizard can offer the printer it sees on
- * the segment. Everything in a NOTIFY is untrusted input: fields are validated and bounded here, and the
- * page renders them as text.
+ * the segment. Everything in a NOTIFY is untrusted input: the message is validated by the discovery
+ * relay's parser, the name is bounded here, and the page renders every field as text.
  */
 
 export interface FoundPrinter {
@@ -20,33 +20,22 @@ export interface FoundPrinter {
   lastSeen: string;
 }
 
-const maxPacketBytes = 2048;
 const maxPrinters = 32;
 const forgetAfterMs = 60_000;
-const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** Parses one NOTIFY datagram; undefined for anything that is not a well-formed printer announcement. */
-export function parseNotify(packet: Buffer, at = new Date()): FoundPrinter | undefined {
-  if (packet.length > maxPacketBytes) return undefined;
-  const lines = packet.toString('utf8').split(/\r?\n/);
-  if (!/^NOTIFY \* HTTP\/1\.1$/i.test(lines[0]?.trim() ?? '')) return undefined;
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  if (!headers.get('nt')?.startsWith('urn:bambulab-com:device:3dprinter')) return undefined;
-  const serial = headers.get('usn') ?? '';
-  const address = headers.get('location') ?? '';
-  if (!serialPattern.test(serial) || !ipv4.test(address)) return undefined;
-  const model = printerModels.find((m) => m.ssdpModel === headers.get('devmodel.bambu.com'))?.id;
-  const signal = headers.get('devsignal.bambu.com');
+/** One NOTIFY datagram as the wizard shows it; undefined for anything that is not a printer announcement. */
+export function foundPrinterFromNotify(packet: Buffer, at = new Date()): FoundPrinter | undefined {
+  // The discovery relay's parser: size, printable headers, NT, serial and bare-IPv4 Location checked there.
+  const parsed = parseNotify(packet);
+  if (!parsed.ok) return undefined;
+  const { headers, serial, location } = parsed.notify;
+  const model = printerModels.find((m) => m.ssdpModel === headerValue(headers, 'DevModel.bambu.com'))?.id;
+  const signal = headerValue(headers, 'DevSignal.bambu.com');
   return {
     serial,
-    address,
+    address: location,
     ...(model !== undefined && { model }),
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are dropped from the name
-    name: (headers.get('devname.bambu.com') ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64),
+    name: (headerValue(headers, 'DevName.bambu.com') ?? '').slice(0, 64),
     ...(signal !== undefined && /^-?\d{1,3}(dBm)?$/.test(signal) && { signal }),
     lastSeen: at.toISOString(),
   };
@@ -59,12 +48,21 @@ export interface PrinterFinder {
   close(): Promise<void>;
 }
 
-export async function startPrinterFinder(port: number, bindAddress: string): Promise<PrinterFinder> {
+/**
+ * `ignoreSources`: addresses whose NOTIFYs are not printers on the segment — Moat's own LAN addresses, from
+ * which the discovery relay re-announces the printer (with Location rewritten) to the same port.
+ */
+export async function startPrinterFinder(
+  port: number,
+  bindAddress: string,
+  ignoreSources: () => string[] = () => [],
+): Promise<PrinterFinder> {
   const seen = new Map<string, FoundPrinter>();
   // reuseAddr: the discovery relay listens on the same port for the same announcements.
   const socket: Socket = createSocket({ type: 'udp4', reuseAddr: true });
-  socket.on('message', (packet) => {
-    const printer = parseNotify(packet);
+  socket.on('message', (packet, from) => {
+    if (ignoreSources().includes(from.address)) return;
+    const printer = foundPrinterFromNotify(packet);
     if (!printer) return;
     seen.delete(printer.serial);
     seen.set(printer.serial, printer);

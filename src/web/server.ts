@@ -8,12 +8,13 @@ import express from 'express';
 import helmet from 'helmet';
 import { ensureClaimCode } from '../claim/claim.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
+import { lanAddresses } from '../net/lan-addresses.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
-import { type DashboardOptions, dashboardRoutes } from './dashboard-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, UserError } from './http.js';
 import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
@@ -26,8 +27,6 @@ export interface WebServer extends RunningService {
   /** UDP port listening for printers' NOTIFY. */
   printerFinderPort: number;
 }
-
-export interface WebOptions extends DashboardOptions {}
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -59,26 +58,23 @@ function closeServer(server: HttpServer | HttpsServer): Promise<void> {
 }
 
 /** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
-export async function startWeb(
-  ctx: ServiceContext,
-  status: StatusSources,
-  options: WebOptions = {},
-): Promise<WebServer> {
+export async function startWeb(ctx: ServiceContext, status: StatusSources): Promise<WebServer> {
   const config = ctx.config.get();
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
     // The console, not the log: logs are shipped and kept; the code must not be.
-    process.stderr.write(
-      `\nMoat is not set up yet. Claim code: ${claim.code}\n` +
-        `Open https://${config.hostname}.local and enter it (also in ${config.web.claimFile}).\n\n`,
-    );
+    const where = claim.code ? `Claim code: ${claim.code}` : `The claim code is in ${config.web.claimFile}.`;
+    process.stderr.write(`\nMoat is not set up yet. ${where}\nOpen https://${config.hostname}.local and enter it.\n\n`);
+    if (claim.problem) ctx.logger.warn({ claimFile: config.web.claimFile, problem: claim.problem }, 'claim file');
   }
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+  // Moat's own addresses are ignored except on loopback (development), where the simulator shares them.
   // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
   // keep the setup page down.
   const finder = await startPrinterFinder(
     config.web.printerFinderPort,
     ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
+    () => (ctx.developmentMode ? [] : lanAddresses(ctx.config.get())),
   ).catch((error: unknown): PrinterFinder => {
     ctx.logger.warn({ err: error, port: config.web.printerFinderPort }, 'cannot listen for printer NOTIFY');
     return { port: 0, found: () => [], close: async () => {} };
@@ -119,7 +115,7 @@ export async function startWeb(
   api.use(loadSession(sessions));
   api.use(authRoutes(ctx, sessions));
   api.use(requireLogin, requireCsrf(sessions));
-  api.use(dashboardRoutes(ctx, status, sessions, healthReader(), options));
+  api.use(dashboardRoutes(ctx, status, sessions, healthReader()));
   api.use(setupRoutes(ctx, status, finder, wifi));
   api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
   app.use('/api', api);
@@ -127,7 +123,7 @@ export async function startWeb(
   app.use(errorHandler(ctx.logger));
 
   const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
-  const httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);
+  let httpsPort = 0;
   const httpServer = createHttpServer((req, res) => {
     // Only the host name from the Host header, and only if it looks like one: never reflect anything else.
     const host = /^([A-Za-z0-9.-]{1,253})(:\d+)?$/.exec(req.headers.host ?? '')?.[1] ?? ctx.lanAddress();
@@ -136,10 +132,10 @@ export async function startWeb(
   });
   let httpPort: number;
   try {
+    httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);
     httpPort = await listen(httpServer, config.ports.http, config.lan.bindAddress);
   } catch (error) {
-    await closeServer(https);
-    await finder.close();
+    await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
     throw error;
   }
   ctx.logger.info({ httpsPort, httpPort }, 'setup page listening');

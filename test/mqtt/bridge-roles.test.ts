@@ -149,6 +149,17 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     assert.equal((pushed(viaMoat) as Buffer).toString('latin1'), expected);
   });
 
+  test("another access code cannot take over a client's session by reusing its client id", async () => {
+    const admin = await connectMqtt(moatEndpoint(h, 'admin'), { clientId: 'bambu-studio' });
+    clients.push(admin);
+    await assert.rejects(connectMqtt(moatEndpoint(h, 'viewer'), { clientId: 'bambu-studio' }), /Identifier rejected/);
+    assert.equal(admin.connected, true);
+    // The same access code may reconnect under its id (a slicer restarting).
+    const again = await connectMqtt(moatEndpoint(h, 'admin'), { clientId: 'bambu-studio' });
+    clients.push(again);
+    assert.equal(again.connected, true);
+  });
+
   test('the retained availability says online', async () => {
     const viewer = await connect('viewer');
     const got: string[] = [];

@@ -105,6 +105,13 @@ test('claim: a wrong code is refused and throttled, the right one sets the passw
     await page.click('#login-form button[type=submit]');
     await page.locator('#logout').waitFor();
 
+    // The owner can change the password later from the dashboard.
+    await page.goto(`${moat.baseUrl}/#/`);
+    await page.fill('#password-form input[name=current]', 'a good long password');
+    await page.fill('#password-form input[name=password]', 'an even better password');
+    await page.click('#password-form button[type=submit]');
+    await page.locator('.message.ok', { hasText: 'Password changed' }).waitFor();
+
     assert.deepEqual(unexpectedErrors(browser.errors, [400, 401, 429]), [], 'no console errors but provoked refusals');
   } finally {
     await browser?.close();

@@ -8,7 +8,7 @@ import type { MoatConfig } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { type RunningMoat, startMoat } from '../../src/service.js';
 
 /**
@@ -28,7 +28,10 @@ export interface FreshMoat {
   close(): Promise<void>;
 }
 
-export async function startFreshMoat(configure?: (config: MoatConfig) => MoatConfig): Promise<FreshMoat> {
+export async function startFreshMoat(
+  configure?: (config: MoatConfig) => MoatConfig,
+  logger: Logger = silentLogger(),
+): Promise<FreshMoat> {
   const dir = mkdtempSync(join(tmpdir(), 'moat-web-'));
   const paths = statePaths(join(dir, 'state'));
   const claimFile = join(dir, 'boot', 'moat-claim.txt');
@@ -42,7 +45,7 @@ export async function startFreshMoat(configure?: (config: MoatConfig) => MoatCon
   saveConfig(paths, config);
   let moat: RunningMoat;
   try {
-    moat = await startMoat({ paths, developmentMode: true, logger: silentLogger() });
+    moat = await startMoat({ paths, developmentMode: true, logger });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

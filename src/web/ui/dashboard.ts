@@ -1,4 +1,4 @@
-import { api } from './api.js';
+import { api, rememberSession, type SessionInfo } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
@@ -197,6 +197,30 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     void loadAudit();
   });
 
+  const passwordMessage = messageBox();
+  const passwordForm = h(
+    'form',
+    { id: 'password-form', class: 'inline' },
+    h(
+      'label',
+      {},
+      'Current password',
+      h('input', { name: 'current', type: 'password', autocomplete: 'current-password' }),
+    ),
+    h('label', {}, 'New password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password' })),
+    h('button', { type: 'submit' }, 'Change'),
+  );
+  passwordForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      rememberSession(await api<SessionInfo>('PUT', '/password', formValues(passwordForm)));
+      passwordForm.reset();
+      showMessage(passwordMessage, 'Password changed. Every other session was logged out.', 'ok');
+    } catch (error) {
+      showMessage(passwordMessage, (error as Error).message);
+    }
+  });
+
   replace(
     root,
     h('h2', {}, 'Dashboard'),
@@ -210,6 +234,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
       h('section', { class: 'card' }, h('h3', {}, 'System'), health),
     ),
     h('section', { class: 'card' }, h('h3', {}, 'Audit log'), auditForm, auditMessage, audit),
+    h('section', { class: 'card' }, h('h3', {}, 'Admin password'), passwordForm, passwordMessage),
   );
 
   const render = (s: Snapshot) => {
@@ -288,6 +313,11 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
   stream.addEventListener('expired', () => {
     stream.close();
     onExpired();
+  });
+  // EventSource retries by itself while Moat restarts; it gives up for good when refused (the session
+  // did not survive the restart): then the page asks for the login again.
+  stream.addEventListener('error', () => {
+    if (stream.readyState === EventSource.CLOSED) onExpired();
   });
   void loadAudit();
   return () => stream.close();

@@ -25,6 +25,7 @@ interface SetupView {
     printers: PrinterView[];
     accessCodes: AccessCodeView[];
     firewall: { cloudAccess: boolean };
+    ports: { mqtt: number };
   };
   segmentPassphraseSet: boolean;
   models: { id: string; name: string }[];
@@ -506,7 +507,7 @@ function codesStep(body: HTMLElement, setup: SetupView): () => void {
 }
 
 function certificateStep(body: HTMLElement, setup: SetupView): () => void {
-  const steps = (items: string[]) => h('ol', {}, ...items.map((item) => h('li', {}, item)));
+  const list = (items: string[]) => h('ul', {}, ...items.map((item) => h('li', {}, item)));
   replace(
     body,
     h('h3', {}, 'Moat’s certificate'),
@@ -530,27 +531,27 @@ function certificateStep(body: HTMLElement, setup: SetupView): () => void {
       ', save, and quit and restart the slicer. Keep what is there: the printer’s own certificates stay valid.',
     ),
     h('h5', {}, 'Windows'),
-    steps([
+    list([
       'Bambu Studio: C:\\Program Files\\Bambu Studio\\resources\\cert\\printer.cer',
       'OrcaSlicer: C:\\Program Files\\OrcaSlicer\\resources\\cert\\printer.cer',
       'Open Notepad as administrator to save there.',
     ]),
     h('h5', {}, 'macOS'),
-    steps([
+    list([
       'Bambu Studio: /Applications/BambuStudio.app/Contents/Resources/cert/printer.cer',
       'OrcaSlicer: /Applications/OrcaSlicer.app/Contents/Resources/cert/printer.cer',
       'Quit with Cmd+Q before editing, and again after.',
     ]),
     h('h5', {}, 'Linux'),
-    steps([
+    list([
       'Packages (.deb/.rpm): /usr/share/Bambu Studio/resources/cert/printer.cer or /usr/share/OrcaSlicer/resources/cert/printer.cer (edit with sudo).',
       'AppImage: run it with --appimage-extract, edit squashfs-root/usr/share/…/resources/cert/printer.cer, start squashfs-root/AppRun.',
       'Flatpak (OrcaSlicer): /var/lib/flatpak/app/com.orcaslicer.OrcaSlicer/current/active/files/share/OrcaSlicer/cert/printer.cer',
       'A slicer update may restore the file: append again after updating.',
     ]),
     h('h4', {}, 'Home Assistant'),
-    steps([
-      `MQTT integration: broker ${setup.lanAddress}, port 8883, username bblp, password: an access code from the previous step; under advanced options choose a custom CA and upload moat-ca.crt.`,
+    list([
+      `MQTT integration: broker ${setup.lanAddress}, port ${setup.config.ports.mqtt || '(the MQTT port)'}, username bblp, password: an access code from the previous step; under advanced options choose a custom CA and upload moat-ca.crt.`,
       `Bambu Lab integration (ha-bambulab): choose LAN mode, host ${setup.lanAddress}, the printer’s serial, and a viewer or operator access code.`,
     ]),
   );

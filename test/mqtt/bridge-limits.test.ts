@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { connect } from 'node:tls';
+import type { MqttClient } from 'mqtt';
+import { type Harness, startHarness } from '../helpers/harness.js';
+import { connectMqtt, moatEndpoint, waitFor, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+
+/** The limits in config.mqtt hold against real clients. */
+describe('MQTT bridge limits', () => {
+  let h: Harness;
+  const clients: MqttClient[] = [];
+  before(async () => {
+    h = await startHarness({
+      ftp: false,
+      configure: (config) => ({
+        ...config,
+        mqtt: { ...config.mqtt, maxClients: 2, publishesPerSecond: 1, publishBurst: 2, connectTimeoutMs: 300 },
+      }),
+    });
+    await waitForPrinterReady(h);
+  });
+  after(async () => {
+    for (const c of clients.splice(0)) await c.endAsync(true).catch(() => {});
+    await h.close();
+  });
+
+  test('a client past maxClients is refused; a place frees up when one leaves', async () => {
+    const first = await connectMqtt(moatEndpoint(h, 'viewer'));
+    const second = await connectMqtt(moatEndpoint(h, 'admin'));
+    clients.push(first, second);
+    await assert.rejects(connectMqtt(moatEndpoint(h, 'operator')), /Server unavailable/);
+    await first.endAsync();
+    await waitFor('the place to free up', () => h.moat?.mqtt.clients().length === 1);
+    clients.push(await connectMqtt(moatEndpoint(h, 'operator')));
+  });
+
+  test('publishes past the per-client rate are refused and audited, and never reach the printer', async () => {
+    const admin = clients.find((c) => c.connected) as MqttClient;
+    const request = `device/${h.serial}/request`;
+    const payloads = Array.from({ length: 5 }, (_, i) =>
+      JSON.stringify({ info: { sequence_id: `rate${i}`, command: 'get_version' } }),
+    );
+    // Sent as one burst: at 1 per second only the burst of 2 gets through.
+    await Promise.all(payloads.map((payload) => admin.publishAsync(request, payload, { qos: 1 })));
+    const refused = await waitFor('the refusals in the audit log', async () => {
+      const entries = (await h.moat?.mqtt.audit({ outcome: 'refused' }))?.filter(
+        (e) => e.reason === 'publish rate limit',
+      );
+      return entries !== undefined && entries.length >= 3 && entries;
+    });
+    assert.equal(refused.length, 3);
+    await waitFor('the two allowed ones at the printer', () =>
+      payloads.slice(0, 2).every((p) => h.sim.stats.commands.some((c) => c.payload === p)),
+    );
+    assert.ok(!payloads.slice(2).some((p) => h.sim.stats.commands.some((c) => c.payload === p)));
+    assert.equal(admin.connected, true);
+  });
+
+  test('a connection that never sends CONNECT is closed after connectTimeoutMs', async () => {
+    const socket = connect({
+      host: '127.0.0.1',
+      port: h.moat?.mqtt.port as number,
+      ca: readFileSync(h.moatCaFile),
+      checkServerIdentity: () => undefined,
+    });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await waitFor('Moat to close the silent connection', async () => {
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 100))]);
+      return socket.destroyed;
+    });
+    socket.destroy();
+  });
+});

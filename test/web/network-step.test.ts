@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { test } from 'node:test';
+import { fixturesDir } from '../../src/paths.js';
+import { type Browser, curl, openBrowser, startFreshMoat, unexpectedErrors } from './web-harness.js';
+
+/**
+ * The wizard's Wi-Fi step through the browser, with the stand-in nmcli first on PATH (this machine has no
+ * radio): scan, choose, a refused passphrase explained, the right one connects — and the passphrase is in
+ * no process's arguments on the way.
+ */
+test('the LAN step scans, chooses and joins Wi-Fi without putting the passphrase on a command line', async (t) => {
+  if (!existsSync('/usr/bin/chromium')) {
+    t.skip('Debian chromium is not installed (/usr/bin/chromium)');
+    return;
+  }
+  const moat = await startFreshMoat();
+  const saved = {
+    PATH: process.env.PATH,
+    log: process.env.NMCLI_STANDIN_LOG,
+    pass: process.env.NMCLI_STANDIN_PASSPHRASE,
+  };
+  const log = join(moat.dir, 'nmcli.log');
+  const passphrase = 'upstream wifi passphrase 9';
+  let browser: Browser | undefined;
+  try {
+    // Moat runs in this process: its nmcli calls find the stand-in.
+    process.env.PATH = `${join(fixturesDir, 'nmcli')}${delimiter}${process.env.PATH ?? ''}`;
+    process.env.NMCLI_STANDIN_LOG = log;
+    process.env.NMCLI_STANDIN_PASSPHRASE = passphrase;
+    writeFileSync(log, '');
+    const password = 'network step password';
+    const session = await curl(moat, '/api/session');
+    const claimed = await curl(moat, '/api/claim', [
+      '-X',
+      'POST',
+      '-H',
+      `Cookie: ${(session.headers['set-cookie']?.[0] ?? '').split(';')[0]}`,
+      '-H',
+      `X-CSRF-Token: ${(JSON.parse(session.body) as { csrfToken: string }).csrfToken}`,
+      '-H',
+      'Content-Type: application/json',
+      '--data',
+      JSON.stringify({ code: moat.claimCode(), password }),
+    ]);
+    assert.equal(claimed.status, 200);
+
+    browser = await openBrowser(moat, { width: 390, height: 844 });
+    const { page } = browser;
+    await page.goto(`${moat.baseUrl}/#/setup/network`);
+    await page.fill('#password', password);
+    await page.click('#login-form button[type=submit]');
+    // The step fills in once NetworkManager (the stand-in) answered.
+    await page.locator('#step-network', { hasText: 'Connected to Moat Upstream (74%)' }).waitFor();
+
+    await page.click('#wifi-scan');
+    const choice = page.locator('#wifi-networks button', { hasText: 'Cafe: guest' });
+    await choice.waitFor();
+    assert.equal(await page.locator('#wifi-networks li').count(), 3);
+    await page.locator('#wifi-networks button', { hasText: 'Moat Upstream' }).click();
+    assert.equal(await page.inputValue('#f-ssid'), 'Moat Upstream');
+
+    await page.fill('#f-passphrase', 'not the passphrase');
+    await page.click('#wifi-form button[type=submit]');
+    await page.locator('#wifi-form .message.error', { hasText: 'was not accepted' }).waitFor();
+    assert.equal(await page.getAttribute('#f-passphrase', 'aria-invalid'), 'true');
+    await page.fill('#f-passphrase', passphrase);
+    await page.click('#wifi-form button[type=submit]');
+    await page.locator('#wifi-form .message.ok', { hasText: 'Connected to Moat Upstream' }).waitFor();
+
+    const recorded = readFileSync(log, 'utf8');
+    assert.match(recorded, new RegExp(`STDIN-LENGTH ${passphrase.length}\\n`), 'nmcli received it on stdin');
+    assert.ok(!recorded.replace(/STDIN-LENGTH \d+/g, '').includes(passphrase), 'in no argv, no process table');
+    assert.ok(!recorded.includes('not the passphrase'), 'the wrong one neither');
+    assert.deepEqual(unexpectedErrors(browser.errors, [400]), [], 'no console errors but the provoked refusal');
+  } finally {
+    process.env.PATH = saved.PATH;
+    for (const [key, value] of [
+      ['NMCLI_STANDIN_LOG', saved.log],
+      ['NMCLI_STANDIN_PASSPHRASE', saved.pass],
+    ] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await browser?.close();
+    await moat.close();
+  }
+});
