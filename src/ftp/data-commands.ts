@@ -159,15 +159,19 @@ const list: Handler = async function (this, { command }) {
 };
 
 const retrieve: Handler = async function (this, { command }) {
-  let stream: Readable;
+  let download: { stream: Readable; finished: Promise<void> };
   try {
-    ({ stream } = await this.fs.read(command.arg ?? ''));
+    download = await this.fs.read(command.arg ?? '');
   } catch (error) {
     return refuse(this, error);
   }
+  const { stream, finished } = download;
   return transfer(
     this,
-    (data) => pipeline(stream, data),
+    async (data) => {
+      await pipeline(stream, data);
+      await finished;
+    },
     async () => {
       stream.destroy();
     },

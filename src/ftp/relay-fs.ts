@@ -103,7 +103,12 @@ export class RelayFileSystem extends FileSystem {
     return target;
   }
 
-  override async read(fileName: string): Promise<{ stream: Transform; clientPath: string }> {
+  /**
+   * A download from the printer. `finished` settles when the printer has confirmed the transfer (its 226):
+   * the LAN client gets its 226 only then, so a client that leaves right after cannot cut a transfer that
+   * the printer has not finished yet.
+   */
+  override async read(fileName: string): Promise<{ stream: Transform; clientPath: string; finished: Promise<void> }> {
     const path = this.printerPath(fileName);
     const total = await this.printer((client) => client.size(path));
     const transfer = this.startTransfer('download', path, total);
@@ -115,7 +120,7 @@ export class RelayFileSystem extends FileSystem {
       },
     });
     const fromPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
-    this.relay.session
+    const finished = this.relay.session
       .run((client) => client.downloadTo(fromPrinter, path))
       .then(
         () => transfer.done(),
@@ -123,8 +128,11 @@ export class RelayFileSystem extends FileSystem {
           const failure = printerFailure(error);
           transfer.failed(failure.message);
           fromPrinter.destroy(failure);
+          throw failure;
         },
       );
+    // Settled here too, so a download the LAN side never waits for cannot become an unhandled rejection.
+    finished.catch(() => {});
     // The counting tap is the stream handed out, so a slow LAN client slows the printer down (backpressure).
     fromPrinter.on('error', (error) => counted.destroy(error));
     // The LAN side gave up: stop the printer's transfer instead of leaving it stalled on a full buffer.
@@ -132,7 +140,7 @@ export class RelayFileSystem extends FileSystem {
       if (!counted.readableEnded) this.relay.session.abort();
     });
     fromPrinter.pipe(counted);
-    return { stream: counted, clientPath: path };
+    return { stream: counted, clientPath: path, finished };
   }
 
   override write(fileName: string): PrinterUpload {
