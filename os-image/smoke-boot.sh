@@ -30,8 +30,9 @@ fi
 work=$(mktemp -d /var/tmp/moat-smoke.XXXXXX)
 qemu_pid=""
 cleanup() {
-  if [[ -n "$qemu_pid" ]] && kill -0 "$qemu_pid" 2>/dev/null; then kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; fi
-  [[ -n "${reader_pid:-}" ]] && kill "$reader_pid" 2>/dev/null
+  # Never stop half way (errexit applies here too): the guest, the console reader, then the files.
+  if [[ -n "$qemu_pid" ]]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
+  if [[ -n "${reader_pid:-}" ]]; then kill "$reader_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
