@@ -19,7 +19,7 @@ loop=""
 cleanup() {
   umount "$mnt/proc" 2>/dev/null || true
   umount "$mnt" 2>/dev/null || true
-  [[ -n "$loop" ]] && losetup -d "$loop" 2>/dev/null
+  if [[ -n "$loop" ]]; then losetup -d "$loop" 2>/dev/null || true; fi
   rmdir "$mnt" 2>/dev/null || true
 }
 trap cleanup EXIT

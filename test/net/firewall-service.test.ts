@@ -91,4 +91,18 @@ test('the firewall service applies at start and re-applies on a configuration ch
   assert.deepEqual(cloud.status.problems, [], 'after the change the live table matches the new configuration');
   assert.equal(cloud.status.applied, true);
   assert.ok('cloud never to lan' in cloud.status.counters, 'the cloud rules were applied');
+
+  // The CLI agrees, and `remove` takes the table away (and check says so).
+  const cli = (...args: string[]) =>
+    spawnSync('ip', ['netns', 'exec', ns, process.execPath, join(packageRoot, 'dist', 'src', 'cli.js'), ...args], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+  const check = cli('firewall', 'check', '--state-dir', paths.root);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.equal(cli('firewall', 'remove').status, 0);
+  const after = cli('firewall', 'check', '--state-dir', paths.root);
+  assert.equal(after.status, 1);
+  assert.match(after.stdout, /table inet moat is not loaded/);
+  assert.match(cli('firewall', 'render', '--state-dir', paths.root).stdout, /^table inet moat$/m);
 });

@@ -94,7 +94,7 @@ test('camera relay carries the printer TLS stream, accepts two connections and r
   assert.equal(h.sim.stats.tcpConnections.tunnel, 2, 'the printer saw only two camera connections');
 });
 
-test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections are closed', async (t) => {
+test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections are closed, streaming ones are not', async (t) => {
   const h = await startHarness({
     mqtt: false,
     ftp: false,
@@ -134,6 +134,18 @@ test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections 
   const started = Date.now();
   await once(idle, 'close');
   assert.ok(Date.now() - started >= 900, 'closed by the idle timeout, not at once');
+
+  // A camera viewer only receives, yet a flowing stream is not idle: it outlives the timeout.
+  const viewer = await cameraClient(relayPort(stats, 'camera jpeg'), h.sim.pki.ca.certPem, h.printerAccessCode);
+  t.after(() => viewer.socket.destroy());
+  await viewer.frame;
+  const watched = Date.now();
+  let lastData = 0;
+  viewer.socket.on('data', () => {
+    lastData = Date.now();
+  });
+  await waitFor(() => lastData - watched > 2000, { timeoutMs: 5000, what: 'frames still flowing after 2 s' });
+  assert.equal(viewer.socket.destroyed, false);
 });
 
 test('passthrough relays 8883 end to end: mosquitto talks to the printer itself, through its own certificate', async (t) => {
