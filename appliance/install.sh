@@ -31,8 +31,8 @@ install -D -m 0644 "$here/ssh/moat.conf" "$root/etc/ssh/sshd_config.d/60-moat.co
 install -d -m 0755 "$root/etc/issue.d"
 ln -sfn /boot/firmware/moat-claim.txt "$root/etc/issue.d/moat-claim.issue"
 
-systemd-sysusers --root="$root" /usr/lib/sysusers.d/moat.conf
-systemd-tmpfiles --root="$root" --create /usr/lib/tmpfiles.d/moat.conf
+systemd-sysusers --root="$root" "$here/sysusers.d/moat.conf"
+systemd-tmpfiles --root="$root" --create "$here/tmpfiles.d/moat.conf"
 
 echo "install.sh: enabling Moat, disabling SSH"
 systemctl --root="$root" enable moat.service moat-firstboot.service moat-host-config.path

@@ -121,6 +121,8 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 50);
+    const cpuBefore = process.cpuUsage();
+    const wallBefore = process.hrtime.bigint();
     const viaMoat = await upload({
       port: moat.ftp.port,
       user: 'bblp',
@@ -128,6 +130,9 @@ async function main(): Promise<void> {
       caFile: paths.caCert,
       tls: true,
     });
+    const cpu = process.cpuUsage(cpuBefore);
+    // Moat's share of one core while relaying: near 100% means Moat itself is the bottleneck.
+    const moatCpuShare = (cpu.user + cpu.system) / 1000 / (Number(process.hrtime.bigint() - wallBefore) / 1e6);
     clearInterval(sampler);
 
     const mb = (n: number) => n / (1024 * 1024);
@@ -137,6 +142,7 @@ async function main(): Promise<void> {
     console.log(`  via Moat FTPS->FTPS    ${viaMoat.toFixed(1)} MB/s`);
     console.log(`  ratio via Moat / direct FTPS  ${(viaMoat / directTls).toFixed(2)} (aim >= 0.8)`);
     console.log(`  ratio via Moat / direct plain ${(viaMoat / directPlain).toFixed(2)}`);
+    console.log(`  Moat CPU while relaying ${(moatCpuShare * 100).toFixed(0)}% of one core`);
     console.log(`  Moat peak RSS ${mb(peakRss).toFixed(1)} MB (baseline ${mb(baselineRss).toFixed(1)} MB)`);
     console.log(
       JSON.stringify({
@@ -149,6 +155,7 @@ async function main(): Promise<void> {
         ratioVsDirectPlain: Number((viaMoat / directPlain).toFixed(3)),
         moatPeakRssMB: Number(mb(peakRss).toFixed(1)),
         moatBaselineRssMB: Number(mb(baselineRss).toFixed(1)),
+        moatCpuShare: Number(moatCpuShare.toFixed(2)),
       }),
     );
   } finally {

@@ -3,7 +3,12 @@
  * simulated printer, and via Mosquitto bridged to the same printer — in one run, plus Moat's CPU time and
  * peak RSS. Prints a table and, last, one JSON line with the figures and ratios.
  *
- * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--subscribers 50] [--hz 5] [--bytes 10240]
+ * Each path is measured the same way: all subscribers connected and subscribed, a probe seen by every one of
+ * them, then `--warmup` seconds of reports at the full rate that are not counted (the first reports through a
+ * cold process — JIT, TLS buffers — say nothing about the steady state), then the timed window. CPU time and
+ * event-loop delay cover the timed window only; peak RSS is the process's peak.
+ *
+ * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 3]
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,12 +27,14 @@ const { values } = parseArgs({
     subscribers: { type: 'string', default: '50' },
     hz: { type: 'string', default: '5' },
     bytes: { type: 'string', default: '10240' },
+    warmup: { type: 'string', default: '3' },
   },
 });
 const seconds = Number(values.seconds);
 const subscriberCount = Number(values.subscribers);
 const hz = Number(values.hz);
 const reportBytes = Number(values.bytes);
+const warmupSeconds = Number(values.warmup);
 
 interface Endpoint {
   port: number;
@@ -42,6 +49,18 @@ interface Result {
   max: number;
   samples: number;
   expected: number;
+  /** The negotiated TLS version and cipher suite, to show every path's subscribers pay the same. */
+  tls: string;
+  /** The publishes whose last delivery was slowest (sequence number: ms), to tell a few stalls from a spread. */
+  slowest: string;
+}
+
+/** CPU time (and, for Moat, event-loop delay since the previous sample) of the process behind a path. */
+interface Usage {
+  cpuMs: number;
+  peakRssKb: number;
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -83,17 +102,24 @@ async function measure(
   endpoint: Endpoint,
   topic: string,
   publish: (payload: Buffer) => void,
-): Promise<Result> {
+  usage?: () => Promise<Usage>,
+): Promise<Result & { usage?: { before: Usage; after: Usage } }> {
   const clients = await Promise.all(Array.from({ length: subscriberCount }, () => connect(endpoint)));
   const latencies: number[] = [];
+  const slowestPerPublish = new Map<number, number>();
+  const warmupCount = Math.round(warmupSeconds * hz);
   let probesSeen = 0;
   for (const client of clients) {
     client.on('message', (_topic, payload) => {
       const now = performance.now();
       const match = /"bench_seq":(-?\d+),"bench_t":([\d.]+)/.exec(payload.subarray(0, 120).toString('latin1'));
       if (!match) return;
-      if (Number(match[1]) < 0) probesSeen++;
-      else latencies.push(now - Number(match[2]));
+      const seq = Number(match[1]);
+      if (seq < 0) probesSeen++;
+      if (seq < warmupCount) return;
+      const latency = now - Number(match[2]);
+      latencies.push(latency);
+      slowestPerPublish.set(seq, Math.max(latency, slowestPerPublish.get(seq) ?? 0));
     });
   }
   await Promise.all(clients.map((c) => c.subscribeAsync(topic)));
@@ -105,28 +131,42 @@ async function measure(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const total = Math.round(seconds * hz);
+  const expected = total * subscriberCount;
+  let before: Usage | undefined;
   const started = performance.now();
-  for (let i = 0; i < total; i++) {
+  for (let i = 0; i < warmupCount + total; i++) {
     const due = started + (i * 1000) / hz;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // The timed window starts with its first publish, once every warm-up report has been delivered.
+    if (i === warmupCount) before = await usage?.();
     publish(report(i));
   }
-  const expected = total * subscriberCount;
   const drain = Date.now() + 3000;
   while (latencies.length < expected && Date.now() < drain) await new Promise((resolve) => setTimeout(resolve, 50));
+  const after = await usage?.();
+  const socket = clients[0]?.stream as { getProtocol?(): string | null; getCipher?(): { name: string } } | undefined;
+  const tls = `${socket?.getProtocol?.() ?? '?'} ${socket?.getCipher?.().name ?? '?'}`;
   await Promise.all(clients.map((c) => c.endAsync(true)));
   const sorted = [...latencies].sort((a, b) => a - b);
+  const slowest = [...slowestPerPublish]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([seq, ms]) => `${seq - warmupCount}: ${ms.toFixed(0)}`)
+    .join(', ');
   return {
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     max: sorted.at(-1) ?? Number.NaN,
     samples: sorted.length,
     expected,
+    tls,
+    slowest,
+    ...(before && after && { usage: { before, after } }),
   };
 }
 
-function procUsage(pid: number): { cpuMs: number; peakRssKb: number } {
+function procUsage(pid: number): Usage {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   const ticks = Number(stat[11]) + Number(stat[12]);
   const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -151,22 +191,17 @@ try {
   children.push(moatProcess);
   const [{ port: moatPort }] = (await once(moatProcess, 'message')) as [{ port: number }];
   const moatCa = readFileSync(h.moatCaFile);
-  const usage = async () => {
+  const moatUsage = async () => {
     moatProcess.send('usage');
-    return (
-      (await once(moatProcess, 'message')) as [
-        { cpuMs: number; peakRssKb: number; loopDelayP99Ms: number; loopDelayMaxMs: number },
-      ]
-    )[0];
+    return ((await once(moatProcess, 'message')) as [Usage])[0];
   };
-  const moatBefore = await usage();
   const viaMoat = await measure(
     'moat',
     { port: moatPort, ca: moatCa, username: 'bblp', password: h.codes.viewer },
     topic,
     publish,
+    moatUsage,
   );
-  const moatAfter = await usage();
   moatProcess.send('stop');
   await once(moatProcess, 'exit');
 
@@ -217,20 +252,24 @@ try {
   );
   const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
   children.push(mosquitto);
-  const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish);
-  const mosquittoUsage = procUsage(mosquitto.pid as number);
+  const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish, async () =>
+    procUsage(mosquitto.pid as number),
+  );
 
+  const figures = ({ usage: u, ...result }: Awaited<ReturnType<typeof measure>>) => ({
+    ...result,
+    cpuMs: u ? u.after.cpuMs - u.before.cpuMs : Number.NaN,
+    peakRssMb: u ? u.after.peakRssKb / 1024 : Number.NaN,
+  });
   const moat = {
-    ...viaMoat,
-    cpuMs: moatAfter.cpuMs - moatBefore.cpuMs,
-    peakRssMb: moatAfter.peakRssKb / 1024,
-    eventLoopDelayP99Ms: moatAfter.loopDelayP99Ms,
-    eventLoopDelayMaxMs: moatAfter.loopDelayMaxMs,
+    ...figures(viaMoat),
+    eventLoopDelayP99Ms: viaMoat.usage?.after.loopDelayP99Ms ?? Number.NaN,
+    eventLoopDelayMaxMs: viaMoat.usage?.after.loopDelayMaxMs ?? Number.NaN,
   };
-  const mosq = { ...viaMosquitto, cpuMs: mosquittoUsage.cpuMs, peakRssMb: mosquittoUsage.peakRssKb / 1024 };
+  const mosq = figures(viaMosquitto);
   const fmt = (n: number) => n.toFixed(2).padStart(9);
   console.log(
-    `\nMQTT fan-out: ${subscriberCount} TLS subscribers, ${reportBytes}-byte reports at ${hz} Hz for ${seconds} s\n`,
+    `\nMQTT fan-out: ${subscriberCount} TLS subscribers, ${reportBytes}-byte reports at ${hz} Hz for ${seconds} s (after ${warmupSeconds} s not counted)\n`,
   );
   console.log('path        p50 ms    p99 ms    max ms   received/expected   CPU ms   peak RSS MB');
   for (const [name, r, cpu, rss] of [
@@ -242,8 +281,15 @@ try {
       `${name.padEnd(10)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.max)}   ${`${r.samples}/${r.expected}`.padStart(17)}${fmt(cpu)}${fmt(rss)}`,
     );
   }
+  for (const [name, r] of [
+    ['moat', moat],
+    ['direct', direct],
+    ['mosquitto', mosq],
+  ] as const) {
+    console.log(`${name.padEnd(10)}${r.tls}; slowest publishes (# in window: ms) ${r.slowest}`);
+  }
   console.log(
-    `moat event-loop delay during its run: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms`,
+    `moat event-loop delay during the timed window: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms`,
   );
   console.log(
     JSON.stringify({
@@ -251,6 +297,7 @@ try {
       subscribers: subscriberCount,
       hz,
       seconds,
+      warmupSeconds,
       reportBytes,
       moat,
       direct,

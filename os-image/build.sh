@@ -12,9 +12,13 @@
 #   compress       moat-<version>-arm64.img.xz and its SHA-256
 #
 # Environment: MOAT_IMAGE_WORK (default os-image/work), MOAT_IMAGE_OUT (default os-image/out),
+# MOAT_IMAGE_BASE (default $MOAT_IMAGE_WORK/base: the cached base rootfs, shareable between checkouts),
 # MOAT_DEBIAN_MIRROR (default http://deb.debian.org/debian), MOAT_REBUILD_BASE=1 to ignore the cached base,
 # MOAT_KEEP_RAW=0 to delete the uncompressed image once compressed (inspect.sh and smoke-boot.sh use it).
 set -Eeuo pipefail
+# The whole script is one function, read completely before it runs: editing build.sh while a build is
+# under way cannot change what that build executes.
+main() {
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here="$repo/os-image"
@@ -22,7 +26,7 @@ work=${MOAT_IMAGE_WORK:-$here/work}
 out=${MOAT_IMAGE_OUT:-$here/out}
 mirror=${MOAT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=trixie
-base="$work/base"
+base=${MOAT_IMAGE_BASE:-$work/base}
 rootfs="$work/rootfs"
 logs="$work/logs"
 timings="$out/timings.txt"
@@ -107,16 +111,26 @@ logged update-binfmts --enable qemu-aarch64 || true
 grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "qemu-aarch64 binfmt handler not enabled" >&2; false; }
 stage_done
 
-# The cache key: the suite, the package list and this script's base recipe version.
-base_key="recipe=3 suite=$suite mirror=$mirror packages=$(packages | sha256sum | cut -c1-16)"
-if [[ ${MOAT_REBUILD_BASE:-0} == 1 ]] || [[ "$(cat "$base/.moat-base" 2>/dev/null)" != "$base_key" ]]; then
-  stage base-rootfs "debootstrap $suite arm64 (emulated second stage, ~5-10 min)"
+# Cache keys: debootstrap depends on suite and mirror; the base packages also on the package list and
+# this recipe's version. A build that failed in base-packages resumes there instead of re-running debootstrap.
+bootstrap_key="recipe=1 suite=$suite mirror=$mirror"
+base_key="recipe=4 $bootstrap_key packages=$(packages | sha256sum | cut -c1-16)"
+if [[ ${MOAT_REBUILD_BASE:-0} == 1 ]]; then rm -f "$base/.moat-bootstrap" "$base/.moat-base"; fi
+
+if [[ "$(cat "$base/.moat-bootstrap" 2>/dev/null)" != "$bootstrap_key" ]]; then
+  stage base-rootfs "debootstrap $suite arm64 (emulated second stage, ~10 min)"
   rm -rf "$base"
   mkdir -p "$base"
   logged debootstrap --arch=arm64 --components=main,non-free-firmware \
     --include=systemd-sysv,udev,kmod,iproute2,dbus,ca-certificates "$suite" "$base" "$mirror"
+  echo "$bootstrap_key" >"$base/.moat-bootstrap"
   stage_done
+else
+  echo "==> base-rootfs: using the cached debootstrap in $base"
+  printf 'base-rootfs\tcached\n' >>"$timings"
+fi
 
+if [[ "$(cat "$base/.moat-base" 2>/dev/null)" != "$base_key" ]]; then
   stage base-packages "kernel, firmware, Node.js, network stack, initramfs (slowest step under emulation)"
   mount_chroot "$base"
   cat >"$base/etc/apt/sources.list" <<SOURCES
@@ -126,6 +140,7 @@ deb http://deb.debian.org/debian-security $suite-security main non-free-firmware
 SOURCES
   mkdir -p "$base/boot/firmware"
   # Boot settings the raspi-firmware hooks read: root by label (genimage labels it), serial + HDMI consoles.
+  # Kept over the package's version of the file (--force-confold below).
   cat >"$base/etc/default/raspi-firmware" <<'RASPI'
 ROOTPART=LABEL=RASPIROOT
 CMA=0
@@ -133,11 +148,17 @@ CONSOLES="auto"
 RASPI
   # Building the initramfs under emulation takes ~12 minutes: stop every package from triggering it,
   # then build it exactly once below.
-  logged in_chroot "$base" dpkg-divert --local --rename --add /usr/sbin/update-initramfs
+  if ! in_chroot "$base" dpkg-divert --list /usr/sbin/update-initramfs | grep -q local; then
+    logged in_chroot "$base" dpkg-divert --local --rename --add /usr/sbin/update-initramfs
+  fi
   ln -sf /bin/true "$base/usr/sbin/update-initramfs"
+  dpkg_keep_ours=(-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+  logged in_chroot "$base" dpkg --configure -a --force-confdef --force-confold
   logged in_chroot "$base" apt-get update
+  # debootstrap installs from the release; take the security and point-release updates too.
+  logged in_chroot "$base" apt-get dist-upgrade -y "${dpkg_keep_ours[@]}"
   # shellcheck disable=SC2046 # one word per package is the point
-  logged in_chroot "$base" apt-get install -y --no-install-recommends $(packages)
+  logged in_chroot "$base" apt-get install -y --no-install-recommends "${dpkg_keep_ours[@]}" $(packages)
   rm -f "$base/usr/sbin/update-initramfs"
   logged in_chroot "$base" dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
   kernel=$(basename "$(find "$base/lib/modules" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)")
@@ -153,8 +174,8 @@ RASPI
   echo "$base_key" >"$base/.moat-base"
   stage_done
 else
-  echo "==> base-rootfs, base-packages: using the cached base in $base ($base_key)"
-  printf 'base-rootfs\tcached\nbase-packages\tcached\n' >>"$timings"
+  echo "==> base-packages: using the cached base in $base ($base_key)"
+  printf 'base-packages\tcached\n' >>"$timings"
 fi
 
 stage moat-app "building Moat on the host and installing production dependencies"
@@ -178,7 +199,7 @@ stage_done
 stage rootfs "Moat, appliance files and units into a copy of the base"
 rm -rf "$rootfs"
 cp -a "$base" "$rootfs"
-rm -f "$rootfs/.moat-base"
+rm -f "$rootfs/.moat-base" "$rootfs/.moat-bootstrap"
 logged bash "$repo/appliance/install.sh" "$rootfs" "$app"
 bash "$here/scrub-rootfs.sh" "$rootfs" >>"$logs/$stage_name.log" 2>&1
 stage_done
@@ -206,3 +227,6 @@ printf 'total\t%s\n' "$((SECONDS - build_started))" >>"$timings"
 echo "Built $out/$name.xz ($(du -h "$out/$name.xz" | cut -f1)) in $((SECONDS - build_started)) s"
 echo "SHA-256: $(cut -d' ' -f1 "$out/$name.xz.sha256")"
 echo "Stage timings: $timings"
+}
+
+main "$@"

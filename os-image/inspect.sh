@@ -10,7 +10,7 @@ image=${1:-$(find "$repo/os-image/out" -maxdepth 1 -name 'moat-*-arm64.img' -pri
   sort -n | tail -n 1 | cut -d' ' -f2-)}
 [[ -n "$image" && -f "$image" ]] || { echo "inspect.sh: no image (build one with npm run image, or pass its path)" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "inspect.sh: must run as root (loop device, mount, chroot)" >&2; exit 2; }
-for tool in losetup mdir mtype chroot; do
+for tool in losetup partx mdir mtype chroot; do
   command -v "$tool" >/dev/null || { echo "inspect.sh: $tool missing (apt-get install mtools util-linux)" >&2; exit 2; }
 done
 
@@ -19,7 +19,7 @@ loop=""
 cleanup() {
   umount "$mnt/proc" 2>/dev/null || true
   umount "$mnt" 2>/dev/null || true
-  [[ -n "$loop" ]] && losetup -d "$loop" 2>/dev/null
+  if [[ -n "$loop" ]]; then losetup -d "$loop" 2>/dev/null || true; fi
   rmdir "$mnt" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -38,8 +38,10 @@ check() {
   fi
 }
 
-loop=$(losetup -f --show -P -r "$image")
-mount -o ro "${loop}p2" "$mnt"
+# The root partition by offset (partition device nodes need udev, which this kind of host may not run).
+read -r start sectors < <(partx -g -o START,SECTORS -n 2 "$image")
+loop=$(losetup -f --show -r -o $((start * 512)) --sizelimit $((sectors * 512)) "$image")
+mount -o ro "$loop" "$mnt"
 boot="$image@@4M"
 r=$mnt
 echo "# inspecting $image"
@@ -52,7 +54,9 @@ for unit in moat.service moat-firstboot.service moat-host-config.path; do
   check "$unit is enabled" test -L "$r/etc/systemd/system/multi-user.target.wants/$unit"
 done
 check "sshd is installed" test -x "$r/usr/sbin/sshd"
-ssh_wanted() { find "$r/etc/systemd/system" -path '*.wants/ssh*' -print -quit; }
+ssh_wanted() {
+  find "$r/etc/systemd/system" \( -name ssh.service -o -name ssh.socket -o -name sshd.service \) -print -quit
+}
 check "SSH is disabled (no ssh.service/ssh.socket wanted by any target)" test -z "$(ssh_wanted)"
 check "SSH refuses passwords when enabled" grep -qx 'PasswordAuthentication no' "$r/etc/ssh/sshd_config.d/60-moat.conf"
 
@@ -77,7 +81,9 @@ check "/var/lib/moat holds nothing yet (keys, config, secrets are made at first 
 check "no SSH host keys" bash -c "! compgen -G '$r/etc/ssh/ssh_host_*'"
 check "machine-id is uninitialized (made at first boot)" test "$(cat "$r/etc/machine-id")" = uninitialized
 private_keys() {
-  grep -rlsI --exclude-dir=node_modules -e 'PRIVATE KEY-----' "$r/etc" "$r/var" "$r/root" "$r/opt/moat" "$r/home" 2>/dev/null
+  # A PEM block on a line of its own (code that names the label inside a string does not count).
+  grep -rlsIE --exclude-dir=node_modules '^-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' \
+    "$r/etc" "$r/var" "$r/root" "$r/opt/moat" "$r/home" 2>/dev/null
 }
 found=$(private_keys || true)
 [[ -z "$found" ]] || echo "# private keys found: $found"

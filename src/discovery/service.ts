@@ -119,7 +119,9 @@ export async function startDiscoveryRelay(ctx: ServiceContext): Promise<Discover
       close,
     };
   } catch (error) {
+    // Discovery is a convenience for slicers; a missing address or a taken port must not stop the bridges.
     await close();
-    throw error;
+    ctx.logger.error({ reason: (error as Error).message }, 'discovery relay not started');
+    return { ports: { notify: 0, multicast: 0 }, stats: () => structuredClone(stats), close: async () => {} };
   }
 }

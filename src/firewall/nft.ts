@@ -12,6 +12,8 @@ export function runNft(args: string[], input?: string): Promise<string> {
         resolve(stdout);
       }
     });
+    // nft exits without reading stdin on some errors: a broken pipe then is nft's error, reported above.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }

@@ -1,13 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import { TLSSocket, type Server as TlsServer } from 'node:tls';
 import { FtpSrv } from 'ftp-srv';
-import { printerFtpPort, type Role } from '../config/schema.js';
+import type { Role } from '../config/schema.js';
 import type { TransferEvent } from '../events.js';
+import { LanAuthenticator } from '../mqtt/lan-auth.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { installDataCommands } from './data-commands.js';
 import { PrinterSession } from './printer-session.js';
-import { printerTrust } from './printer-tls.js';
 import { RelayFileSystem } from './relay-fs.js';
 import { TlsSessionCache } from './tls-sessions.js';
 import { TransferTracker } from './transfers.js';
@@ -65,6 +65,11 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     idleTimeoutMs: () => ctx.config.get().ftp.idleTimeoutMs,
   });
 
+  // The MQTT bridge's login rules (user `bblp`, growing delay per address after failures) for FTP logins too.
+  const auth = new LanAuthenticator(ctx.accessCodes, {
+    baseDelayMs: config.mqtt.loginDelayBaseMs,
+    maxDelayMs: config.mqtt.loginDelayMaxMs,
+  });
   const printerSessions = new Map<string, PrinterSession>();
   const clientIds = new Map<string, { label: string; role: Role; address: string }>();
 
@@ -79,7 +84,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     const address = connection.ip ?? '';
     const login = async () => {
       if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
-      const entry = username === 'bblp' ? await ctx.accessCodes.verify(password) : undefined;
+      const entry = await auth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
       if (!entry) {
         logger.info({ address }, 'FTP login refused');
         throw new Error('Login incorrect');
@@ -89,11 +94,8 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
       if (!printer) throw new Error('No printer configured');
       const session = new PrinterSession(
         {
-          host: printer.address,
-          port: printerFtpPort(printer),
-          transport: printer.ftp.transport,
+          printer,
           accessCode: ctx.printerAccessCode(printer.serial),
-          trust: printerTrust(printer),
           timeoutMs: current.ftp.printerTimeoutMs,
         },
         logger,

@@ -1,7 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import { Client } from 'basic-ftp';
+import { type PrinterConfig, printerFtpPort } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { checkPinnedCertificate, type PrinterTrust } from './printer-tls.js';
+import { certificateProblem, printerTlsOptions } from '../mqtt/printer-certificate.js';
 
 /**
  * One LAN session's control connection to the printer, through basic-ftp: implicit FTPS (TLS 1.2, data
@@ -9,11 +10,8 @@ import { checkPinnedCertificate, type PrinterTrust } from './printer-tls.js';
  * a time, so tasks are queued; a failed connection is dropped and the next task reconnects.
  */
 export interface PrinterFtpTarget {
-  host: string;
-  port: number;
-  transport: 'tls' | 'plain';
+  printer: PrinterConfig;
   accessCode: string;
-  trust: PrinterTrust;
   timeoutMs: number;
 }
 
@@ -66,13 +64,16 @@ export class PrinterSession {
 
   private async connected(): Promise<Client> {
     if (this.client && !this.client.closed) return this.client;
-    const { host, port, transport, trust, accessCode, timeoutMs } = this.target;
+    const { printer, accessCode, timeoutMs } = this.target;
+    const host = printer.address;
+    const port = printerFtpPort(printer);
     const client = new Client(timeoutMs);
     try {
-      if (transport === 'tls') {
-        await client.connectImplicitTLS(host, port, trust.options);
-        if (trust.pinnedFingerprint !== undefined)
-          checkPinnedCertificate((client.ftp.socket as TLSSocket).getPeerCertificate(), trust.pinnedFingerprint);
+      if (printer.ftp.transport === 'tls') {
+        await client.connectImplicitTLS(host, port, printerTlsOptions(printer));
+        // The same certificate policy as the MQTT side, checked before the access code is sent.
+        const problem = certificateProblem(client.ftp.socket as TLSSocket, printer);
+        if (problem) throw new Error(`printer certificate refused: ${problem}`);
       } else {
         await client.connect(host, port);
       }

@@ -187,7 +187,7 @@ export class RelayFileSystem extends FileSystem {
  */
 export class PrinterUpload extends Writable {
   private readonly toPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
-  private readonly uploaded: Promise<unknown>;
+  private uploaded: Promise<unknown> | undefined;
   private bytes = 0;
 
   constructor(
@@ -197,9 +197,18 @@ export class PrinterUpload extends Writable {
     private readonly transfer: Transfer,
   ) {
     super({ highWaterMark: relayBufferBytes });
-    this.uploaded = relay.session.run((client) => client.uploadFrom(this.toPrinter, temporary));
-    // The printer failing mid-stream ends the client's upload too.
-    this.uploaded.catch((error) => this.destroy(printerFailure(error)));
+  }
+
+  /** Starts the printer's STOR with the first byte (or at the end, for an empty file), not before: a LAN
+   * data connection that is refused (522) or never comes costs the printer nothing. */
+  private upload(): Promise<unknown> {
+    if (!this.uploaded) {
+      const { temporary } = this;
+      this.uploaded = this.relay.session.run((client) => client.uploadFrom(this.toPrinter, temporary));
+      // The printer failing mid-stream ends the client's upload too.
+      this.uploaded.catch((error) => this.destroy(printerFailure(error)));
+    }
+    return this.uploaded;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -209,13 +218,14 @@ export class PrinterUpload extends Writable {
       return;
     }
     this.transfer.add(chunk.length);
+    this.upload();
     if (this.toPrinter.write(chunk)) callback();
     else this.toPrinter.once('drain', () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.toPrinter.end();
-    this.uploaded.then(
+    this.upload().then(
       () => callback(),
       (error) => callback(printerFailure(error)),
     );
@@ -238,6 +248,7 @@ export class PrinterUpload extends Writable {
 
   async discard(reason: string): Promise<void> {
     this.transfer.failed(reason);
+    if (!this.uploaded) return;
     // Cut the printer connection (an upload may still be flowing), then remove what reached the printer.
     this.relay.session.abort();
     const { temporary } = this;

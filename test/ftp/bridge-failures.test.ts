@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { createPrinterPki } from '../../src/certs/printer-pki.js';
 import { startSimulatedPrinter } from '../../src/simulator/index.js';
 import { curlArgs, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
@@ -47,7 +49,7 @@ describe('FTPS bridge under failure', () => {
       const exited = new Promise((resolve) => curl.once('exit', resolve));
       // Wait until bytes reach the printer, then kill at a random later point within the transfer.
       await waitFor(() => readdirSync(storage).length > 0, 10_000, 'the upload to reach the printer');
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 900)));
       curl.kill('SIGKILL');
       await exited;
       await waitFor(() => readdirSync(storage).length === 0, 10_000, `upload ${i} to be cleaned up`);
@@ -122,6 +124,26 @@ describe('FTPS bridge under failure', () => {
     const down = await run('curl', curlArgs(operator(harness), 'on-printer.3mf', ['-o', copy]));
     assert.equal(down.code, 0, down.stderr);
     assert.equal(await sha256File(copy), await sha256File(join(storage, 'on-printer.3mf')));
+  });
+
+  it('a printer whose certificate does not match the policy gets no login and the client a 451', async () => {
+    const other = await createPrinterPki('01S00C000000001', 'Some other CA');
+    const otherDir = mkdtempSync(join(tmpdir(), 'moat-other-ca-'));
+    cleanups.push(() => rmSync(otherDir, { recursive: true, force: true }));
+    const otherCaFile = join(otherDir, 'ca.pem');
+    writeFileSync(otherCaFile, other.ca.certPem);
+    const harness = await startHarness({
+      mqtt: false,
+      ftp: 'tls',
+      configure: (config) => ({
+        ...config,
+        printers: config.printers.map((p) => ({ ...p, certificate: { policy: 'test-ca', caFile: otherCaFile } })),
+      }),
+    });
+    cleanups.push(() => harness.close());
+    const result = await run('curl', [...curlArgs(operator(harness), ''), '--verbose']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /< 451 Printer unavailable: printer certificate refused: certificate does not chain/);
   });
 
   it('a hung printer is timed out with 451', async () => {

@@ -8,14 +8,14 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 /**
  * A slow printer and a fast client: Moat must hold the client back (backpressure) instead of buffering the
  * file. The issue's literal case, 50 MB into a printer capped at 150 KB/s, takes almost six minutes; it runs
- * when MOAT_FTP_LITERAL_MEMORY_TEST=1. By default the printer is capped at 2.5 MB/s: still 100 times slower
+ * when MOAT_FTP_LITERAL_MEMORY_TEST=1. By default the printer is capped at 4 MB/s: still ~50 times slower
  * than curl on loopback, so the client is held back for the whole upload exactly as at 150 KB/s, and Moat's
- * idle timeout is cut to 1 s and its printer timeout to 5 s, so the ~20 s transfer outlasts them as the literal one outlasts
+ * idle timeout is cut to 1 s and its printer timeout to 5 s, so the ~13 s transfer outlasts them as the literal one outlasts
  * the defaults. What the shorter run cannot show is a leak that needs minutes to grow 16 MB.
  * Memory is the test process's RSS, which holds Moat and the simulator: an upper bound on Moat's own growth.
  */
 const literal = process.env.MOAT_FTP_LITERAL_MEMORY_TEST === '1';
-const bytesPerSecond = literal ? 150 * 1024 : 2_500_000;
+const bytesPerSecond = literal ? 150 * 1024 : 4_000_000;
 const fileBytes = 50 * 1024 * 1024;
 
 describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, run } from '../helpers/ftp-clients.js';
+import { curlArgs, run, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
@@ -38,6 +40,18 @@ describe('FTPS bridge data-session reuse', () => {
       const result = await run('curl', [...curlArgs(viewer(), ''), ...flags, '--no-sessionid', '--verbose']);
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, /< 522 SSL connection failed: session reuse required/);
+
+      const source = join(harness.dir, 'refused.3mf');
+      writeRandomFile(source, 100_000);
+      const operator = { ...viewer(), password: harness.codes.operator };
+      const upload = await run('curl', [
+        ...curlArgs(operator, 'refused.3mf', ['-T', source]),
+        ...flags,
+        '--no-sessionid',
+        '--verbose',
+      ]);
+      assert.match(upload.stderr, /< 522 SSL connection failed: session reuse required/);
+      assert.deepEqual(readdirSync(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
     });
   }
 });
@@ -74,5 +88,64 @@ describe('FTPS bridge listener', () => {
     const result = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_1'], 10_000, 'QUIT\r\n');
     assert.notEqual(result.code, 0);
     assert.doesNotMatch(result.stdout, /^220/m);
+  });
+});
+
+describe('FTPS bridge passive replies', () => {
+  let harness: Harness;
+  before(async () => {
+    // Moat on 127.0.0.2 while the client connects from 127.0.0.1: the PASV reply must name Moat's LAN
+    // address, not the client's (which is what ftp-srv itself answers to a local client).
+    harness = await startHarness({
+      mqtt: false,
+      ftp: 'tls',
+      configure: (config) => ({
+        ...config,
+        lan: { ...config.lan, bindAddress: '127.0.0.2', addresses: ['127.0.0.2'] },
+      }),
+    });
+  });
+  after(() => harness?.close());
+
+  it('PASV answers with the LAN address, EPSV with the port only', async () => {
+    const port = harness.moat?.ftp.port as number;
+    const url = `ftps://127.0.0.2:${port}/`;
+    const common = ['--silent', '--show-error', '--ssl-reqd', '--cacert', harness.moatCaFile, '--verbose'];
+    const auth = ['--user', `bblp:${harness.codes.viewer}`];
+    const pasv = await run('curl', [...common, ...auth, '--disable-epsv', '--ftp-pasv', url]);
+    assert.equal(pasv.code, 0, pasv.stderr);
+    const [, high, low] = /< 227 PASV OK \(127,0,0,2,(\d+),(\d+)\)/.exec(pasv.stderr) ?? [];
+    assert.ok(high && low, 'PASV names 127.0.0.2');
+    const { passiveMin, passiveMax } = harness.moat?.context.config.get().ports ?? { passiveMin: 0, passiveMax: 0 };
+    const dataPort = Number(high) * 256 + Number(low);
+    assert.ok(dataPort >= passiveMin && dataPort <= passiveMax, `data port ${dataPort} in the passive range`);
+    const epsv = await run('curl', [...common, ...auth, '--ftp-pasv', url]);
+    assert.equal(epsv.code, 0, epsv.stderr);
+    assert.match(epsv.stderr, /< 229 EPSV OK \(\|\|\|\d+\|\)/);
+  });
+});
+
+describe('FTPS bridge with ftp.requireSessionReuse off', () => {
+  let harness: Harness;
+  before(async () => {
+    harness = await startHarness({
+      mqtt: false,
+      ftp: 'tls',
+      configure: (config) => ({ ...config, ftp: { ...config.ftp, requireSessionReuse: false } }),
+    });
+  });
+  after(() => harness?.close());
+
+  it('accepts a data connection with a fresh handshake', async () => {
+    const target = {
+      port: harness.moat?.ftp.port as number,
+      user: 'bblp',
+      password: harness.codes.viewer,
+      caFile: harness.moatCaFile,
+      tls: true,
+    };
+    const result = await run('curl', [...curlArgs(target, ''), '--tls-max', '1.2', '--no-sessionid', '--verbose']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /< 226/);
   });
 });

@@ -8,6 +8,30 @@ import { cameraAuthPacket, decodeBindFrame, encodeBindFrame } from '../../src/si
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
 
+/** Runs a client to completion without blocking this process (the relay under test lives in its event loop). */
+function runClient(
+  command: string,
+  args: string[],
+  timeoutMs = 15000,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args);
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.stdin.end();
+    const timer = setTimeout(() => child.kill(), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
 /** Loopback end-to-end tests of the TCP relays: Moat in front of the simulator's camera and bind services. */
 
 function relayPort(stats: { name: string; listenPort: number }[], name: string): number {
@@ -70,7 +94,7 @@ test('camera relay carries the printer TLS stream, accepts two connections and r
   assert.equal(h.sim.stats.tcpConnections.tunnel, 2, 'the printer saw only two camera connections');
 });
 
-test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections are closed', async (t) => {
+test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections are closed, streaming ones are not', async (t) => {
   const h = await startHarness({
     mqtt: false,
     ftp: false,
@@ -110,20 +134,28 @@ test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections 
   const started = Date.now();
   await once(idle, 'close');
   assert.ok(Date.now() - started >= 900, 'closed by the idle timeout, not at once');
+
+  // A camera viewer only receives, yet a flowing stream is not idle: it outlives the timeout.
+  const viewer = await cameraClient(relayPort(stats, 'camera jpeg'), h.sim.pki.ca.certPem, h.printerAccessCode);
+  t.after(() => viewer.socket.destroy());
+  await viewer.frame;
+  const watched = Date.now();
+  let lastData = 0;
+  viewer.socket.on('data', () => {
+    lastData = Date.now();
+  });
+  await waitFor(() => lastData - watched > 2000, { timeoutMs: 5000, what: 'frames still flowing after 2 s' });
+  assert.equal(viewer.socket.destroyed, false);
 });
 
-test('passthrough relays the MQTT port at the TCP level: the client sees the printer certificate', async (t) => {
-  // The printer's TLS service on its 3002 port stands for its 8883 here: what matters is whose certificate
-  // the client meets through Moat's MQTT port.
+test('passthrough relays 8883 end to end: mosquitto talks to the printer itself, through its own certificate', async (t) => {
   const h = await startHarness({
-    mqtt: false,
+    mqtt: 'tls',
     ftp: false,
-    simulator: { tcpServices: {} },
-    configure: (config, sim) => {
+    configure: (config) => {
       const printer = config.printers[0];
       assert.ok(printer);
       printer.passthrough = true;
-      printer.mqtt = { transport: 'tls', port: sim.ports.bindTls as number };
       // Passthrough relays every passive port: keep the range to one port on this shared machine.
       config.ports.passiveMax = config.ports.passiveMin;
       return config;
@@ -131,22 +163,45 @@ test('passthrough relays the MQTT port at the TCP level: the client sees the pri
   });
   t.after(() => h.close());
   assert.ok(h.moat);
-  const port = relayPort(h.moat.relays.stats(), 'mqtt passthrough');
-  const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', h.printerCaFile, '-brief'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const port = String(relayPort(h.moat.relays.stats(), 'mqtt passthrough'));
+
+  // The certificate met through Moat's MQTT port is the printer's (CN = serial, the printer's CA, TLS 1.2).
+  const { output: seen } = await runClient('openssl', [
+    ...['s_client', '-connect', `127.0.0.1:${port}`],
+    ...['-CAfile', h.printerCaFile, '-brief'],
+  ]);
+  assert.match(seen, /Verification: OK/);
+  assert.match(seen, new RegExp(`CN\\s*=\\s*${h.serial}`));
+  assert.match(seen, /Protocol version: TLSv1\.2/, "the printer's TLS 1.2, not Moat's");
+
+  // And MQTT flows end to end with the printer's own credentials: a pushall answered by the printer.
+  // --insecure only skips the host-name check (the printer certificate has CN = serial, no SAN); the chain is verified.
+  const tls = [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    port,
+    '--cafile',
+    h.printerCaFile,
+    '--insecure',
+    '-u',
+    'bblp',
+    '-P',
+    h.printerAccessCode,
+  ];
+  const sub = spawn('mosquitto_sub', [...tls, '-t', `device/${h.serial}/report`, '-C', '1', '-W', '20']);
+  t.after(() => sub.kill());
+  let report = '';
+  sub.stdout.on('data', (d) => {
+    report += d;
   });
-  let output = '';
-  child.stdout.on('data', (d) => {
-    output += d;
-  });
-  child.stderr.on('data', (d) => {
-    output += d;
-  });
-  t.after(() => child.kill());
-  await waitFor(() => /Verification: OK/.test(output) && /CN\s*=\s*01S00C000000001/.test(output), {
-    timeoutMs: 10000,
-    what: 'openssl to verify the printer certificate through the passthrough relay',
-  });
-  assert.match(output, /Protocol version: TLSv1\.2/, "the printer's TLS 1.2, not Moat's");
-  assert.ok((h.moat.relays.stats().find((s) => s.name === 'mqtt passthrough')?.accepted ?? 0) >= 1);
+  await waitFor(() => h.sim.stats.mqttConnections >= 1, { what: 'the subscriber connected to the printer' });
+  const pub = await runClient('mosquitto_pub', [
+    ...tls,
+    ...['-t', `device/${h.serial}/request`, '-m', '{"pushing":{"sequence_id":"1","command":"pushall"}}'],
+  ]);
+  assert.equal(pub.code, 0, pub.output);
+  await waitFor(() => report.includes('"print"') && report, { timeoutMs: 20000, what: 'the full report' });
+  assert.equal(h.sim.stats.pushallCount, 1, 'the printer itself answered');
+  assert.ok((h.moat.relays.stats().find((s) => s.name === 'mqtt passthrough')?.accepted ?? 0) >= 3);
 });

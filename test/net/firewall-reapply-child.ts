@@ -1,0 +1,13 @@
+// Run by firewall-service.test.ts inside a network namespace of its own (never in the host's):
+// starts the firewall service, changes the configuration through the ConfigHolder, and prints each status.
+// Usage: node firewall-reapply-child.js STATE_DIR
+import { statePaths } from '../../src/config/state-dir.js';
+import { startFirewall } from '../../src/firewall/service.js';
+import { firewallContext } from './firewall-context.js';
+
+const ctx = firewallContext(statePaths(process.argv[2]), false);
+const firewall = await startFirewall(ctx);
+console.log(JSON.stringify({ step: 'started', status: await firewall.status() }));
+ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: true } }));
+console.log(JSON.stringify({ step: 'cloud on', status: await firewall.status() }));
+await firewall.close();
