@@ -144,8 +144,10 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     if (!(await verifySecret(input.current, stored.trim())))
       throw new UserError(401, 'The current password is not right.', 'current');
     writeSecret(ctx.paths, 'admin-password', await hashSecret(input.password));
-    sessions.destroyAuthenticated();
-    res.json(describe(startSession(res, true)));
+    // The session that changed the password carries on (its open dashboard too); all others end.
+    const session = currentSession(res) as Session;
+    sessions.destroyOtherAuthenticated(session);
+    res.json(describe(session));
   });
 
   return router;

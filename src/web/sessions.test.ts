@@ -46,3 +46,14 @@ test('the cookie carries HttpOnly, Secure and SameSite=Strict and parses back', 
   assert.equal(readCookie('x=1; __Host-moat-session=abc.def; y=2', '__Host-moat-session'), 'abc.def');
   assert.equal(readCookie(undefined, 'x'), undefined);
 });
+
+test('a password change ends every other authenticated session, not the one that made it', () => {
+  const store = new SessionStore(randomBytes(32), () => 60_000);
+  const mine = store.create(true);
+  const other = store.create(true);
+  const anonymous = store.create(false);
+  store.destroyOtherAuthenticated(mine);
+  assert.equal(store.fromCookie(store.cookieValue(mine)), mine);
+  assert.equal(store.fromCookie(store.cookieValue(other)), undefined);
+  assert.equal(store.fromCookie(store.cookieValue(anonymous)), anonymous);
+});

@@ -71,9 +71,9 @@ export class SessionStore {
     this.sessions.delete(session.id);
   }
 
-  /** Ends every authenticated session (after a password change). */
-  destroyAuthenticated(): void {
-    for (const [id, session] of this.sessions) if (session.authenticated) this.sessions.delete(id);
+  /** Ends every other authenticated session (after a password change, made in `keep`). */
+  destroyOtherAuthenticated(keep: Session): void {
+    for (const [id, session] of this.sessions) if (session.authenticated && session !== keep) this.sessions.delete(id);
   }
 
   checkCsrf(session: Session | undefined, token: unknown): boolean {

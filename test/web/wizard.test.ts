@@ -142,9 +142,23 @@ test('the wizard completes against the simulator', async (t) => {
     }
     assert.equal(await page.locator('#access-codes li[data-role=viewer]').count(), 1);
     assert.equal(await page.locator('#access-codes li[data-role=operator]').count(), 1);
+    await shot('wizard-4-codes.png');
+    // Revoking one code leaves the others working.
+    await page.fill('#f-label', 'Old phone');
+    await page.selectOption('#f-role', 'viewer');
+    await page.click('#code-form button[type=submit]');
+    await page.locator('#new-code', { hasText: 'Old phone' }).waitFor();
+    const oldPhone = (await page.locator('#new-code .access-code').textContent()) ?? '';
+    assert.ok(await moat.moat.context.accessCodes.verify(oldPhone));
+    await page.locator('#access-codes li', { hasText: 'Old phone' }).locator('.revoke').click();
+    await eventually(
+      async () => (await page.locator('#access-codes li', { hasText: 'Old phone' }).count()) === 0,
+      'revoke',
+    );
+    assert.equal(await moat.moat.context.accessCodes.verify(oldPhone), undefined, 'the revoked code no longer works');
+    assert.equal((await moat.moat.context.accessCodes.verify(created.viewer ?? ''))?.role, 'viewer');
     const stored = JSON.stringify(moat.moat.context.config.get().accessCodes);
     assert.ok(!stored.includes(created.viewer ?? '?') && !stored.includes(created.operator ?? '?'), 'only hashes kept');
-    await shot('wizard-4-codes.png');
     await page.click('#next-step');
 
     // 5. Certificate: the downloaded file is Moat's CA, the fingerprint shown is its fingerprint.
