@@ -1,6 +1,7 @@
 import { AccessCodeVerifier } from './auth/access-codes.js';
 import { loadServerIdentity } from './certs/identity.js';
 import { ConfigHolder } from './config/holder.js';
+import type { MoatConfig } from './config/schema.js';
 import { printerSecretName, readSecret } from './config/secrets.js';
 import type { StatePaths } from './config/state-dir.js';
 import { ensureStateDir } from './config/store.js';
@@ -62,35 +63,133 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   };
 
   const started: RunningService[] = [];
+  let printerPlane: PrinterPlane | undefined;
+  let restarting = Promise.resolve();
   const close = async () => {
-    for (const service of started.reverse()) {
+    config.removeAllListeners('change');
+    await restarting;
+    const services = [...started.reverse(), ...(printerPlane ? [printerPlane] : [])];
+    for (const service of services) {
       await service.close().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
     }
   };
   try {
     const firewall = await startFirewall(context);
     started.push(firewall);
-    const mqtt = await startMqttBridge(context);
+    printerPlane = await startPrinterPlane(context);
+    const status: StatusSources = {
+      printers: () => plane().mqtt.printers(),
+      clients: () => [...plane().mqtt.clients(), ...plane().ftp.clients()],
+      transfers: () => plane().ftp.transfers(),
+      firewall: () => firewall.status(),
+      audit: (query) => plane().mqtt.audit(query),
+    };
+    const web = await startWeb(context, status);
+    started.push(web);
+    // The bridges, relays and discovery read printers and ports when they start: when those change (the
+    // wizard added a printer, a port moved), they are restarted together. Access codes are read at each
+    // login, so changing them needs no restart.
+    config.on('change', (next, previous) => {
+      if (!printerPlaneChanged(next, previous)) return;
+      restarting = restarting.then(async () => {
+        logger.info('printer settings changed: restarting the bridges');
+        await printerPlane?.close();
+        printerPlane = undefined;
+        printerPlane = await startPrinterPlane(context).catch((error: unknown) => {
+          logger.error({ err: error }, 'bridges could not restart with the new settings');
+          return undefined;
+        });
+      });
+    });
+    const plane = () => printerPlane ?? idlePrinterPlane;
+    logger.info({ lanAddress: context.lanAddress(), developmentMode: context.developmentMode }, 'moat started');
+    return {
+      context,
+      get mqtt() {
+        return plane().mqtt;
+      },
+      get ftp() {
+        return plane().ftp;
+      },
+      get relays() {
+        return plane().relays;
+      },
+      get discovery() {
+        return plane().discovery;
+      },
+      web,
+      firewall,
+      status,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Everything that talks to printers: restarted as one when printer or port settings change. */
+interface PrinterPlane extends RunningService {
+  mqtt: MqttBridge;
+  ftp: FtpBridge;
+  relays: RelayService;
+  discovery: DiscoveryRelay;
+}
+
+const idleMqtt: MqttBridge = {
+  port: 0,
+  printers: () => [],
+  clients: () => [],
+  audit: async () => [],
+  close: async () => {},
+};
+const idleFtp: FtpBridge = { port: 0, transfers: () => [], clients: () => [], close: async () => {} };
+const idleRelays: RelayService = { stats: () => [], close: async () => {} };
+const idleDiscovery: DiscoveryRelay = {
+  ports: { notify: 0, multicast: 0 },
+  stats: () => ({
+    received: 0,
+    relayed: 0,
+    ignored: { oversized: 0, malformed: 0, unknownPrinter: 0, duplicate: 0 },
+    lastRelayed: {},
+  }),
+  close: async () => {},
+};
+const idlePrinterPlane: PrinterPlane = {
+  mqtt: idleMqtt,
+  ftp: idleFtp,
+  relays: idleRelays,
+  discovery: idleDiscovery,
+  close: async () => {},
+};
+
+async function startPrinterPlane(context: ServiceContext): Promise<PrinterPlane> {
+  const config = context.config.get();
+  // When every printer is in passthrough, the relays own the MQTT, FTPS and passive ports: the terminating
+  // bridges must not bind them.
+  const terminating = config.printers.length === 0 || config.printers.some((p) => !p.passthrough);
+  const started: RunningService[] = [];
+  const close = async () => {
+    for (const service of started.reverse()) await service.close();
+  };
+  try {
+    const mqtt = terminating ? await startMqttBridge(context) : idleMqtt;
     started.push(mqtt);
-    const ftp = await startFtpBridge(context);
+    const ftp = terminating ? await startFtpBridge(context) : idleFtp;
     started.push(ftp);
     const relays = await startRelays(context);
     started.push(relays);
     const discovery = await startDiscoveryRelay(context);
     started.push(discovery);
-    const status: StatusSources = {
-      printers: () => mqtt.printers(),
-      clients: () => mqtt.clients(),
-      transfers: () => ftp.transfers(),
-      firewall: () => firewall.status(),
-      audit: (query) => mqtt.audit(query),
-    };
-    const web = await startWeb(context, status);
-    started.push(web);
-    logger.info({ lanAddress: context.lanAddress(), developmentMode: context.developmentMode }, 'moat started');
-    return { context, mqtt, ftp, web, firewall, relays, discovery, status, close };
+    return { mqtt, ftp, relays, discovery, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+const printerPlaneSections = ['printers', 'ports', 'lan', 'mqtt', 'ftp', 'relays', 'discovery'] as const;
+
+function printerPlaneChanged(next: MoatConfig, previous: MoatConfig): boolean {
+  return printerPlaneSections.some((key) => JSON.stringify(next[key]) !== JSON.stringify(previous[key]));
 }

@@ -86,8 +86,26 @@ function readSwitch(file: string): string | undefined {
 /** IPv4 forwarding only with cloud access; IPv6 forwarding always off (the printer segment is IPv4 only, and
  * turning it on would make the Pi ignore router advertisements on the LAN). */
 export function setForwarding(cloudAccess: boolean): void {
-  writeFileSync(ipv4Forwarding, cloudAccess ? '1\n' : '0\n');
-  if (readSwitch(ipv6Forwarding) !== undefined) writeFileSync(ipv6Forwarding, '0\n');
+  writeSwitch(ipv4Forwarding, cloudAccess ? '1' : '0');
+  if (readSwitch(ipv6Forwarding) !== undefined) writeSwitch(ipv6Forwarding, '0');
+}
+
+/**
+ * On the appliance the service runs with ProtectKernelTunables (/proc/sys read-only) and the host's sysctl
+ * drop-in, rendered from the same configuration, sets forwarding. A switch that already has the wanted value
+ * is therefore fine; one that differs and cannot be written is an error that says so.
+ */
+function writeSwitch(file: string, wanted: '0' | '1'): void {
+  try {
+    writeFileSync(file, `${wanted}\n`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!['EROFS', 'EACCES', 'EPERM'].includes(code ?? '')) throw error;
+    if (readSwitch(file) !== wanted)
+      throw new Error(
+        `${file} is ${readSwitch(file)} but must be ${wanted}, and this process may not change it (${code})`,
+      );
+  }
 }
 
 function forwardingProblems(cloudAccess: boolean): string[] {

@@ -1,8 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { TLSSocket, type Server as TlsServer } from 'node:tls';
 import { FtpSrv } from 'ftp-srv';
-import type { Role } from '../config/schema.js';
-import type { TransferEvent } from '../events.js';
+import type { ClientEvent, TransferEvent } from '../events.js';
 import { LanAuthenticator } from '../mqtt/lan-auth.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
@@ -15,6 +14,8 @@ import { TransferTracker } from './transfers.js';
 export interface FtpBridge extends RunningService {
   port: number;
   transfers(): TransferEvent[];
+  /** Logged-in FTP sessions, for the dashboard. */
+  clients(): ClientEvent[];
 }
 
 /**
@@ -71,7 +72,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     maxDelayMs: config.mqtt.loginDelayMaxMs,
   });
   const printerSessions = new Map<string, PrinterSession>();
-  const clientIds = new Map<string, { label: string; role: Role; address: string }>();
+  const clients = new Map<string, ClientEvent>();
 
   // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
   // ('connect' is emitted by ftp-srv but missing from its type declarations.)
@@ -90,7 +91,8 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
         throw new Error('Login incorrect');
       }
       const current = ctx.config.get();
-      const printer = current.printers[0];
+      // Printers in passthrough are reached through the TCP relays, not through this bridge.
+      const printer = current.printers.find((p) => !p.passthrough);
       if (!printer) throw new Error('No printer configured');
       const session = new PrinterSession(
         {
@@ -101,8 +103,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
         logger,
       );
       printerSessions.set(connection.id, session);
-      clientIds.set(connection.id, { label: entry.label, role: entry.role, address });
-      ctx.events.emit('client', {
+      const connected: ClientEvent = {
         protocol: 'ftp',
         kind: 'connected',
         clientId: connection.id,
@@ -110,7 +111,9 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
         role: entry.role,
         address,
         at: new Date().toISOString(),
-      });
+      };
+      clients.set(connection.id, connected);
+      ctx.events.emit('client', connected);
       logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
       return new RelayFileSystem(connection, {
         session,
@@ -132,16 +135,9 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   server.on('disconnect', ({ id }) => {
     printerSessions.get(id)?.close();
     printerSessions.delete(id);
-    const client = clientIds.get(id);
-    clientIds.delete(id);
-    if (client)
-      ctx.events.emit('client', {
-        protocol: 'ftp',
-        kind: 'disconnected',
-        clientId: id,
-        ...client,
-        at: new Date().toISOString(),
-      });
+    const client = clients.get(id);
+    clients.delete(id);
+    if (client) ctx.events.emit('client', { ...client, kind: 'disconnected', at: new Date().toISOString() });
   });
   server.on('client-error', ({ error }) => logger.debug({ err: error.message }, 'FTP client error'));
 
@@ -152,6 +148,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   return {
     port,
     transfers: () => transfers.list(),
+    clients: () => [...clients.values()],
     close: async () => {
       for (const session of printerSessions.values()) session.close();
       await server.close();

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { waitFor as waitForCondition } from './wait.js';
 
 /** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
 export interface RunResult {
@@ -81,11 +82,7 @@ export function curlArgs(target: CurlTarget, path: string, extra: string[] = [])
   ];
 }
 
-/** Polls `condition` until it holds or `timeoutMs` passes (then throws): no sleeps as synchronisation. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** The FTP tests' argument order for the shared `waitFor` (test/helpers/wait.ts). */
+export function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+  return waitForCondition(condition, { timeoutMs, intervalMs: 20, what });
 }
