@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import { TLSSocket, type Server as TlsServer } from 'node:tls';
 import { FtpSrv } from 'ftp-srv';
+import { LanAuthenticator } from '../auth/lan-auth.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
-import { LanAuthenticator } from '../mqtt/lan-auth.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { installDataCommands } from './data-commands.js';

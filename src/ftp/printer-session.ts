@@ -1,8 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import { Client } from 'basic-ftp';
+import { certificateProblem, printerTlsOptions } from '../certs/printer-certificate.js';
 import { type PrinterConfig, printerFtpPort } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { certificateProblem, printerTlsOptions } from '../mqtt/printer-certificate.js';
 
 /**
  * One LAN session's control connection to the printer, through basic-ftp: implicit FTPS (TLS 1.2, data

@@ -3,11 +3,11 @@ import { EventEmitter } from 'node:events';
 import { connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { MqttClient } from 'mqtt';
+import { certificateProblem, printerTlsOptions } from '../certs/printer-certificate.js';
 import { type PrinterConfig, printerMqttPort } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { SocketStream } from '../net/socket-stream.js';
 import { backoffDelay } from './backoff.js';
-import { certificateProblem, printerTlsOptions } from './printer-certificate.js';
 
 /**
  * Moat's one MQTT connection to a printer: subscribes to the report topic only (P1/A1 drop a client that

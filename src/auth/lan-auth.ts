@@ -1,5 +1,5 @@
-import type { AccessCodeVerifier } from '../auth/access-codes.js';
 import type { AccessCodeEntry } from '../config/schema.js';
+import type { AccessCodeVerifier } from './access-codes.js';
 import { LoginThrottle } from './login-throttle.js';
 
 /** LAN login: user name `bblp` and one of Moat's access codes, behind the per-address throttle. */
