@@ -45,5 +45,5 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tmoat\n::1\t\tlocalhost ip6-localhost ip
 cat >"$root/etc/fstab" <<'FSTAB'
 # Labels set by genimage (os-image/genimage.cfg).
 LABEL=RASPIROOT  /               ext4  rw,noatime,errors=remount-ro  0  1
-LABEL=RASPIFIRM  /boot/firmware  vfat  rw,noatime,umask=0077          0  2
+LABEL=RASPIFIRM  /boot/firmware  vfat  rw,noatime,umask=0077,nofail,x-systemd.device-timeout=10min  0  2
 FSTAB
