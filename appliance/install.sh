@@ -37,6 +37,14 @@ systemd-tmpfiles --root="$root" --create "$here/tmpfiles.d/moat.conf"
 echo "install.sh: enabling Moat, disabling SSH"
 systemctl --root="$root" enable moat.service moat-firstboot.service moat-host-config.path
 systemctl --root="$root" disable ssh.service ssh.socket 2>/dev/null || true
+# An appliance has nobody at the console to answer systemd-firstboot's locale/timezone/password prompts
+# (they would hold the boot forever); NetworkManager, not systemd-networkd, runs the network; and the SSH
+# generator would bind sshd to vsock/AF_UNIX on its own, while SSH stays off until the owner enables it.
+systemctl --root="$root" mask systemd-firstboot.service
+systemctl --root="$root" disable systemd-networkd.service systemd-networkd.socket \
+  systemd-networkd-wait-online.service systemd-network-generator.service 2>/dev/null || true
+install -d -m 0755 "$root/etc/systemd/system-generators"
+ln -sfn /dev/null "$root/etc/systemd/system-generators/systemd-ssh-generator"
 # Wait for the network before Moat resolves its LAN address.
 systemctl --root="$root" enable NetworkManager-wait-online.service 2>/dev/null || true
 
