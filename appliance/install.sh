@@ -37,6 +37,14 @@ systemd-tmpfiles --root="$root" --create "$here/tmpfiles.d/moat.conf"
 echo "install.sh: enabling Moat, disabling SSH"
 systemctl --root="$root" enable moat.service moat-firstboot.service moat-host-config.path
 systemctl --root="$root" disable ssh.service ssh.socket 2>/dev/null || true
+# An appliance has nobody at the console to answer systemd-firstboot's locale/timezone/password prompts
+# (they would hold the boot forever); NetworkManager, not systemd-networkd, runs the network; and the SSH
+# generator would bind sshd to vsock/AF_UNIX on its own, while SSH stays off until the owner enables it.
+systemctl --root="$root" mask systemd-firstboot.service
+systemctl --root="$root" disable systemd-networkd.service systemd-networkd.socket \
+  systemd-networkd-wait-online.service systemd-network-generator.service 2>/dev/null || true
+install -d -m 0755 "$root/etc/systemd/system-generators"
+ln -sfn /dev/null "$root/etc/systemd/system-generators/systemd-ssh-generator"
 # Wait for the network before Moat resolves its LAN address.
 systemctl --root="$root" enable NetworkManager-wait-online.service 2>/dev/null || true
 
@@ -45,5 +53,5 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tmoat\n::1\t\tlocalhost ip6-localhost ip
 cat >"$root/etc/fstab" <<'FSTAB'
 # Labels set by genimage (os-image/genimage.cfg).
 LABEL=RASPIROOT  /               ext4  rw,noatime,errors=remount-ro  0  1
-LABEL=RASPIFIRM  /boot/firmware  vfat  rw,noatime,umask=0077          0  2
+LABEL=RASPIFIRM  /boot/firmware  vfat  rw,noatime,umask=0077,nofail,x-systemd.device-timeout=10min  0  2
 FSTAB

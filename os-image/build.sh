@@ -16,6 +16,7 @@
 # MOAT_DEBIAN_MIRROR (default http://deb.debian.org/debian), MOAT_REBUILD_BASE=1 to ignore the cached base,
 # MOAT_KEEP_RAW=0 to delete the uncompressed image once compressed (inspect.sh and smoke-boot.sh use it).
 set -Eeuo pipefail
+# shellcheck disable=SC2317 # fail and unmount_all run from traps; shellcheck cannot see past "; exit"
 # The whole script is one function, read completely before it runs: editing build.sh while a build is
 # under way cannot change what that build executes.
 main() {
@@ -229,4 +230,4 @@ echo "SHA-256: $(cut -d' ' -f1 "$out/$name.xz.sha256")"
 echo "Stage timings: $timings"
 }
 
-main "$@"
+main "$@"; exit

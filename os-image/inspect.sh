@@ -58,6 +58,12 @@ ssh_wanted() {
   find "$r/etc/systemd/system" \( -name ssh.service -o -name ssh.socket -o -name sshd.service \) -print -quit
 }
 check "SSH is disabled (no ssh.service/ssh.socket wanted by any target)" test -z "$(ssh_wanted)"
+check "the SSH generator is masked (no sshd on vsock or AF_UNIX behind the owner's back)" \
+  test "$(readlink "$r/etc/systemd/system-generators/systemd-ssh-generator")" = /dev/null
+check "systemd-firstboot is masked (no prompts holding the boot)" \
+  test "$(readlink "$r/etc/systemd/system/systemd-firstboot.service")" = /dev/null
+check "systemd-networkd is off (NetworkManager runs the network)" \
+  test -z "$(find "$r/etc/systemd/system" -path '*.wants/systemd-networkd*' -print -quit)"
 check "SSH refuses passwords when enabled" grep -qx 'PasswordAuthentication no' "$r/etc/ssh/sshd_config.d/60-moat.conf"
 
 # Moat itself runs on the image's own Node.js (arm64, under qemu-user).
