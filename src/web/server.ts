@@ -62,10 +62,15 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
   const config = ctx.config.get();
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
-    // The console, not the log: logs are shipped and kept; the code must not be.
-    const where = claim.code ? `Claim code: ${claim.code}` : `The claim code is in ${config.web.claimFile}.`;
-    process.stderr.write(`\nMoat is not set up yet. ${where}\nOpen https://${config.hostname}.local and enter it.\n\n`);
-    if (claim.problem) ctx.logger.warn({ claimFile: config.web.claimFile, problem: claim.problem }, 'claim file');
+    // The code goes to a person at a terminal, never to the log. Without a terminal (under systemd, stderr is
+    // the journal, which is kept) only the file that holds it is named; the appliance shows that file on its
+    // console above the login prompt.
+    const where = `Open https://${config.hostname}.local and enter the claim code`;
+    process.stderr.write(
+      process.stderr.isTTY
+        ? `\nMoat is not set up yet. Claim code: ${claim.code}\n${where} (also in ${config.web.claimFile}).\n\n`
+        : `Moat is not set up yet. ${where} from ${config.web.claimFile}.\n`,
+    );
   }
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
   // Moat's own addresses are ignored except on loopback (development), where the simulator shares them.
