@@ -32,7 +32,11 @@ export function encodeReport(topic: string, payload: Buffer): Buffer {
 }
 
 export function subscribesTo(client: ReportSubscriber, topic: string): boolean {
-  for (const filter in client.subscriptions) if (topicFilterMatches(filter, topic)) return true;
+  const subscriptions = client.subscriptions;
+  if (subscriptions === undefined) return false;
+  // Nearly every client subscribes to the exact topic: one lookup, no filter parsing, per report.
+  if (Object.hasOwn(subscriptions, topic)) return true;
+  for (const filter of Object.keys(subscriptions)) if (topicFilterMatches(filter, topic)) return true;
   return false;
 }
 
