@@ -13,7 +13,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,22 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   server.close();
   return port;
+}
+
+/** Resolves once something accepts TCP connections on the port (a freshly spawned Mosquitto). */
+async function listening(port: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const accepted = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true));
+      socket.once('error', () => resolve(false));
+    });
+    socket.destroy();
+    if (accepted) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function connect(endpoint: Endpoint): Promise<MqttClient> {
@@ -265,6 +281,7 @@ try {
   );
   const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
   children.push(mosquitto);
+  await listening(mosquittoPort);
   const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish, async () =>
     procUsage(mosquitto.pid as number),
   );
