@@ -13,9 +13,9 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -53,6 +53,12 @@ interface Result {
   tls: string;
   /** The publishes whose last delivery was slowest (sequence number: ms), to tell a few stalls from a spread. */
   slowest: string;
+  /**
+   * Event-loop delay of this (publishing and subscribing) process over the timed window: a stall here
+   * delays every path's figures alike and is not the broker's doing.
+   */
+  benchLoopDelayP99Ms: number;
+  benchLoopDelayMaxMs: number;
 }
 
 /** CPU time (and, for Moat, event-loop delay since the previous sample) of the process behind a path. */
@@ -74,6 +80,22 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   server.close();
   return port;
+}
+
+/** Resolves once something accepts TCP connections on the port (a freshly spawned Mosquitto). */
+async function listening(port: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const accepted = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true));
+      socket.once('error', () => resolve(false));
+    });
+    socket.destroy();
+    if (accepted) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function connect(endpoint: Endpoint): Promise<MqttClient> {
@@ -133,18 +155,23 @@ async function measure(
   const total = Math.round(seconds * hz);
   const expected = total * subscriberCount;
   let before: Usage | undefined;
+  const benchLoopDelay = monitorEventLoopDelay({ resolution: 10 });
   const started = performance.now();
   for (let i = 0; i < warmupCount + total; i++) {
     const due = started + (i * 1000) / hz;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     // The timed window starts with its first publish, once every warm-up report has been delivered.
-    if (i === warmupCount) before = await usage?.();
+    if (i === warmupCount) {
+      before = await usage?.();
+      benchLoopDelay.enable();
+    }
     publish(report(i));
   }
   const drain = Date.now() + 3000;
   while (latencies.length < expected && Date.now() < drain) await new Promise((resolve) => setTimeout(resolve, 50));
   const after = await usage?.();
+  benchLoopDelay.disable();
   const socket = clients[0]?.stream as { getProtocol?(): string | null; getCipher?(): { name: string } } | undefined;
   const tls = `${socket?.getProtocol?.() ?? '?'} ${socket?.getCipher?.().name ?? '?'}`;
   await Promise.all(clients.map((c) => c.endAsync(true)));
@@ -162,6 +189,8 @@ async function measure(
     expected,
     tls,
     slowest,
+    benchLoopDelayP99Ms: benchLoopDelay.percentile(99) / 1e6,
+    benchLoopDelayMaxMs: benchLoopDelay.max / 1e6,
     ...(before && after && { usage: { before, after } }),
   };
 }
@@ -252,6 +281,7 @@ try {
   );
   const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
   children.push(mosquitto);
+  await listening(mosquittoPort);
   const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish, async () =>
     procUsage(mosquitto.pid as number),
   );
@@ -286,7 +316,9 @@ try {
     ['direct', direct],
     ['mosquitto', mosq],
   ] as const) {
-    console.log(`${name.padEnd(10)}${r.tls}; slowest publishes (# in window: ms) ${r.slowest}`);
+    console.log(
+      `${name.padEnd(10)}${r.tls}; slowest publishes (# in window: ms) ${r.slowest}; bench process loop delay p99 ${r.benchLoopDelayP99Ms.toFixed(1)} / max ${r.benchLoopDelayMaxMs.toFixed(1)} ms`,
+    );
   }
   console.log(
     `moat event-loop delay during the timed window: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms`,

@@ -37,6 +37,21 @@ test('the verifier finds the entry of a code, forgets revoked codes and rejects 
   assert.equal(await verifier.verify(admin.code), undefined, 'a revoked code stops working at once');
 });
 
+test('one code presented many times at once is checked once; another code has its own check', async () => {
+  const viewer = await createAccessCode('phone', 'viewer');
+  const admin = await createAccessCode('laptop', 'admin');
+  const verifier = new AccessCodeVerifier(() => ({ accessCodes: [admin.entry, viewer.entry] }));
+  const storm = Array.from({ length: 20 }, () => verifier.verify(viewer.code));
+  assert.equal(new Set(storm).size, 1, 'the 20 logins share one scrypt check');
+  const other = verifier.verify('wrongcod');
+  assert.notEqual(other, storm[0]);
+  for (const result of await Promise.all(storm)) assert.equal(result?.label, 'phone');
+  assert.equal(await other, undefined);
+  const again = verifier.verify('wrongcod');
+  assert.notEqual(again, other, 'a finished check is not reused');
+  assert.equal(await again, undefined);
+});
+
 test('roles are ordered viewer < operator < admin', () => {
   assert.ok(roleAllows('admin', 'operator'));
   assert.ok(roleAllows('operator', 'operator'));

@@ -15,6 +15,7 @@ import { CommandResults } from './command-results.js';
 import { FrameSizeGuard } from './frame-guard.js';
 import { PrinterLink } from './printer-link.js';
 import { TokenBucket } from './rate-limit.js';
+import { encodeReport, fanOutReport, type ReportSubscriber, sendReport } from './report-fanout.js';
 import { topicFilterMatches } from './topic-filter.js';
 
 export interface MqttBridge extends RunningService {
@@ -67,6 +68,14 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   let authenticatedCount = 0;
 
   const addressOf = (client: Client) => connections.get(client.conn) ?? 'unknown';
+  // aedes's client table (connected clients by id) is not in its typings.
+  const brokerClients = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+  /** Report-topic traffic goes out through report-fanout only, so a client's reports stay in order. */
+  const sendFullState = (client: Client, link: PrinterLink, sequenceId?: string) =>
+    sendReport(
+      client as unknown as ReportSubscriber,
+      encodeReport(reportTopic(link.serial), link.cache.fullReport(sequenceId)),
+    );
   const reportTopic = (serial: string) => `device/${serial}/report`;
 
   const broker = await Aedes.createBroker({
@@ -85,7 +94,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
               return;
             }
             // aedes lets a new client take over the session of one with the same id: only the same access code may.
-            const holder = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+            const holder = brokerClients()[client.id];
             if (holder && holder !== client && sessions.get(holder)?.label !== entry.label) {
               log.warn({ address, label: entry.label }, 'LAN login refused: client id in use by another access code');
               done(authError('client id in use', 2), false);
@@ -171,19 +180,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     if (parsed.name === 'pushing.pushall') {
       // Answered from the cache; the printer is asked at most once per interval however many clients ask.
       const sentUpstream = link.requestPushall();
-      if (link.cache.complete) {
-        client.publish(
-          {
-            cmd: 'publish',
-            topic: reportTopic(link.serial),
-            payload: link.cache.fullReport(parsed.sequenceId),
-            qos: 0,
-            retain: false,
-            dup: false,
-          },
-          () => {},
-        );
-      }
+      if (link.cache.complete) sendFullState(client, link, parsed.sequenceId);
       recordAudit({ ...base, outcome: 'allowed', ...(!sentUpstream && { result: 'answered from cache' }) });
       return;
     }
@@ -196,18 +193,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     for (const sub of subscriptions) {
       if ((sub.qos as number) === 128) continue;
       for (const link of links.values()) {
-        if (!link.cache.complete || !topicFilterMatches(sub.topic, reportTopic(link.serial))) continue;
-        client.publish(
-          {
-            cmd: 'publish',
-            topic: reportTopic(link.serial),
-            payload: link.cache.fullReport(),
-            qos: 0,
-            retain: false,
-            dup: false,
-          },
-          () => {},
-        );
+        if (link.cache.complete && topicFilterMatches(sub.topic, reportTopic(link.serial))) sendFullState(client, link);
       }
     }
   });
@@ -256,14 +242,11 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       retryMaxMs: limits.upstreamRetryMaxMs,
       onReport(payload, parsed) {
         results.observe(parsed);
-        publishToLan({
-          cmd: 'publish',
-          topic: reportTopic(printer.serial),
+        fanOutReport(
+          Object.values(brokerClients()) as unknown as ReportSubscriber[],
+          reportTopic(printer.serial),
           payload,
-          qos: 0,
-          retain: false,
-          dup: false,
-        });
+        );
       },
       onAvailability(online) {
         publishToLan(availabilityPacket(printer.serial, online) as AedesPublishPacket);
