@@ -82,8 +82,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       codes[role] = code;
       accessCodes.push(entry);
     }
-    // A random passive range per harness, so consecutive tests do not meet each other's lingering sockets.
-    const passiveBase = 30000 + Math.floor(Math.random() * 600) * 50;
+    // A random passive range per harness, so consecutive tests do not meet each other's lingering sockets; below
+    // Linux's ephemeral range (32768-60999), where an outgoing connection's local port could already hold it.
+    const passiveBase = 20000 + Math.floor(Math.random() * 250) * 50;
     let config = parseConfig({
       lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
       ports: { mqtt: 0, ftps: 0, https: 0, http: 0, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
