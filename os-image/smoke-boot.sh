@@ -28,11 +28,15 @@ if ((${#missing[@]})); then
 fi
 
 work=$(mktemp -d /var/tmp/moat-smoke.XXXXXX)
+console_copy="${image%.img}.smoke-console.log"
 qemu_pid=""
 cleanup() {
   # Never stop half way (errexit applies here too): the guest, the console reader, then the files.
   if [[ -n "$qemu_pid" ]]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
   if [[ -n "${reader_pid:-}" ]]; then kill "$reader_pid" 2>/dev/null || true; fi
+  # The whole serial console stays beside the image for reading after the run (it holds no secret: the
+  # claim code never reaches the console, the debug shell only prints what the checks ask).
+  if [[ -f "$work/shell.log" ]]; then tr -d '\r' <"$work/shell.log" >"$console_copy" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
