@@ -8,8 +8,12 @@
 #   - the setup page answers curl from the host through a port forward on 127.0.0.1, with Moat's certificate
 #   os-image/smoke-boot.sh [IMAGE]   (default: the newest os-image/out/moat-*-arm64.img)
 # The guest network is QEMU's user network with restrict=on: the guest reaches nothing but the forward.
-# Commands reach the guest through systemd's debug shell on the serial port, asked for on the kernel
+# Commands reach the guest through systemd's debug shell on a virtio console (hvc0), asked for on the kernel
 # command line that only this script passes (the image itself has no login, no password, no debug shell).
+# The kernel console (ttyAMA0) goes to its own log, kept beside the image as IMAGE-without-.img.smoke-console.log.
+# Nothing is typed into the guest before the shell shows its prompt: systemd 257 probes a terminal's size
+# with ANSI queries (ESC[6n) when a service opens it and reads whatever arrives as the answer, and input
+# typed into the serial console during boot left the debug shell deaf in earlier runs.
 set -Eeuo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,9 +38,10 @@ cleanup() {
   # Never stop half way (errexit applies here too): the guest, the console reader, then the files.
   if [[ -n "$qemu_pid" ]]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
   if [[ -n "${reader_pid:-}" ]]; then kill "$reader_pid" 2>/dev/null || true; fi
-  # The whole serial console stays beside the image for reading after the run (it holds no secret: the
-  # claim code never reaches the console, the debug shell only prints what the checks ask).
-  if [[ -f "$work/shell.log" ]]; then tr -d '\r' <"$work/shell.log" >"$console_copy" || true; fi
+  # The kernel console and the shell session stay beside the image for reading after the run (no secret
+  # in them: the claim code never reaches the console, the debug shell only prints what the checks ask).
+  if [[ -f "$work/console.log" ]]; then tr -d '\r' <"$work/console.log" >"$console_copy" || true; fi
+  if [[ -f "$work/shell.log" ]]; then tr -d '\r' <"$work/shell.log" >"${console_copy%-console.log}-shell.log" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -62,16 +67,18 @@ qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/overlay.qcow
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkfifo "$work/shell.in" "$work/shell.out"
-# The serial console carries a root shell instead of a login prompt (which no one could use: no passwords).
-shell_args="systemd.debug_shell=ttyAMA0 systemd.mask=serial-getty@ttyAMA0.service"
+# hvc0 carries a root shell instead of the login prompt systemd would put on a virtual console (no one could
+# use it: no passwords); the serial port only carries the kernel console, read into console.log.
+shell_args="systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service systemd.mask=serial-getty@ttyAMA0.service"
 echo "# booting $(basename "$image") ($kernel), setup page forwarded to 127.0.0.1:$port"
 started=$SECONDS
 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 -display none -no-reboot \
   -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-  -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet systemd.show_status=0 $shell_args" \
+  -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet $shell_args" \
   -drive "file=$work/overlay.qcow2,format=qcow2,if=virtio" \
   -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443" -device virtio-net-pci,netdev=n0 \
-  -serial "pipe:$work/shell" &
+  -serial "file:$work/console.log" \
+  -device virtio-serial-pci -chardev "pipe,id=shell,path=$work/shell" -device virtconsole,chardev=shell &
 qemu_pid=$!
 cat "$work/shell.out" >"$work/shell.log" &
 reader_pid=$!
@@ -105,13 +112,15 @@ guest() {
 
 echo "# waiting for the debug shell (kernel, initrd, first boot; up to $boot_timeout s)"
 deadline=$((started + boot_timeout))
-until guest 5 true >/dev/null 2>&1; do
+shell_up() { console_text | grep -aq 'root@[^ ]*# '; }
+until shell_up && guest 30 true >/dev/null 2>&1; do
   if ((SECONDS > deadline)) || ! kill -0 "$qemu_pid" 2>/dev/null; then
     echo "not ok - the guest never offered a shell; last console lines:"
-    tail -n 40 "$work/shell.log"
+    tail -n 40 "$work/console.log" | tr -d '\r' | sed 's/^/#   /'
     echo "0 passed, 1 failed"
     exit 1
   fi
+  sleep 2
 done
 shell_at=$((SECONDS - started))
 # Under heavy emulation D-Bus calls can time out ("unknown"): ask again until systemd gives a real answer.
@@ -148,7 +157,7 @@ else result fail "setup page answers curl with Moat's certificate (HTTP '$code')
 echo "# boot timings: shell ${shell_at} s, running ${booted_at} s, setup page checked ${page_at} s"
 if ((failed > 0)); then
   echo "# console (last 60 lines):"
-  tail -n 60 "$work/shell.log" | tr -d '\r' | sed 's/^/#   /'
+  tail -n 60 "$work/console.log" | tr -d '\r' | sed 's/^/#   /'
   guest 90 journalctl -b --no-pager -p warning | tail -n 40 | sed 's/^/#   /' || true
 fi
 guest 10 systemctl poweroff >/dev/null 2>&1 || true
