@@ -15,6 +15,10 @@
 # with ANSI queries (ESC[6n) when a service opens it and reads whatever arrives as the answer, and input
 # typed into the serial console during boot left the debug shell deaf in earlier runs.
 set -Eeuo pipefail
+# shellcheck disable=SC2317 # cleanup runs from the EXIT trap; shellcheck cannot see past "; exit"
+# The whole script is one function, read completely before it runs: editing it during a boot (which takes
+# minutes) cannot change what the running check executes.
+main() {
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 image=${1:-$(find "$repo/os-image/out" -maxdepth 1 -name 'moat-*-arm64.img' -printf '%T@ %p\n' 2>/dev/null |
@@ -129,13 +133,13 @@ state=$(guest "$boot_timeout" 'until s=$(systemctl is-system-running --wait 2>/d
 booted_at=$((SECONDS - started))
 echo "# shell after ${shell_at} s; system state '$state' after ${booted_at} s"
 expect "systemctl is-system-running" "$state" running
-failed_units=$(guest 90 systemctl --failed --no-legend --plain | awk '{ print $1 }' | paste -sd' ')
+failed_units=$(guest 90 systemctl --failed --no-legend --plain --full | awk '{ print $1 }' | paste -sd' ')
 expect "no failed units" "$failed_units" ""
 
 expect "first boot ran and disabled itself" "$(guest 90 systemctl is-enabled moat-firstboot.service)" disabled
 expect "claim code present on the boot partition" "$(guest 90 "test -s /boot/firmware/moat-claim.txt && echo yes")" yes
 expect "Moat's keys made, owned by moat, not readable by others" \
-  "$(guest 90 stat -c '%U %a' /var/lib/moat/tls/server.key)" "moat 600"
+  "$(guest 90 "stat -c '%U %a' /var/lib/moat/tls/server.key")" "moat 600"
 expect "SSH host keys made" "$(guest 90 "ls /etc/ssh/ssh_host_ed25519_key >/dev/null && echo yes")" yes
 expect "SSH not running" "$(guest 90 systemctl is-active ssh.service)" inactive
 expect "machine id made" "$(guest 90 "grep -qx '[0-9a-f]\\{32\\}' /etc/machine-id && echo yes")" yes
@@ -144,10 +148,14 @@ root_bytes=$(guest 90 lsblk -bno SIZE /dev/vda2 | tr -d ' ')
 if ((root_bytes > original_bytes)); then result ok "root partition grown ($root_bytes bytes)"
 else result fail "root partition grown (got $root_bytes bytes)"; fi
 expect "moat.service active" "$(guest 90 systemctl is-active moat.service)" active
+# Fail closed: without its nftables table Moat would not have started its bridges.
+expect "Moat's firewall table is loaded (nft in the guest)" \
+  "$(guest 90 "nft list table inet moat >/dev/null && echo yes")" yes
 expect "access point keyfile generated, root-only" \
-  "$(guest 90 stat -c '%U %a' /etc/NetworkManager/system-connections/moat-segment.nmconnection)" "root 600"
+  "$(guest 90 "stat -c '%U %a' /etc/NetworkManager/system-connections/moat-segment.nmconnection")" "root 600"
 
-guest 90 cat /var/lib/moat/tls/ca.crt >"$work/ca.crt" || true
+# The PEM file ends without a newline: the echo puts the end marker on its own line.
+guest 90 "cat /var/lib/moat/tls/ca.crt; echo" >"$work/ca.crt" || true
 code=$(curl -s -o "$work/page.html" -w '%{http_code}' --max-time 30 --cacert "$work/ca.crt" \
   --resolve "moat.local:$port:127.0.0.1" "https://moat.local:$port/" || true)
 page_at=$((SECONDS - started))
@@ -165,3 +173,6 @@ deadline=$((SECONDS + 120))
 while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
 echo "$passed passed, $failed failed"
 ((failed == 0))
+}
+
+main "$@"; exit
