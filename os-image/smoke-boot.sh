@@ -156,6 +156,8 @@ expect "moat.service active" "$moat_state" active
 # Fail closed: without its nftables table Moat would not have started its bridges.
 expect "Moat's firewall table is loaded (nft in the guest)" \
   "$(guest 90 "nft list table inet moat >/dev/null && echo yes")" yes
+# What Moat itself said about its firewall (the journal is the evidence that nft ran under its sandbox).
+guest 90 "journalctl -b -u moat.service -o cat --no-pager | grep -a -m 3 -i firewall" | sed 's/^/# moat: /' || true
 expect "access point keyfile generated, root-only" \
   "$(guest 90 "stat -c '%U %a' /etc/NetworkManager/system-connections/moat-segment.nmconnection")" "root 600"
 
