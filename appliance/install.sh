@@ -26,6 +26,7 @@ install -D -m 0644 "$here/sysusers.d/moat.conf" "$root/usr/lib/sysusers.d/moat.c
 install -D -m 0644 "$here/tmpfiles.d/moat.conf" "$root/usr/lib/tmpfiles.d/moat.conf"
 install -D -m 0644 "$here/journald/moat.conf" "$root/etc/systemd/journald.conf.d/60-moat.conf"
 install -D -m 0644 "$here/ssh/moat.conf" "$root/etc/ssh/sshd_config.d/60-moat.conf"
+install -D -m 0644 "$here/preset/moat.preset" "$root/etc/systemd/system-preset/00-moat.preset"
 # The console login banner shows the claim code straight from the boot partition (agetty reads
 # /etc/issue.d); a link, so the code is never copied onto the root filesystem.
 install -d -m 0755 "$root/etc/issue.d"

@@ -64,6 +64,10 @@ check "systemd-firstboot is masked (no prompts holding the boot)" \
   test "$(readlink "$r/etc/systemd/system/systemd-firstboot.service")" = /dev/null
 check "systemd-networkd is off (NetworkManager runs the network)" \
   test -z "$(find "$r/etc/systemd/system" -path '*.wants/systemd-networkd*' -print -quit)"
+# machine-id "uninitialized" makes the first power-on a first boot, where systemd applies the preset policy:
+# without this file Debian's presets enable systemd-networkd and every unit no preset names (ssh.service too).
+check "first boot enables no further units (preset policy 'disable *')" \
+  grep -qx 'disable \*' "$r/etc/systemd/system-preset/00-moat.preset"
 check "SSH refuses passwords when enabled" grep -qx 'PasswordAuthentication no' "$r/etc/ssh/sshd_config.d/60-moat.conf"
 
 # Moat itself runs on the image's own Node.js (arm64, under qemu-user).

@@ -8,9 +8,17 @@
 #   - the setup page answers curl from the host through a port forward on 127.0.0.1, with Moat's certificate
 #   os-image/smoke-boot.sh [IMAGE]   (default: the newest os-image/out/moat-*-arm64.img)
 # The guest network is QEMU's user network with restrict=on: the guest reaches nothing but the forward.
-# Commands reach the guest through systemd's debug shell on the serial port, asked for on the kernel
+# Commands reach the guest through systemd's debug shell on a virtio console (hvc0), asked for on the kernel
 # command line that only this script passes (the image itself has no login, no password, no debug shell).
+# The kernel console (ttyAMA0) goes to its own log, kept beside the image as IMAGE-without-.img.smoke-console.log.
+# Nothing is typed into the guest before the shell shows its prompt: systemd 257 probes a terminal's size
+# with ANSI queries (ESC[6n) when a service opens it and reads whatever arrives as the answer, and input
+# typed into the serial console during boot left the debug shell deaf in earlier runs.
 set -Eeuo pipefail
+# shellcheck disable=SC2317 # cleanup runs from the EXIT trap; shellcheck cannot see past "; exit"
+# The whole script is one function, read completely before it runs: editing it during a boot (which takes
+# minutes) cannot change what the running check executes.
+main() {
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 image=${1:-$(find "$repo/os-image/out" -maxdepth 1 -name 'moat-*-arm64.img' -printf '%T@ %p\n' 2>/dev/null |
@@ -28,11 +36,16 @@ if ((${#missing[@]})); then
 fi
 
 work=$(mktemp -d /var/tmp/moat-smoke.XXXXXX)
+console_copy="${image%.img}.smoke-console.log"
 qemu_pid=""
 cleanup() {
   # Never stop half way (errexit applies here too): the guest, the console reader, then the files.
   if [[ -n "$qemu_pid" ]]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
   if [[ -n "${reader_pid:-}" ]]; then kill "$reader_pid" 2>/dev/null || true; fi
+  # The kernel console and the shell session stay beside the image for reading after the run (no secret
+  # in them: the claim code never reaches the console, the debug shell only prints what the checks ask).
+  if [[ -f "$work/console.log" ]]; then tr -d '\r' <"$work/console.log" >"$console_copy" || true; fi
+  if [[ -f "$work/shell.log" ]]; then tr -d '\r' <"$work/shell.log" >"${console_copy%-console.log}-shell.log" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -58,16 +71,18 @@ qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/overlay.qcow
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkfifo "$work/shell.in" "$work/shell.out"
-# The serial console carries a root shell instead of a login prompt (which no one could use: no passwords).
-shell_args="systemd.debug_shell=ttyAMA0 systemd.mask=serial-getty@ttyAMA0.service"
+# hvc0 carries a root shell instead of the login prompt systemd would put on a virtual console (no one could
+# use it: no passwords); the serial port only carries the kernel console, read into console.log.
+shell_args="systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service systemd.mask=serial-getty@ttyAMA0.service"
 echo "# booting $(basename "$image") ($kernel), setup page forwarded to 127.0.0.1:$port"
 started=$SECONDS
 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 -display none -no-reboot \
   -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-  -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet systemd.show_status=0 $shell_args" \
+  -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet $shell_args" \
   -drive "file=$work/overlay.qcow2,format=qcow2,if=virtio" \
   -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:443" -device virtio-net-pci,netdev=n0 \
-  -serial "pipe:$work/shell" &
+  -serial "file:$work/console.log" \
+  -device virtio-serial-pci -chardev "pipe,id=shell,path=$work/shell" -device virtconsole,chardev=shell &
 qemu_pid=$!
 cat "$work/shell.out" >"$work/shell.log" &
 reader_pid=$!
@@ -101,28 +116,35 @@ guest() {
 
 echo "# waiting for the debug shell (kernel, initrd, first boot; up to $boot_timeout s)"
 deadline=$((started + boot_timeout))
-until guest 5 true >/dev/null 2>&1; do
+shell_up() { console_text | grep -aq 'root@[^ ]*# '; }
+until shell_up && guest 30 true >/dev/null 2>&1; do
   if ((SECONDS > deadline)) || ! kill -0 "$qemu_pid" 2>/dev/null; then
     echo "not ok - the guest never offered a shell; last console lines:"
-    tail -n 40 "$work/shell.log"
+    tail -n 40 "$work/console.log" | tr -d '\r' | sed 's/^/#   /'
     echo "0 passed, 1 failed"
     exit 1
   fi
+  sleep 2
 done
 shell_at=$((SECONDS - started))
 # Under heavy emulation D-Bus calls can time out ("unknown"): ask again until systemd gives a real answer.
 # shellcheck disable=SC2016 # expanded by the guest's shell
 state=$(guest "$boot_timeout" 'until s=$(systemctl is-system-running --wait 2>/dev/null); case "$s" in running|degraded|maintenance|stopping) true;; *) false;; esac; do sleep 5; done; echo "$s"' | tail -n 1)
+# moat.service may still be starting (or waiting to restart) when the boot transaction is over: wait until it
+# settles, then ask again, so a late failure of Moat counts.
+# shellcheck disable=SC2016 # expanded by the guest's shell
+moat_state=$(guest "$boot_timeout" 'until s=$(systemctl is-active moat.service); case "$s" in active|failed|inactive) true;; *) false;; esac; do sleep 5; done; echo "$s"' | tail -n 1)
+if [[ $state == running ]]; then state=$(guest 90 systemctl is-system-running | tail -n 1); fi
 booted_at=$((SECONDS - started))
-echo "# shell after ${shell_at} s; system state '$state' after ${booted_at} s"
+echo "# shell after ${shell_at} s; system state '$state', moat.service '$moat_state' after ${booted_at} s"
 expect "systemctl is-system-running" "$state" running
-failed_units=$(guest 90 systemctl --failed --no-legend --plain | awk '{ print $1 }' | paste -sd' ')
+failed_units=$(guest 90 systemctl --failed --no-legend --plain --full | awk '{ print $1 }' | paste -sd' ')
 expect "no failed units" "$failed_units" ""
 
 expect "first boot ran and disabled itself" "$(guest 90 systemctl is-enabled moat-firstboot.service)" disabled
 expect "claim code present on the boot partition" "$(guest 90 "test -s /boot/firmware/moat-claim.txt && echo yes")" yes
 expect "Moat's keys made, owned by moat, not readable by others" \
-  "$(guest 90 stat -c '%U %a' /var/lib/moat/tls/server.key)" "moat 600"
+  "$(guest 90 "stat -c '%U %a' /var/lib/moat/tls/server.key")" "moat 600"
 expect "SSH host keys made" "$(guest 90 "ls /etc/ssh/ssh_host_ed25519_key >/dev/null && echo yes")" yes
 expect "SSH not running" "$(guest 90 systemctl is-active ssh.service)" inactive
 expect "machine id made" "$(guest 90 "grep -qx '[0-9a-f]\\{32\\}' /etc/machine-id && echo yes")" yes
@@ -130,11 +152,17 @@ expect "forwarding off" "$(guest 90 cat /proc/sys/net/ipv4/ip_forward)" 0
 root_bytes=$(guest 90 lsblk -bno SIZE /dev/vda2 | tr -d ' ')
 if ((root_bytes > original_bytes)); then result ok "root partition grown ($root_bytes bytes)"
 else result fail "root partition grown (got $root_bytes bytes)"; fi
-expect "moat.service active" "$(guest 90 systemctl is-active moat.service)" active
+expect "moat.service active" "$moat_state" active
+# Fail closed: without its nftables table Moat would not have started its bridges.
+expect "Moat's firewall table is loaded (nft in the guest)" \
+  "$(guest 90 "nft list table inet moat >/dev/null && echo yes")" yes
+# What Moat itself said about its firewall (the journal is the evidence that nft ran under its sandbox).
+guest 90 "journalctl -b -u moat.service -o cat --no-pager | grep -a -m 3 -i firewall" | sed 's/^/# moat: /' || true
 expect "access point keyfile generated, root-only" \
-  "$(guest 90 stat -c '%U %a' /etc/NetworkManager/system-connections/moat-segment.nmconnection)" "root 600"
+  "$(guest 90 "stat -c '%U %a' /etc/NetworkManager/system-connections/moat-segment.nmconnection")" "root 600"
 
-guest 90 cat /var/lib/moat/tls/ca.crt >"$work/ca.crt" || true
+# The PEM file ends without a newline: the echo puts the end marker on its own line.
+guest 90 "cat /var/lib/moat/tls/ca.crt; echo" >"$work/ca.crt" || true
 code=$(curl -s -o "$work/page.html" -w '%{http_code}' --max-time 30 --cacert "$work/ca.crt" \
   --resolve "moat.local:$port:127.0.0.1" "https://moat.local:$port/" || true)
 page_at=$((SECONDS - started))
@@ -144,7 +172,7 @@ else result fail "setup page answers curl with Moat's certificate (HTTP '$code')
 echo "# boot timings: shell ${shell_at} s, running ${booted_at} s, setup page checked ${page_at} s"
 if ((failed > 0)); then
   echo "# console (last 60 lines):"
-  tail -n 60 "$work/shell.log" | tr -d '\r' | sed 's/^/#   /'
+  tail -n 60 "$work/console.log" | tr -d '\r' | sed 's/^/#   /'
   guest 90 journalctl -b --no-pager -p warning | tail -n 40 | sed 's/^/#   /' || true
 fi
 guest 10 systemctl poweroff >/dev/null 2>&1 || true
@@ -152,3 +180,6 @@ deadline=$((SECONDS + 120))
 while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
 echo "$passed passed, $failed failed"
 ((failed == 0))
+}
+
+main "$@"; exit
