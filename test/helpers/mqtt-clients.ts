@@ -1,25 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { waitFor as waitForCondition } from './wait.js';
 
 /**
  * Real MQTT clients for end-to-end tests: the Mosquitto command-line tools and mqtt.js, with helpers
  * that wait for an event or poll a condition under a deadline (never a bare sleep).
  */
 
-export async function waitFor<T>(
+/** The MQTT tests' argument order for the shared `waitFor` (test/helpers/wait.ts). */
+export function waitFor<T>(
   what: string,
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 5000,
   intervalMs = 20,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  return waitForCondition(probe, { what, timeoutMs, intervalMs });
 }
 
 /** A running mosquitto_sub/mosquitto_pub: its output lines, and a way to wait for one. */
