@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createPrinterPki } from '../../src/certs/printer-pki.js';
-import { startSimulatedPrinter } from '../../src/simulator/index.js';
 import { curlArgs, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
 
 /** What a broken client or a broken printer does to the bridge: nothing left behind, Moat keeps serving. */
 describe('FTPS bridge under failure', () => {
@@ -30,16 +29,8 @@ describe('FTPS bridge under failure', () => {
     const harness = await startHarness({ mqtt: false, ftp: 'tls', simulator: {} });
     cleanups.push(() => harness.close());
     await harness.sim.close();
-    const storage = join(harness.dir, 'printer-storage');
-    const throttled = await startSimulatedPrinter({
-      serial: harness.serial,
-      model: 'P1S',
-      accessCode: harness.printerAccessCode,
-      pki: harness.sim.pki,
-      mqtt: false,
-      statsPort: false,
-      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, bytesPerSecond: 2_000_000 },
-    });
+    const storage = printerStorage(harness);
+    const throttled = await startPrinterFtp(harness, { bytesPerSecond: 2_000_000 });
     cleanups.push(() => throttled.close());
     const source = join(harness.dir, 'killed.3mf');
     writeRandomFile(source, 5_000_000);
@@ -67,20 +58,8 @@ describe('FTPS bridge under failure', () => {
     const harness = await startHarness({ mqtt: false, ftp: 'tls' });
     cleanups.push(() => harness.close());
     await harness.sim.close();
-    const storage = join(harness.dir, 'printer-storage');
-    const options = {
-      serial: harness.serial,
-      model: 'P1S',
-      accessCode: harness.printerAccessCode,
-      pki: harness.sim.pki,
-      mqtt: false as const,
-      statsPort: false as const,
-    };
-    const port = harness.sim.ports.ftp as number;
-    const slow = await startSimulatedPrinter({
-      ...options,
-      ftp: { transport: 'tls', port, rootDir: storage, bytesPerSecond: 1_000_000 },
-    });
+    const storage = printerStorage(harness);
+    const slow = await startPrinterFtp(harness, { bytesPerSecond: 1_000_000 });
     const source = join(harness.dir, 'vanish.3mf');
     writeRandomFile(source, 4_000_000);
     const upload = run('curl', [...curlArgs(operator(harness), 'vanish.3mf', ['-T', source]), '--verbose']);
@@ -94,7 +73,7 @@ describe('FTPS bridge under failure', () => {
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /< 451 Printer unavailable/);
 
-    const back = await startSimulatedPrinter({ ...options, ftp: { transport: 'tls', port, rootDir: storage } });
+    const back = await startPrinterFtp(harness);
     cleanups.push(() => back.close());
     const again = await run('curl', curlArgs(operator(harness), 'after.3mf', ['-T', source]));
     assert.equal(again.code, 0, again.stderr);
@@ -105,16 +84,8 @@ describe('FTPS bridge under failure', () => {
     const harness = await startHarness({ mqtt: false, ftp: 'tls' });
     cleanups.push(() => harness.close());
     await harness.sim.close();
-    const storage = join(harness.dir, 'printer-storage');
-    const unclean = await startSimulatedPrinter({
-      serial: harness.serial,
-      model: 'P1S',
-      accessCode: harness.printerAccessCode,
-      pki: harness.sim.pki,
-      mqtt: false,
-      statsPort: false,
-      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, uncleanDataClose: true },
-    });
+    const storage = printerStorage(harness);
+    const unclean = await startPrinterFtp(harness, { uncleanDataClose: true });
     cleanups.push(() => unclean.close());
     writeRandomFile(join(storage, 'on-printer.3mf'), 1_500_000);
     const listing = await run('curl', curlArgs(operator(harness), ''));

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startSimulatedPrinter } from '../../src/simulator/index.js';
+import type { SimulatedPrinter } from '../../src/simulator/index.js';
 import { curlArgs, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
 
 /**
  * A slow printer and a fast client: Moat must hold the client back (backpressure) instead of buffering the
@@ -26,7 +26,7 @@ const fileBytes = 50 * 1024 * 1024;
 
 describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
   let harness: Harness | undefined;
-  let printer: Awaited<ReturnType<typeof startSimulatedPrinter>> | undefined;
+  let printer: SimulatedPrinter | undefined;
   after(async () => {
     await printer?.close();
     await harness?.close();
@@ -44,16 +44,8 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
       }),
     });
     await harness.sim.close();
-    const storage = join(harness.dir, 'printer-storage');
-    printer = await startSimulatedPrinter({
-      serial: harness.serial,
-      model: 'P1S',
-      accessCode: harness.printerAccessCode,
-      pki: harness.sim.pki,
-      mqtt: false,
-      statsPort: false,
-      ftp: { transport: 'tls', port: harness.sim.ports.ftp as number, rootDir: storage, bytesPerSecond },
-    });
+    const storage = printerStorage(harness);
+    printer = await startPrinterFtp(harness, { bytesPerSecond });
     const target = {
       port: harness.moat?.ftp.port as number,
       user: 'bblp',

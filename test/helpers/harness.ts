@@ -69,7 +69,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       model,
       accessCode: printerAccessCode,
       mqtt: mqtt && { transport: mqtt },
-      ftp: ftp && { transport: ftp, rootDir: join(dir, 'printer-storage') },
+      ftp: ftp && { transport: ftp, rootDir: printerStorage({ dir }) },
       ...options.simulator,
     });
     const printerCaFile = join(dir, 'printer-ca.pem');
@@ -138,4 +138,29 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     await close();
     throw error;
   }
+}
+
+/**
+ * The harness's printer, FTP only, (re)started on the same port, storage and certificate with other FTP
+ * options (a throughput cap, an unclean TLS close): for tests where the printer slows down, vanishes or
+ * comes back. Close the running one first (`h.sim.close()`, or the one this returned).
+ */
+export function startPrinterFtp(
+  h: Harness,
+  extra: { bytesPerSecond?: number; uncleanDataClose?: boolean } = {},
+): Promise<SimulatedPrinter> {
+  return startSimulatedPrinter({
+    serial: h.serial,
+    model: 'P1S',
+    accessCode: h.printerAccessCode,
+    pki: h.sim.pki,
+    mqtt: false,
+    statsPort: false,
+    ftp: { transport: 'tls', port: h.sim.ports.ftp as number, rootDir: printerStorage(h), ...extra },
+  });
+}
+
+/** Where the harness's simulated printer keeps its files. */
+export function printerStorage(h: Pick<Harness, 'dir'>): string {
+  return join(h.dir, 'printer-storage');
 }
