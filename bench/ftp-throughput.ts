@@ -2,16 +2,18 @@
  * FTP throughput: a 200 MB upload via Moat (implicit FTPS on the LAN side, FTPS to the printer) against the
  * same upload straight to the simulated printer's FTPS and straight to its plain FTP, all in one run.
  * The simulator runs in a child process, so Moat (this process) and the printer do not share a thread;
- * the client is curl. Prints MB/s, ratios and Moat's peak resident memory, then one JSON line.
+ * the client is curl. Prints MB/s per round, medians, ratios, Moat's CPU per relayed megabyte and its peak
+ * resident memory, then one JSON line.
  *
- * Usage: npm run build && node dist/bench/ftp-throughput.js [--mb 200]
+ * Usage: npm run build && node dist/bench/ftp-throughput.js [--mb 200] [--rounds 5]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { serviceNodeFlags } from '../src/appliance/node-flags.js';
 import { createAccessCode, generateAccessCode } from '../src/auth/access-codes.js';
 import { parseConfig } from '../src/config/schema.js';
 import { printerSecretName, writeSecret } from '../src/config/secrets.js';
@@ -29,6 +31,21 @@ interface SimulatorPorts {
 }
 
 const serial = '01S00C000000777';
+
+interface Round {
+  directPlain: number;
+  directTls: number;
+  viaMoat: number;
+  moatCpuMsPerMB: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
 
 /** Child mode: two simulated printers' FTP servers (TLS demanding session reuse, and plain) until stdin closes. */
 async function simulatorChild(dir: string, accessCode: string): Promise<void> {
@@ -53,13 +70,35 @@ async function simulatorChild(dir: string, accessCode: string): Promise<void> {
   });
 }
 
+/**
+ * Moat runs in this process, so this process must run with the appliance's Node flags (the simulator, a
+ * child started without them, stays as it is): without them, starts a copy of itself that has them.
+ */
+function relaunchedWithServiceFlags(): boolean {
+  const missing = serviceNodeFlags.filter((flag) => !process.execArgv.includes(flag));
+  if (missing.length === 0) return false;
+  const copy = spawnSync(process.execPath, [...process.execArgv, ...missing, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  process.exitCode = copy.status ?? 1;
+  return true;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { mb: { type: 'string', default: '200' }, child: { type: 'string' }, code: { type: 'string' } },
+    options: {
+      mb: { type: 'string', default: '200' },
+      rounds: { type: 'string', default: '5' },
+      child: { type: 'string' },
+      code: { type: 'string' },
+    },
   });
   if (values.child) return simulatorChild(values.child, values.code ?? '');
+  if (relaunchedWithServiceFlags()) return;
 
   const megabytes = Number(values.mb);
+  const rounds = Number(values.rounds);
+  if (!(megabytes > 0 && Number.isInteger(rounds) && rounds > 0)) throw new Error('--mb and --rounds must be positive');
   const bytes = megabytes * 1024 * 1024;
   const dir = mkdtempSync(join(tmpdir(), 'moat-bench-ftp-'));
   const printerCode = generateAccessCode();
@@ -114,48 +153,65 @@ async function main(): Promise<void> {
       return megabytes / (Number(process.hrtime.bigint() - started) / 1e9);
     };
 
-    const directPlain = await upload({ port: sim.plain, user: 'bblp', password: printerCode, tls: false });
-    const directTls = await upload({ port: sim.tls, user: 'bblp', password: printerCode, tls: true });
+    const moatTarget = { port: moat.ftp.port, user: 'bblp', password: code, caFile: paths.caCert, tls: true };
+    const printerTarget = { port: sim.tls, user: 'bblp', password: printerCode, tls: true };
+    const plainTarget = { port: sim.plain, user: 'bblp', password: printerCode, tls: false };
     let peakRss = process.memoryUsage.rss();
     const baselineRss = peakRss;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 50);
-    const cpuBefore = process.cpuUsage();
-    const wallBefore = process.hrtime.bigint();
-    const viaMoat = await upload({
-      port: moat.ftp.port,
-      user: 'bblp',
-      password: code,
-      caFile: paths.caCert,
-      tls: true,
-    });
-    const cpu = process.cpuUsage(cpuBefore);
-    // Moat's share of one core while relaying: near 100% means Moat itself is the bottleneck.
-    const moatCpuShare = (cpu.user + cpu.system) / 1000 / (Number(process.hrtime.bigint() - wallBefore) / 1e6);
+    // Rounds interleave the three paths, so a burst of other load on the machine hits all of them alike.
+    const rows: Round[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const directPlain = await upload(plainTarget);
+      const directTls = await upload(printerTarget);
+      const cpuBefore = process.cpuUsage();
+      const viaMoat = await upload(moatTarget);
+      const cpu = process.cpuUsage(cpuBefore);
+      // CPU milliseconds Moat (this process) spent per relayed megabyte: the cost the relay itself adds.
+      rows.push({ directPlain, directTls, viaMoat, moatCpuMsPerMB: (cpu.user + cpu.system) / 1000 / megabytes });
+    }
     clearInterval(sampler);
 
     const mb = (n: number) => n / (1024 * 1024);
-    console.log(`upload of ${megabytes} MB, one run each, client curl, simulator in a child process`);
-    console.log(`  direct plain FTP       ${directPlain.toFixed(1)} MB/s`);
-    console.log(`  direct FTPS            ${directTls.toFixed(1)} MB/s`);
-    console.log(`  via Moat FTPS->FTPS    ${viaMoat.toFixed(1)} MB/s`);
-    console.log(`  ratio via Moat / direct FTPS  ${(viaMoat / directTls).toFixed(2)} (aim >= 0.8)`);
-    console.log(`  ratio via Moat / direct plain ${(viaMoat / directPlain).toFixed(2)}`);
-    console.log(`  Moat CPU while relaying ${(moatCpuShare * 100).toFixed(0)}% of one core`);
+    const summary = {
+      directPlain: median(rows.map((row) => row.directPlain)),
+      directTls: median(rows.map((row) => row.directTls)),
+      viaMoat: median(rows.map((row) => row.viaMoat)),
+      ratio: median(rows.map((row) => row.viaMoat / row.directTls)),
+      ratioPlain: median(rows.map((row) => row.viaMoat / row.directPlain)),
+      moatCpuMsPerMB: median(rows.map((row) => row.moatCpuMsPerMB)),
+    };
+    console.log(`upload of ${megabytes} MB, ${rounds} interleaved rounds, client curl, simulator in a child process`);
+    console.log(`Moat runs with the appliance's Node flags: ${serviceNodeFlags.join(' ')}`);
+    console.log('  round  direct plain  direct FTPS  via Moat  ratio  Moat CPU ms/MB');
+    rows.forEach((row, index) => {
+      console.log(
+        `  ${String(index + 1).padStart(5)}  ${row.directPlain.toFixed(1).padStart(12)}  ${row.directTls.toFixed(1).padStart(11)}  ${row.viaMoat.toFixed(1).padStart(8)}  ${(row.viaMoat / row.directTls).toFixed(2).padStart(5)}  ${row.moatCpuMsPerMB.toFixed(2).padStart(14)}`,
+      );
+    });
+    console.log(`  median direct plain FTP       ${summary.directPlain.toFixed(1)} MB/s`);
+    console.log(`  median direct FTPS            ${summary.directTls.toFixed(1)} MB/s`);
+    console.log(`  median via Moat FTPS->FTPS    ${summary.viaMoat.toFixed(1)} MB/s`);
+    console.log(`  median ratio via Moat / direct FTPS  ${summary.ratio.toFixed(2)} (aim >= 0.8)`);
+    console.log(`  median ratio via Moat / direct plain ${summary.ratioPlain.toFixed(2)}`);
+    console.log(`  Moat CPU per relayed MB ${summary.moatCpuMsPerMB.toFixed(2)} ms`);
     console.log(`  Moat peak RSS ${mb(peakRss).toFixed(1)} MB (baseline ${mb(baselineRss).toFixed(1)} MB)`);
     console.log(
       JSON.stringify({
         bench: 'ftp-throughput',
         megabytes,
-        directPlainMBps: Number(directPlain.toFixed(2)),
-        directFtpsMBps: Number(directTls.toFixed(2)),
-        viaMoatMBps: Number(viaMoat.toFixed(2)),
-        ratioVsDirectFtps: Number((viaMoat / directTls).toFixed(3)),
-        ratioVsDirectPlain: Number((viaMoat / directPlain).toFixed(3)),
+        rounds,
+        moatNodeFlags: serviceNodeFlags.join(' '),
+        directPlainMBps: Number(summary.directPlain.toFixed(2)),
+        directFtpsMBps: Number(summary.directTls.toFixed(2)),
+        viaMoatMBps: Number(summary.viaMoat.toFixed(2)),
+        ratioVsDirectFtps: Number(summary.ratio.toFixed(3)),
+        ratioVsDirectPlain: Number(summary.ratioPlain.toFixed(3)),
+        moatCpuMsPerMB: Number(summary.moatCpuMsPerMB.toFixed(2)),
         moatPeakRssMB: Number(mb(peakRss).toFixed(1)),
         moatBaselineRssMB: Number(mb(baselineRss).toFixed(1)),
-        moatCpuShare: Number(moatCpuShare.toFixed(2)),
       }),
     );
   } finally {

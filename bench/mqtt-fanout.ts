@@ -19,6 +19,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { serviceNodeFlags } from '../src/appliance/node-flags.js';
 import { startHarness } from '../test/helpers/harness.js';
 
 const { values } = parseArgs({
@@ -213,9 +214,10 @@ try {
   const publish = (payload: Buffer) => h.sim.publishReport?.(payload);
   const topic = `device/${h.serial}/report`;
 
-  // 1. Via Moat, in its own process.
+  // 1. Via Moat, in its own process, started with the appliance's Node flags.
   const moatProcess = fork(join(fileURLToPath(new URL('.', import.meta.url)), 'mqtt-fanout-moat.js'), [h.paths.root], {
     stdio: 'inherit',
+    execArgv: [...serviceNodeFlags],
   });
   children.push(moatProcess);
   const [{ port: moatPort }] = (await once(moatProcess, 'message')) as [{ port: number }];

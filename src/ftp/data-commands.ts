@@ -188,7 +188,7 @@ const store: Handler = async function (this, { command }) {
   return transfer(
     this,
     async (data) => {
-      await pipeline(data, upload);
+      await upload.receive(data);
       // A client killed mid-upload may look like a clean end of data; its control connection tells.
       if (this.commandSocket.destroyed || this.commandSocket.readableEnded)
         throw new FtpRefusal(426, 'Client went away; upload discarded');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { PassThrough, Transform, Writable } from 'node:stream';
+import { PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { type Client, type FileInfo, FTPError } from 'basic-ftp';
 import { FileSystem, type FtpConnection } from 'ftp-srv';
 import { roleAllows } from '../auth/access-codes.js';
@@ -189,14 +190,15 @@ export class RelayFileSystem extends FileSystem {
 }
 
 /**
- * An upload on its way to the printer under a temporary name. Written by the STOR handler; `commit()`
- * renames it into place once the client's data ended and its session is still there, `discard()` removes
- * the temporary file after an abort, an error or a disconnect.
+ * An upload on its way to the printer under a temporary name: one Transform between the LAN data
+ * connection (written by `receive()`) and basic-ftp's upload (which reads it), counting bytes and enforcing
+ * the size limit on the way. `commit()` renames it into place once the client's data ended and its session
+ * is still there, `discard()` removes the temporary file after an abort, an error or a disconnect.
  */
-export class PrinterUpload extends Writable {
-  private readonly toPrinter = new PassThrough({ highWaterMark: relayBufferBytes });
+export class PrinterUpload extends Transform {
   private uploaded: Promise<unknown> | undefined;
   private bytes = 0;
+  private source: Readable | undefined;
 
   constructor(
     private readonly relay: RelayContext,
@@ -207,19 +209,30 @@ export class PrinterUpload extends Writable {
     super({ highWaterMark: relayBufferBytes });
   }
 
+  /** Streams the LAN client's data connection to the printer; settles once the printer has confirmed it. */
+  async receive(source: Readable): Promise<void> {
+    this.source = source;
+    await pipeline(source, this);
+    try {
+      await this.upload();
+    } catch (error) {
+      throw printerFailure(error);
+    }
+  }
+
   /** Starts the printer's STOR with the first byte (or at the end, for an empty file), not before: a LAN
    * data connection that is refused (522) or never comes costs the printer nothing. */
   private upload(): Promise<unknown> {
     if (!this.uploaded) {
       const { temporary } = this;
-      this.uploaded = this.relay.session.run((client) => client.uploadFrom(this.toPrinter, temporary));
+      this.uploaded = this.relay.session.run((client) => client.uploadFrom(this, temporary));
       // The printer failing mid-stream ends the client's upload too.
       this.uploaded.catch((error) => this.destroy(printerFailure(error)));
     }
     return this.uploaded;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.relay.policy.maxUploadBytes) {
       callback(new FtpRefusal(552, `Upload exceeds the maximum size of ${this.relay.policy.maxUploadBytes} bytes`));
@@ -227,21 +240,22 @@ export class PrinterUpload extends Writable {
     }
     this.transfer.add(chunk.length);
     this.upload();
-    if (this.toPrinter.write(chunk)) callback();
-    else this.toPrinter.once('drain', () => callback());
+    callback(null, chunk);
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.toPrinter.end();
-    this.upload().then(
-      () => callback(),
-      (error) => callback(printerFailure(error)),
-    );
+  override _flush(callback: TransformCallback): void {
+    this.upload();
+    callback();
   }
 
+  /**
+   * Names the side that failed. basic-ftp destroys this stream with the raw socket error when the printer
+   * fails, while the LAN data connection is still intact: the client is then told it was the printer (451),
+   * not given a generic abort. A refusal of our own (552) or the printer's reply (550) passes unchanged.
+   */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.toPrinter.destroy();
-    callback(error);
+    const lanFailed = this.source !== undefined && (this.source.destroyed || this.source.errored !== null);
+    callback(error && !lanFailed ? printerFailure(error) : error);
   }
 
   async commit(): Promise<void> {

@@ -4,6 +4,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
+import { serviceNodeFlags } from '../../src/appliance/node-flags.js';
 import { packageRoot } from '../../src/paths.js';
 
 const unitsDir = join(packageRoot, 'appliance', 'systemd');
@@ -41,7 +42,7 @@ test('moat.service runs as its own user with exactly CAP_NET_BIND_SERVICE and CA
   assert.deepEqual(values('moat.service', 'ProtectSystem'), ['strict']);
   assert.deepEqual(values('moat.service', 'StateDirectory'), ['moat']);
   assert.deepEqual(values('moat.service', 'ExecStart'), [
-    '/usr/bin/node /opt/moat/dist/src/cli.js serve --state-dir /var/lib/moat',
+    `/usr/bin/node ${serviceNodeFlags.join(' ')} /opt/moat/dist/src/cli.js serve --state-dir /var/lib/moat`,
   ]);
   // nft talks to the kernel over netlink: without AF_NETLINK the firewall cannot be applied.
   assert.deepEqual(values('moat.service', 'RestrictAddressFamilies').join(' ').split(' ').sort(), [
