@@ -2,10 +2,10 @@
  * FTP throughput: a 200 MB upload via Moat (implicit FTPS on the LAN side, FTPS to the printer) against the
  * same upload straight to the simulated printer's FTPS and straight to its plain FTP, all in one run.
  * The simulator runs in a child process, so Moat (this process) and the printer do not share a thread;
- * the client is curl. Prints MB/s per round, medians, ratios, Moat's CPU per relayed megabyte and its peak
- * resident memory, then one JSON line.
+ * the client is curl. Moat runs with the appliance's Node flags (src/appliance/node-flags.ts). Prints MB/s
+ * per round, medians, ratios, Moat's CPU per relayed megabyte and its peak resident memory, then one JSON line.
  *
- * Usage: npm run build && node dist/bench/ftp-throughput.js [--mb 200] [--rounds 5]
+ * Usage: npm run build && node dist/bench/ftp-throughput.js [--mb 200] [--rounds 5] [--warmup 1]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     options: {
       mb: { type: 'string', default: '200' },
       rounds: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
       child: { type: 'string' },
       code: { type: 'string' },
     },
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
 
   const megabytes = Number(values.mb);
   const rounds = Number(values.rounds);
-  if (!(megabytes > 0 && Number.isInteger(rounds) && rounds > 0)) throw new Error('--mb and --rounds must be positive');
+  const warmupRounds = Number(values.warmup);
+  if (!(megabytes > 0 && Number.isInteger(rounds) && rounds > 0 && Number.isInteger(warmupRounds) && warmupRounds >= 0))
+    throw new Error('--mb and --rounds must be positive, --warmup a count');
   const bytes = megabytes * 1024 * 1024;
   const dir = mkdtempSync(join(tmpdir(), 'moat-bench-ftp-'));
   const printerCode = generateAccessCode();
@@ -162,15 +165,18 @@ async function main(): Promise<void> {
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 50);
     // Rounds interleave the three paths, so a burst of other load on the machine hits all of them alike.
+    // The warm-up rounds are not counted: the first upload through a cold process measures its start
+    // (JIT compilation, TLS and socket buffers, the page cache for the source file), not the relay.
     const rows: Round[] = [];
-    for (let round = 0; round < rounds; round++) {
+    for (let round = -warmupRounds; round < rounds; round++) {
       const directPlain = await upload(plainTarget);
       const directTls = await upload(printerTarget);
       const cpuBefore = process.cpuUsage();
       const viaMoat = await upload(moatTarget);
       const cpu = process.cpuUsage(cpuBefore);
       // CPU milliseconds Moat (this process) spent per relayed megabyte: the cost the relay itself adds.
-      rows.push({ directPlain, directTls, viaMoat, moatCpuMsPerMB: (cpu.user + cpu.system) / 1000 / megabytes });
+      if (round >= 0)
+        rows.push({ directPlain, directTls, viaMoat, moatCpuMsPerMB: (cpu.user + cpu.system) / 1000 / megabytes });
     }
     clearInterval(sampler);
 
@@ -183,7 +189,9 @@ async function main(): Promise<void> {
       ratioPlain: median(rows.map((row) => row.viaMoat / row.directPlain)),
       moatCpuMsPerMB: median(rows.map((row) => row.moatCpuMsPerMB)),
     };
-    console.log(`upload of ${megabytes} MB, ${rounds} interleaved rounds, client curl, simulator in a child process`);
+    console.log(
+      `upload of ${megabytes} MB, ${rounds} interleaved rounds after ${warmupRounds} uncounted, client curl, simulator in a child process`,
+    );
     console.log(`Moat runs with the appliance's Node flags: ${serviceNodeFlags.join(' ')}`);
     console.log('  round  direct plain  direct FTPS  via Moat  ratio  Moat CPU ms/MB');
     rows.forEach((row, index) => {
@@ -203,6 +211,7 @@ async function main(): Promise<void> {
         bench: 'ftp-throughput',
         megabytes,
         rounds,
+        warmupRounds,
         moatNodeFlags: serviceNodeFlags.join(' '),
         directPlainMBps: Number(summary.directPlain.toFixed(2)),
         directFtpsMBps: Number(summary.directTls.toFixed(2)),
