@@ -56,6 +56,11 @@ test('moat.service runs as its own user with exactly CAP_NET_BIND_SERVICE and CA
   assert.match(values('moat.service', 'ExecStartPost')[0] ?? '', / health --state-dir \/var\/lib\/moat --wait \d+$/);
 });
 
+test('the Node flags moat.service starts with are accepted by this Node (a flag it does not know stops the start)', () => {
+  const result = spawnSync(process.execPath, [...serviceNodeFlags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+});
+
 test('the first-boot unit runs moat init (through the first-boot script) once and disables itself', () => {
   assert.deepEqual(values('moat-firstboot.service', 'ExecStart'), ['/usr/lib/moat/firstboot']);
   assert.deepEqual(values('moat-firstboot.service', 'ExecStartPost'), [
