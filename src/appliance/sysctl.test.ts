@@ -21,3 +21,9 @@ test('forwarding is off unless cloud access is on; IPv6 forwarding is always off
   assert.equal(on.get('net.ipv4.ip_forward'), '1');
   assert.equal(on.get('net.ipv6.conf.all.forwarding'), '0');
 });
+
+test('the FTPS passive range is kept out of the ephemeral ports, following the configuration', () => {
+  assert.equal(settings(renderSysctl(parseConfig({}))).get('net.ipv4.ip_local_reserved_ports'), '50000-50100');
+  const moved = parseConfig({ ports: { passiveMin: 40000, passiveMax: 40049 } });
+  assert.equal(settings(renderSysctl(moved)).get('net.ipv4.ip_local_reserved_ports'), '40000-40049');
+});

@@ -19,6 +19,9 @@ export function renderSysctl(config: MoatConfig): string {
     'net.ipv4.conf.all.rp_filter = 1',
     'net.ipv4.icmp_echo_ignore_broadcasts = 1',
     'net.ipv4.tcp_syncookies = 1',
+    // The FTPS passive range (default 50000-50100, the printer's) lies inside Linux's ephemeral port range:
+    // without this, Moat's own outgoing connections could take the ports its data listeners need.
+    `net.ipv4.ip_local_reserved_ports = ${config.ports.passiveMin}-${config.ports.passiveMax}`,
     '',
   ].join('\n');
 }

@@ -4,14 +4,14 @@ import { certificateProblem, printerTlsOptions } from '../certs/printer-certific
 import { type PrinterConfig, printerFtpPort } from '../config/schema.js';
 import type { Logger } from '../log.js';
 
+/** Bytes a printer data socket may queue before it asks the relay to wait. */
+const socketBufferBytes = 256 * 1024;
+
 /**
  * One LAN session's control connection to the printer, through basic-ftp: implicit FTPS (TLS 1.2, data
  * connections resume the control session) or plain FTP for legacy printers. basic-ftp runs one task at
  * a time, so tasks are queued; a failed connection is dropped and the next task reconnects.
  */
-/** Bytes a printer data socket may queue before it asks the relay to wait. */
-const socketBufferBytes = 256 * 1024;
-
 export interface PrinterFtpTarget {
   printer: PrinterConfig;
   accessCode: string;

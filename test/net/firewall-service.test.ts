@@ -10,6 +10,7 @@ import { ensureStateDir, saveConfig } from '../../src/config/store.js';
 import { startFirewall } from '../../src/firewall/service.js';
 import { packageRoot } from '../../src/paths.js';
 import type { FirewallStatus } from '../../src/status.js';
+import { namespacesUnavailable } from '../helpers/namespaces.js';
 import { firewallContext } from './firewall-context.js';
 
 function stateWithFirewall() {
@@ -52,20 +53,14 @@ test('the firewall fails closed when it cannot be applied, except in development
   await development.close();
 });
 
-function namespaceUnavailable(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root for a network namespace and nftables (CI runs as root)';
-  const probe = spawnSync('ip', ['netns', 'add', `moat-fw-${process.pid}`], { encoding: 'utf8' });
-  if (probe.status !== 0) return `network namespaces unavailable: ${probe.stderr?.trim()}`;
-  return false;
-}
-
 test('the firewall service applies at start and re-applies on a configuration change (own namespace)', (t) => {
-  const skip = namespaceUnavailable();
+  const skip = namespacesUnavailable(['nft']);
   if (skip) {
     t.skip(skip);
     return;
   }
   const ns = `moat-fw-${process.pid}`;
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'namespace created');
   const { dir, paths } = stateWithFirewall();
   t.after(() => {
     spawnSync('ip', ['netns', 'del', ns]);

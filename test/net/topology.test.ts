@@ -11,6 +11,7 @@ import { loadConfig, updateConfig } from '../../src/config/store.js';
 import { parseNotify } from '../../src/discovery/notify-message.js';
 import { lanTcpPorts } from '../../src/firewall/render.js';
 import { packageRoot } from '../../src/paths.js';
+import { namespacesUnavailable } from '../helpers/namespaces.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -26,18 +27,6 @@ const env = { ...process.env, MOAT_TOPOLOGY_DIR: dir };
 const moatLan = '198.51.100.1';
 const moatSegment = '192.0.2.1';
 const printer = '192.0.2.10';
-
-function unavailable(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root for network namespaces and nftables (CI runs as root)';
-  for (const tool of ['ip', 'nft', 'nmap', 'mosquitto_sub', 'curl', 'openssl']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  }
-  const probe = `moat-probe-${process.pid}`;
-  const added = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  if (added.status !== 0) return `network namespaces unavailable: ${added.stderr.trim()}`;
-  spawnSync('ip', ['netns', 'del', probe]);
-  return false;
-}
 
 function run(command: string, args: string[], timeoutMs = 30000) {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutMs, env });
@@ -106,7 +95,7 @@ function curlFrom(ns: string, url: string) {
   return inNs(ns, 'curl', ['-sS', '--max-time', '2', url], 10000);
 }
 
-const skip = unavailable();
+const skip = namespacesUnavailable(['nft', 'nmap', 'mosquitto_sub', 'curl', 'openssl']);
 
 describe('network isolation on a real namespace topology', { skip }, () => {
   let info: {
