@@ -89,7 +89,21 @@ test('the dashboard shows a print advancing, a connected client and an upload in
     await page.click('#claim-password-form button[type=submit]');
     await page.locator('#step-network').waitFor();
     await page.goto(`${moat.baseUrl}/#/`);
-    await page.locator(`#printers .printer[data-serial="${h.serial}"] .badge.good`).waitFor({ timeout: 20000 });
+    const harness = h;
+    await page
+      .locator(`#printers .printer[data-serial="${h.serial}"] .badge.good`)
+      .waitFor({ timeout: 20000 })
+      .catch(async (error: Error) => {
+        // Say which side was behind (seen once in CI, not reproduced): Moat's own view of the printer link,
+        // or the page that did not show it.
+        const card = await page
+          .locator('#printers')
+          .textContent({ timeout: 1000 })
+          .catch(() => '(no #printers)');
+        throw new Error(
+          `${error.message}\nMoat's printers: ${JSON.stringify(harness.moat?.mqtt.printers())}\npage: ${card}`,
+        );
+      });
 
     // A viewer stays connected with mosquitto_sub: it appears among the connected clients.
     const sub = spawn('mosquitto_sub', [...mosquittoArgs(h, h.codes.viewer), '-t', `device/${h.serial}/report`], {
