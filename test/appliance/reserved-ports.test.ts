@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { renderSysctl } from '../../src/appliance/sysctl.js';
 import { parseConfig } from '../../src/config/schema.js';
-import { namespacesUnavailable } from '../helpers/namespaces.js';
+import { ownNamespace } from '../helpers/namespaces.js';
 
 /** Opens `count` loopback connections inside the current namespace and prints their local ports as JSON. */
 const connectScript = `
@@ -24,14 +24,8 @@ server.listen(0, '127.0.0.1', async () => {
 });`;
 
 test('the rendered sysctl keeps the FTPS passive range out of the kernel’s ephemeral ports (own namespace)', (t) => {
-  const skip = namespacesUnavailable(['sysctl']);
-  if (skip) {
-    t.skip(skip);
-    return;
-  }
-  const ns = `moat-ports-${process.pid}`;
-  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'namespace created');
-  t.after(() => spawnSync('ip', ['netns', 'del', ns]));
+  const ns = ownNamespace(t, 'moat-ports', ['sysctl']);
+  if (!ns) return;
   const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
   assert.equal(inNs('ip', 'link', 'set', 'lo', 'up').status, 0);
 

@@ -10,7 +10,7 @@ import { ensureStateDir, saveConfig } from '../../src/config/store.js';
 import { startFirewall } from '../../src/firewall/service.js';
 import { packageRoot } from '../../src/paths.js';
 import type { FirewallStatus } from '../../src/status.js';
-import { namespacesUnavailable } from '../helpers/namespaces.js';
+import { ownNamespace } from '../helpers/namespaces.js';
 import { firewallContext } from './firewall-context.js';
 
 function stateWithFirewall() {
@@ -54,18 +54,10 @@ test('the firewall fails closed when it cannot be applied, except in development
 });
 
 test('the firewall service applies at start and re-applies on a configuration change (own namespace)', (t) => {
-  const skip = namespacesUnavailable(['nft']);
-  if (skip) {
-    t.skip(skip);
-    return;
-  }
-  const ns = `moat-fw-${process.pid}`;
-  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0, 'namespace created');
+  const ns = ownNamespace(t, 'moat-fw', ['nft']);
+  if (!ns) return;
   const { dir, paths } = stateWithFirewall();
-  t.after(() => {
-    spawnSync('ip', ['netns', 'del', ns]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const child = join(packageRoot, 'dist', 'test', 'net', 'firewall-reapply-child.js');
   const result = spawnSync('ip', ['netns', 'exec', ns, process.execPath, child, paths.root], {
     encoding: 'utf8',
