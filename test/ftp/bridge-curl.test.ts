@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 const maxUpload = 3 * 1024 * 1024;
@@ -11,13 +11,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
   describe(`FTPS bridge with curl, printer on ${printerTransport}`, () => {
     let harness: Harness;
     let storage: string;
-    const as = (role: 'viewer' | 'operator' | 'admin') => ({
-      port: harness.moat?.ftp.port as number,
-      user: 'bblp',
-      password: harness.codes[role],
-      caFile: harness.moatCaFile,
-      tls: true,
-    });
+    const as = (role: 'viewer' | 'operator' | 'admin') => moatFtpTarget(harness, role);
 
     before(async () => {
       harness = await startHarness({

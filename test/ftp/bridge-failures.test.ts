@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createPrinterPki } from '../../src/certs/printer-pki.js';
-import { curlArgs, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
 
 /** What a broken client or a broken printer does to the bridge: nothing left behind, Moat keeps serving. */
@@ -16,13 +16,7 @@ describe('FTPS bridge under failure', () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  const operator = (harness: Harness) => ({
-    port: harness.moat?.ftp.port as number,
-    user: 'bblp',
-    password: harness.codes.operator,
-    caFile: harness.moatCaFile,
-    tls: true,
-  });
+  const operator = (harness: Harness) => moatFtpTarget(harness, 'operator');
 
   it('20 uploads killed at random points leave no file and no temporary file on the printer', async () => {
     // The printer takes ~2.5 s for the file, so every kill lands mid-transfer.

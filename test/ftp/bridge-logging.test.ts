@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ClientEvent } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
-import { curlArgs, run, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Sessions are reported to the dashboard, and no access code reaches a log line, even at trace level. */
@@ -28,13 +28,7 @@ describe('FTPS bridge events and logs', () => {
   it('reports FTP clients connecting and leaving, and logs no access code', async () => {
     const source = join(harness.dir, 'logged.3mf');
     writeRandomFile(source, 10_000);
-    const target = {
-      port: harness.moat?.ftp.port as number,
-      user: 'bblp',
-      password: harness.codes.operator,
-      caFile: harness.moatCaFile,
-      tls: true,
-    };
+    const target = moatFtpTarget(harness, 'operator');
     assert.equal((await run('curl', curlArgs(target, 'logged.3mf', ['-T', source]))).code, 0);
     assert.notEqual((await run('curl', curlArgs({ ...target, password: 'wrongcode' }, ''))).code, 0);
     await waitFor(() => clientEvents.some((e) => e.kind === 'disconnected'), 5000, 'the disconnect event');

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { SimulatedPrinter } from '../../src/simulator/index.js';
-import { curlArgs, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
 
 /**
@@ -46,13 +46,7 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
     await harness.sim.close();
     const storage = printerStorage(harness);
     printer = await startPrinterFtp(harness, { bytesPerSecond });
-    const target = {
-      port: harness.moat?.ftp.port as number,
-      user: 'bblp',
-      password: harness.codes.operator,
-      caFile: harness.moatCaFile,
-      tls: true,
-    };
+    const target = moatFtpTarget(harness, 'operator');
     // Warm up TLS, the printer session and the heap, so the baseline is the steady state, not a cold start.
     const warmup = join(harness.dir, 'warmup.3mf');
     writeRandomFile(warmup, 4 * 1024 * 1024);

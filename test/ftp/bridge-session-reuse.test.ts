@@ -3,19 +3,13 @@ import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, run, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
 describe('FTPS bridge data-session reuse', () => {
   let harness: Harness;
-  const viewer = () => ({
-    port: harness.moat?.ftp.port as number,
-    user: 'bblp',
-    password: harness.codes.viewer,
-    caFile: harness.moatCaFile,
-    tls: true,
-  });
+  const viewer = () => moatFtpTarget(harness, 'viewer');
 
   before(async () => {
     harness = await startHarness({ mqtt: false, ftp: 'tls' });
@@ -137,13 +131,7 @@ describe('FTPS bridge with ftp.requireSessionReuse off', () => {
   after(() => harness?.close());
 
   it('accepts a data connection with a fresh handshake', async () => {
-    const target = {
-      port: harness.moat?.ftp.port as number,
-      user: 'bblp',
-      password: harness.codes.viewer,
-      caFile: harness.moatCaFile,
-      tls: true,
-    };
+    const target = moatFtpTarget(harness, 'viewer');
     const result = await run('curl', [...curlArgs(target, ''), '--tls-max', '1.2', '--no-sessionid', '--verbose']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /< 226/);

@@ -68,6 +68,15 @@ export interface CurlTarget {
 }
 
 /** curl arguments for an implicit-FTPS (or plain FTP) URL on loopback, passive mode, TLS required. */
+/** Moat's FTPS listener in a harness, for one role's access code (the FTP twin of `moatEndpoint`). */
+export function moatFtpTarget(
+  h: { moat?: { ftp: { port: number } }; moatCaFile: string; codes: Record<'viewer' | 'operator' | 'admin', string> },
+  role: 'viewer' | 'operator' | 'admin',
+): CurlTarget {
+  if (!h.moat) throw new Error('the harness runs no Moat');
+  return { port: h.moat.ftp.port, user: 'bblp', password: h.codes[role], caFile: h.moatCaFile, tls: true };
+}
+
 export function curlArgs(target: CurlTarget, path: string, extra: string[] = []): string[] {
   const scheme = target.tls ? 'ftps' : 'ftp';
   return [
