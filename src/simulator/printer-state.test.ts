@@ -14,6 +14,9 @@ writeFileSync(join(storageDir, 'cache', 'y.3mf'), 'y');
 
 const identity = { serial: '01S00C000000001', ownAddress: '127.0.0.1', accessCode: 'K7PX3QMA', storageDir };
 const send = (state: PrinterState, message: unknown) => state.handle(Buffer.from(JSON.stringify(message)));
+/** The `print` object of the first reply. */
+const firstReply = (outcome: { replies: Record<string, unknown>[] }) =>
+  (outcome.replies[0]?.print ?? {}) as { result?: string; reason?: string; sequence_id?: string };
 const projectFile = (url: unknown) => ({
   print: { sequence_id: '5', command: 'project_file', param: 'Metadata/plate_1.gcode', url, md5: 'from_sd_card' },
 });
@@ -31,7 +34,7 @@ describe('simulated printer: project_file', () => {
     test(`${url} starts the print`, () => {
       const state = new PrinterState(printerModel('P1S'), identity);
       const outcome = send(state, projectFile(url));
-      assert.equal((outcome.replies[0]?.print as { result: string }).result, 'success');
+      assert.equal(firstReply(outcome).result, 'success');
       assert.equal(outcome.changed?.gcode_state, 'RUNNING');
       assert.equal(outcome.changed?.print_error, 0);
       assert.equal(state.gcodeState, 'RUNNING');
@@ -52,10 +55,10 @@ describe('simulated printer: project_file', () => {
       const state = new PrinterState(printerModel('P1S'), identity);
       const before = state.gcodeState;
       const outcome = send(state, projectFile(url));
-      const reply = outcome.replies[0]?.print as { result: string; reason: string; sequence_id: string };
+      const reply = firstReply(outcome);
       assert.equal(reply.result, 'fail');
       assert.equal(reply.sequence_id, '5');
-      assert.ok(reply.reason.length > 0);
+      assert.ok((reply.reason ?? '').length > 0);
       assert.deepEqual(outcome.changed, { print_error: printFileError });
       assert.equal(state.gcodeState, before);
       assert.equal((state.fullReport().print as { print_error: number }).print_error, printFileError);
@@ -64,10 +67,7 @@ describe('simulated printer: project_file', () => {
 
   test('without storage no ftp:// file exists', () => {
     const state = new PrinterState(printerModel('P1S'), { ...identity, storageDir: undefined });
-    assert.equal(
-      (send(state, projectFile('ftp://x.gcode.3mf')).replies[0]?.print as { result: string }).result,
-      'fail',
-    );
+    assert.equal(firstReply(send(state, projectFile('ftp://x.gcode.3mf'))).result, 'fail');
   });
 });
 
