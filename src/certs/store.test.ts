@@ -10,14 +10,19 @@ import { describeCertificate } from './x509.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moat-certs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const wanted = { commonName: '01S00C000000001', hostname: 'moat', lanAddresses: ['198.51.100.1'] };
+const wanted = {
+  commonName: '01S00C000000001',
+  hostname: 'moat',
+  printerSerials: ['01S00C000000001'],
+  lanAddresses: ['198.51.100.1'],
+};
 
 test('first start creates a CA and a server certificate that openssl verifies against it', async () => {
   const paths = statePaths(join(dir, 'a'));
   const identity = await ensureServerIdentity(paths, wanted);
   const server = describeCertificate(identity.certPem);
   assert.equal(server.commonName, '01S00C000000001');
-  assert.deepEqual(server.altNames.sort(), ['198.51.100.1', 'moat', 'moat.local'].sort());
+  assert.deepEqual(server.altNames.sort(), ['01S00C000000001', '198.51.100.1', 'moat', 'moat.local'].sort());
   assert.equal(statSync(paths.caKey).mode & 0o777, 0o600);
   assert.equal(statSync(paths.serverKey).mode & 0o777, 0o600);
   const out = execFileSync('openssl', ['verify', '-CAfile', paths.caCert, paths.serverCert], { encoding: 'utf8' });
@@ -48,6 +53,19 @@ test('a new LAN address re-issues the server certificate under the same CA', asy
   assert.ok(describeCertificate(second.certPem).altNames.includes('198.51.100.2'));
 });
 
+test('a printer serial configured at start is added to the names: the certificate is re-issued', async () => {
+  const paths = statePaths(join(dir, 'e'));
+  const first = await ensureServerIdentity(paths, { ...wanted, printerSerials: [] });
+  assert.ok(!describeCertificate(first.certPem).altNames.includes('01S00C000000001'));
+  const second = await ensureServerIdentity(paths, {
+    ...wanted,
+    printerSerials: ['01S00C000000001', '01P00A000000002'],
+  });
+  assert.notEqual(second.certPem, first.certPem);
+  const names = describeCertificate(second.certPem).altNames;
+  assert.ok(names.includes('01S00C000000001') && names.includes('01P00A000000002'), names.join(', '));
+});
+
 test('a server certificate near expiry is renewed', async () => {
   const paths = statePaths(join(dir, 'd'));
   const first = await ensureServerIdentity(paths, wanted);
@@ -55,7 +73,7 @@ test('a server certificate near expiry is renewed', async () => {
   const csr = join(dir, 'd.csr');
   execFileSync('openssl', ['req', '-new', '-key', paths.serverKey, '-subj', '/CN=01S00C000000001', '-out', csr]);
   const ext = join(dir, 'd.ext');
-  writeFileSync(ext, 'subjectAltName=DNS:moat,DNS:moat.local,IP:198.51.100.1\n');
+  writeFileSync(ext, 'subjectAltName=DNS:moat,DNS:moat.local,DNS:01S00C000000001,IP:198.51.100.1\n');
   execFileSync('openssl', [
     'x509',
     '-req',

@@ -23,6 +23,11 @@ export interface ServerCertificateWanted {
   /** CN: the printer serial when Bambu clients connect (they expect CN = serial), else the hostname. */
   commonName: string;
   hostname: string;
+  /**
+   * The serials of the printers Moat stands in for, as DNS names: the slicers check the certificate against
+   * the serial as a host name, and OpenSSL's check ignores the CN once a certificate carries any DNS name.
+   */
+  printerSerials: string[];
   lanAddresses: string[];
 }
 
@@ -31,13 +36,21 @@ const serverValidDays = 397;
 const renewBeforeDays = 30;
 
 export function wantedAltNames(wanted: ServerCertificateWanted): string[] {
-  return [...new Set([wanted.hostname, `${wanted.hostname}.local`, 'moat.local', ...wanted.lanAddresses])];
+  return [
+    ...new Set([
+      wanted.hostname,
+      `${wanted.hostname}.local`,
+      'moat.local',
+      ...wanted.printerSerials,
+      ...wanted.lanAddresses,
+    ]),
+  ];
 }
 
 /**
  * Loads Moat's CA and server certificate, creating what is missing. The CA is made once and kept; the
  * server certificate is re-issued when it nears expiry or when its CN or names no longer match the
- * configuration (a new LAN address, a renamed device).
+ * configuration (a new LAN address, a renamed device, a printer added at start).
  */
 export async function ensureServerIdentity(
   paths: StatePaths,

@@ -9,7 +9,21 @@ test('defaults fill an empty configuration', () => {
   const config = defaultConfig();
   assert.equal(config.ports.mqtt, 8883);
   assert.deepEqual(config.ftp.allowedExtensions, ['.3mf', '.gcode', '.gcode.3mf']);
+  assert.deepEqual(config.ftp.allowedNames, ['verify_job']);
   assert.equal(config.firewall.cloudAccess, false);
+});
+
+test('ftp.allowedNames takes bare file names only', () => {
+  assert.deepEqual(parseConfig({ ftp: { allowedNames: ['verify_job', 'probe.txt'] } }).ftp.allowedNames, [
+    'verify_job',
+    'probe.txt',
+  ]);
+  for (const name of ['/verify_job', 'cache/x', '..', '.hidden', '', 'a b', 'x\\y'])
+    assert.throws(
+      () => parseConfig({ ftp: { allowedNames: [name] } }),
+      (e: unknown) => e instanceof ConfigError && e.field === 'ftp.allowedNames[0]',
+      name,
+    );
 });
 
 test('a wrong type names the field', () => {

@@ -161,6 +161,14 @@ export const configSchema = object({
       '.gcode',
       '.gcode.3mf',
     ]),
+    /**
+     * Exact names a writer may upload at the root of the printer's storage whatever their extension. The
+     * slicers' access-code probe uploads `verify_job` (no extension) when a printer is added and before a print.
+     */
+    allowedNames: withDefault(
+      arrayOf(str({ pattern: /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/, hint: 'a file name without a path' }), { max: 32 }),
+      () => ['verify_job'],
+    ),
     maxUploadBytes: withDefault(int({ min: 1, max: 64 * 1024 * 1024 * 1024 }), () => 2 * 1024 * 1024 * 1024),
     requireSessionReuse: withDefault(bool(), () => true),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 3600000 }), () => 300000),

@@ -9,7 +9,7 @@ import type { Role } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { PrinterSession } from './printer-session.js';
 import type { Transfer, TransferTracker } from './transfers.js';
-import { checkPathCharacters, checkUploadName, FtpRefusal, type UploadPolicy } from './upload-policy.js';
+import { checkPathCharacters, FtpRefusal, type UploadPolicy, uploadPath } from './upload-policy.js';
 
 /**
  * The ftp-srv FileSystem a LAN session sees: every call goes to the printer through that session's own
@@ -146,8 +146,7 @@ export class RelayFileSystem extends FileSystem {
 
   override write(fileName: string): PrinterUpload {
     this.requireWriter('upload');
-    checkUploadName(fileName, this.relay.policy);
-    const path = this.printerPath(fileName);
+    const path = uploadPath(fileName, this.cwdPath, this.relay.policy);
     const temporary = posix.join(posix.dirname(path), `.moat-${randomBytes(6).toString('hex')}.part`);
     return new PrinterUpload(this.relay, temporary, path, this.startTransfer('upload', path));
   }
@@ -167,9 +166,8 @@ export class RelayFileSystem extends FileSystem {
 
   override async rename(from: string, to: string): Promise<void> {
     this.requireWriter('rename');
-    checkUploadName(to, this.relay.policy);
+    const target = uploadPath(to, this.cwdPath, this.relay.policy);
     const source = this.printerPath(from);
-    const target = this.printerPath(to);
     await this.printer((client) => client.rename(source, target));
   }
 

@@ -10,12 +10,12 @@ import type { RunningService, ServiceContext } from '../service-context.js';
 import type { AuditQuery, PrinterStatus } from '../status.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { availabilityPacket } from './availability.js';
-import { commandAllowed, parseCommand, requiredRole } from './command-policy.js';
+import { commandAllowed, neverForwarded, parseCommand, requiredRole } from './command-policy.js';
 import { CommandResults } from './command-results.js';
 import { FrameSizeGuard } from './frame-guard.js';
 import { PrinterLink } from './printer-link.js';
 import { TokenBucket } from './rate-limit.js';
-import { encodeReport, fanOutReport, type ReportSubscriber, sendReport } from './report-fanout.js';
+import { encodeReport, fanOutReport, type ReportSubscriber, sendReport, subscribesTo } from './report-fanout.js';
 import { topicFilterMatches } from './topic-filter.js';
 
 export interface MqttBridge extends RunningService {
@@ -71,11 +71,10 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   // aedes's client table (connected clients by id) is not in its typings.
   const brokerClients = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
   /** Report-topic traffic goes out through report-fanout only, so a client's reports stay in order. */
+  const sendToClient = (client: Client, link: PrinterLink, payload: Buffer) =>
+    sendReport(client as unknown as ReportSubscriber, encodeReport(reportTopic(link.serial), payload));
   const sendFullState = (client: Client, link: PrinterLink, sequenceId?: string) =>
-    sendReport(
-      client as unknown as ReportSubscriber,
-      encodeReport(reportTopic(link.serial), link.cache.fullReport(sequenceId)),
-    );
+    sendToClient(client, link, link.cache.fullReport(sequenceId));
   const reportTopic = (serial: string) => `device/${serial}/report`;
 
   const broker = await Aedes.createBroker({
@@ -167,14 +166,18 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       recordAudit({ ...base, outcome: 'refused', reason });
     };
     const unknownRole = ctx.config.get().mqtt.unknownCommandRole;
+    const moatAnswer = parsed.ok ? neverForwarded(parsed.name) : undefined;
     let refusal: string | undefined;
     if (!session.publishes.take()) refusal = 'publish rate limit';
     else if (!parsed.ok) refusal = parsed.reason;
+    else if (moatAnswer !== undefined) refusal = moatAnswer;
     else if (!commandAllowed(session.role, parsed.name, unknownRole)) {
       refusal = `role ${session.role} may not send ${parsed.name} (needs ${requiredRole(parsed.name, unknownRole)})`;
     } else if (!link.online) refusal = 'printer offline';
     if (refusal !== undefined || !parsed.ok) {
       refuse(refusal ?? 'malformed');
+      if (parsed.ok && moatAnswer !== undefined && refusal === moatAnswer)
+        replyOnMoatsBehalf(client, link, parsed, moatAnswer);
       return;
     }
     if (parsed.name === 'pushing.pushall') {
@@ -186,6 +189,18 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     }
     link.upstream.publish(payload, packet.qos > 0 ? 1 : 0);
     results.expect({ ...base, outcome: 'allowed' }, parsed.kind, parsed.command, parsed.sequenceId);
+  }
+
+  /** A command Moat never forwards gets a failure reply in the printer's shape, to the asking client only. */
+  function replyOnMoatsBehalf(
+    client: Client,
+    link: PrinterLink,
+    parsed: { kind: string; command: string; sequenceId?: string },
+    reason: string,
+  ): void {
+    if (!subscribesTo(client as unknown as ReportSubscriber, reportTopic(link.serial))) return;
+    const reply = { command: parsed.command, sequence_id: parsed.sequenceId ?? '0', result: 'fail', reason };
+    sendToClient(client, link, Buffer.from(JSON.stringify({ [parsed.kind]: reply })));
   }
 
   broker.on('subscribe', (subscriptions, client) => {

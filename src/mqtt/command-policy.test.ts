@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { commandAllowed, parseCommand, requiredRole } from './command-policy.js';
+import { commandAllowed, neverForwarded, parseCommand, requiredRole } from './command-policy.js';
 
 const parse = (value: unknown) => parseCommand(Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)));
 
@@ -48,4 +48,10 @@ test('unknown commands need the configured role', () => {
   assert.equal(requiredRole('print.new_feature', 'operator'), 'operator');
   assert.ok(commandAllowed('operator', 'print.new_feature', 'operator'));
   assert.equal(requiredRole('print.gcode_line', 'viewer'), 'admin', 'a listed command keeps its role');
+});
+
+test('get_access_code is never forwarded, whatever the role: Moat answers it', () => {
+  assert.match(neverForwarded('system.get_access_code') ?? '', /never leaves Moat/);
+  assert.equal(neverForwarded('system.ledctrl'), undefined);
+  assert.equal(neverForwarded('constructor'), undefined);
 });

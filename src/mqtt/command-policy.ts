@@ -21,7 +21,21 @@ const operatorCommands = [
   'print.ams_filament_setting',
   'print.ams_user_setting',
 ];
-const adminCommands = ['print.gcode_line', 'print.gcode_file', 'system.get_access_code', 'upgrade.start'];
+const adminCommands = ['print.gcode_line', 'print.gcode_file', 'upgrade.start'];
+
+/**
+ * Commands Moat answers itself and never forwards, whatever the role, with the reason it replies: the
+ * printer's answer would carry a secret (its access code) that LAN clients must never see.
+ */
+const answeredByMoat: Record<string, string> = {
+  'system.get_access_code':
+    "refused by Moat: the printer's access code never leaves Moat; LAN clients log in with their own Moat access codes",
+};
+
+/** Moat's refusal reason for a command it never forwards; undefined for any other command. */
+export function neverForwarded(name: string): string | undefined {
+  return Object.hasOwn(answeredByMoat, name) ? answeredByMoat[name] : undefined;
+}
 
 export type ParsedCommand =
   | { ok: true; name: string; kind: string; command: string; sequenceId?: string }

@@ -1,6 +1,7 @@
 import type { PrinterConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { addressRewriter } from './address-rewrite.js';
+import { withoutSecrets } from './report-secrets.js';
 import { StateCache } from './state-cache.js';
 import { PrinterUpstream } from './upstream.js';
 
@@ -17,7 +18,7 @@ export interface PrinterLinkOptions {
   quietRepushMs: number;
   retryMinMs: number;
   retryMaxMs: number;
-  /** A report for LAN subscribers, rewritten. */
+  /** A report for LAN subscribers, rewritten, without credentials. */
   onReport(payload: Buffer, parsed: unknown): void;
   onAvailability(online: boolean): void;
 }
@@ -31,6 +32,8 @@ export class PrinterLink {
   private readonly rewrite: (payload: Buffer) => Buffer;
   private lastPushallAt = Number.NEGATIVE_INFINITY;
   private quietTimer: NodeJS.Timeout | undefined;
+  /** The code this connection logged in with: reports are searched for it (read once per connection). */
+  private printerAccessCode: string | undefined;
 
   constructor(private readonly options: PrinterLinkOptions) {
     this.rewrite = addressRewriter(options.printer.address, options.lanAddress);
@@ -42,6 +45,11 @@ export class PrinterLink {
       retryMaxMs: options.retryMaxMs,
     });
     this.upstream.on('online', () => {
+      try {
+        this.printerAccessCode = options.accessCode();
+      } catch {
+        // The connection just logged in with it; a code removed since is found missing at the next login.
+      }
       options.onAvailability(true);
       // A printer that restarted, or dropped us, may have stopped pushing: restart it and take a full state.
       this.upstream.publish(startPushingPayload);
@@ -81,17 +89,20 @@ export class PrinterLink {
     await this.upstream.close();
   }
 
+  /** The one place upstream reports enter Moat: addresses rewritten, credentials removed, then cached and handed on. */
   private onUpstreamReport(payload: Buffer): void {
     this.armQuietTimer();
-    const rewritten = this.rewrite(payload);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rewritten.toString('utf8'));
-      this.cache.apply(parsed);
-    } catch {
-      // Not JSON: forwarded as it came, not cached.
+    const clean = withoutSecrets(this.rewrite(payload), this.printerAccessCode);
+    if (!clean) {
+      this.options.logger.warn({ serial: this.serial }, 'report dropped: not JSON and holds the printer access code');
+      return;
     }
-    this.options.onReport(rewritten, parsed);
+    if (clean.removed.length > 0) {
+      this.options.logger.info({ serial: this.serial, fields: clean.removed }, 'credentials removed from a report');
+    }
+    // Not JSON: forwarded as it came, not cached.
+    if (clean.parsed !== undefined) this.cache.apply(clean.parsed);
+    this.options.onReport(clean.payload, clean.parsed);
   }
 
   /** Clients run 30–60 s watchdogs; a printer gone quiet is asked again before they give up. */

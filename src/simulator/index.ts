@@ -97,6 +97,7 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
         stats,
         ...(options.mqtt.connectionLimit !== undefined && { connectionLimit: options.mqtt.connectionLimit }),
         ...(options.mqtt.printTickMs !== undefined && { printTickMs: options.mqtt.printTickMs }),
+        ...(options.ftp && { storageDir: options.ftp.rootDir }),
       });
       running.push(mqtt);
       ports.mqtt = mqtt.port;

@@ -34,7 +34,12 @@ export async function startSimulatedMqtt(options: SimulatedMqttOptions): Promise
   const reportTopic = `device/${serial}/report`;
   const requestTopic = `device/${serial}/request`;
   const limit = options.connectionLimit ?? options.model.mqttConnectionLimit;
-  const state = new PrinterState(options.model, serial, options.host);
+  const state = new PrinterState(options.model, {
+    serial,
+    ownAddress: options.host,
+    accessCode: options.accessCode,
+    ...(options.storageDir !== undefined && { storageDir: options.storageDir }),
+  });
   const admitted = new Set<Client>();
 
   const broker = await Aedes.createBroker({

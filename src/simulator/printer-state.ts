@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { ipv4ToUint32LE } from '../net/ipv4-uint32.js';
 import { bambuReportsDir } from '../paths.js';
 import type { PrinterModel } from '../printer-models.js';
@@ -21,8 +21,24 @@ export interface CommandOutcome {
 /** Commands a printer acknowledges without a visible state change in the simulator. */
 const acknowledged: Record<string, readonly string[]> = {
   print: ['gcode_line', 'print_speed', 'ams_change_filament', 'ams_control', 'ams_filament_setting', 'calibration'],
-  system: ['ledctrl', 'get_access_code'],
+  system: ['ledctrl'],
 };
+
+/** print_error 0500_4002, "Unsupported print file path or name": what a printer reports for a file it cannot open. */
+export const printFileError = 0x05004002;
+
+/** Where the printer's storage is mounted in its own file system, as `file://` URLs name it. */
+const storageMounts = ['/mnt/sdcard/', '/sdcard/'];
+
+/** What the simulated printer is beyond its model: its secret and its storage. */
+export interface SimulatedPrinterIdentity {
+  serial: string;
+  /** Its own address, reported in `net.info` and `ipcam.rtsp_url`. */
+  ownAddress: string;
+  accessCode: string;
+  /** The storage its FTP server serves; absent = no storage, so no `ftp://` or `file://` file exists. */
+  storageDir?: string;
+}
 
 const totalLayers = 50;
 const printSeconds = 600;
@@ -33,9 +49,9 @@ export class PrinterState {
 
   constructor(
     private readonly model: PrinterModel,
-    serial: string,
-    ownAddress: string,
+    private readonly identity: SimulatedPrinterIdentity,
   ) {
+    const { serial, ownAddress } = identity;
     const fixture = JSON.parse(readFileSync(join(bambuReportsDir, model.fixture), 'utf8')) as {
       pushall: { print: Json };
       get_version: { info: Json };
@@ -89,6 +105,18 @@ export class PrinterState {
     if (kind === 'info' && command === 'get_version') {
       return { replies: [{ info: { ...this.version, command, sequence_id: sequenceId, result: 'success' } }] };
     }
+    if (kind === 'system' && command === 'get_access_code') {
+      // As printers answer it: the access code in clear, on the report topic.
+      return { replies: [reply('success', 'success', { access_code: this.identity.accessCode })] };
+    }
+    if (kind === 'print' && command === 'project_file' && !this.busy()) {
+      const problem = this.projectFileProblem((body as Json).url);
+      if (problem !== undefined) {
+        const changed = { print_error: printFileError };
+        Object.assign(this.print, changed);
+        return { replies: [reply('fail', problem)], changed };
+      }
+    }
     if (kind === 'print') {
       const changed = this.printControl(command, body as Json);
       if (changed === 'refused') return { replies: [reply('fail', `cannot ${command} while ${this.gcodeState}`)] };
@@ -115,12 +143,41 @@ export class PrinterState {
     return changed;
   }
 
+  private busy(): boolean {
+    return this.gcodeState === 'RUNNING' || this.gcodeState === 'PAUSE';
+  }
+
+  /**
+   * Why the file a `project_file` names cannot be printed, or undefined when it can. `ftp://NAME` and
+   * `ftp:///NAME` name a file in the FTP storage, `file:///sdcard/NAME` the same storage by its mount point.
+   * `brtc://emmc/NAME` came over the port-6000 tunnel, which the simulator does not store: accepted unchecked.
+   * No `url` at all is the simulator's shortcut for tests that only need a print running.
+   */
+  private projectFileProblem(url: unknown): string | undefined {
+    if (url === undefined) return undefined;
+    if (typeof url !== 'string') return 'url is not a string';
+    if (url.startsWith('brtc://emmc/')) return undefined;
+    let path: string;
+    if (url.startsWith('ftp://')) path = `/${url.slice('ftp://'.length).replace(/^\/+/, '')}`;
+    else if (url.startsWith('file://')) {
+      const absolute = url.slice('file://'.length);
+      const mount = storageMounts.find((prefix) => absolute.startsWith(prefix));
+      path = mount ? `/${absolute.slice(mount.length)}` : absolute;
+    } else return `unsupported url ${url}`;
+    const inStorage = posix.normalize(path);
+    const { storageDir } = this.identity;
+    if (storageDir === undefined || inStorage !== path || !isFile(join(storageDir, inStorage)))
+      return `file not found: ${url}`;
+    return undefined;
+  }
+
   private printControl(command: string, body: Json): Json | 'refused' | undefined {
     const state = this.gcodeState;
     switch (command) {
       case 'project_file':
-        if (state === 'RUNNING' || state === 'PAUSE') return 'refused';
+        if (this.busy()) return 'refused';
         return {
+          print_error: 0,
           gcode_state: 'RUNNING',
           mc_percent: 0,
           layer_num: 0,
@@ -139,4 +196,8 @@ export class PrinterState {
         return undefined;
     }
   }
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }

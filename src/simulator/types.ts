@@ -22,6 +22,8 @@ export interface SimulatedMqttOptions {
   connectionLimit?: number;
   /** How often a running print advances (progress, layers). */
   printTickMs?: number;
+  /** The printer's storage (the FTP root), where `project_file` looks for the file it names. */
+  storageDir?: string;
 }
 
 export interface SimulatedFtpOptions {

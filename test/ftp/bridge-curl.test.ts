@@ -90,7 +90,12 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const before = readdirSync(storage).sort();
       for (const [name, reply] of [
         ['../x.3mf', /< 553 File name refused: path traversal/],
-        ['/etc/passwd', /< 553 File name refused: absolute paths/],
+        // An absolute name is a path inside the printer's storage (the slicers send `/x.gcode.3mf`): climbing
+        // out of it is refused, and /etc/passwd is just a file without an allowed extension.
+        ['/../x.3mf', /< 553 File name refused: path traversal/],
+        ['/etc/passwd', /< 553 File type refused/],
+        ['C:x.3mf', /< 553 File name refused: drive letters/],
+        ['..\\x.3mf', /< 553 File name refused: backslashes/],
         ['%2e%2e/x.3mf', /< 553 File name refused: percent-encoded/],
         ['x.3mf%00.txt', /< 553 File name refused: percent-encoded/],
         ['x.3mf\u0001', /< 553 File name refused: control characters/],

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
 import { collectMessages, connectMqtt, MosquittoProcess, mosquittoArgs, waitFor } from '../helpers/mqtt-clients.js';
 
 /** The simulated printer's broker, proven with real clients and without Moat in front of it. */
@@ -14,7 +16,7 @@ describe('simulated printer MQTT', () => {
   before(async () => {
     h = await startHarness({
       model: 'P1S',
-      ftp: false,
+      // The FTP storage is where project_file looks for its file.
       simulatorOnly: true,
       simulator: { mqtt: { transport: 'tls', printTickMs: 50 } },
     });
@@ -103,9 +105,27 @@ describe('simulated printer MQTT', () => {
     const version = await waitFor('get_version answer', () => find('info', '11'));
     assert.equal((version.module as { sn: string }[])[0]?.sn, h.serial);
 
-    await send({
-      print: { sequence_id: '12', command: 'project_file', param: 'Metadata/plate_1.gcode', url: 'ftp://a.3mf' },
-    });
+    const projectFile = (sequenceId: string) =>
+      send({
+        print: {
+          sequence_id: sequenceId,
+          command: 'project_file',
+          param: 'Metadata/plate_1.gcode',
+          url: 'ftp://a.3mf',
+          md5: 'from_sd_card',
+        },
+      });
+    await projectFile('10');
+    const missing = await waitFor('project_file answer for a missing file', () => find('print', '10'));
+    assert.equal(missing.result, 'fail');
+    assert.match(String(missing.reason), /not found/);
+    await waitFor('print_error pushed', () =>
+      received.find((m) => (m.print as Record<string, unknown>)?.print_error === 0x05004002),
+    );
+    assert.ok(!received.some((m) => (m.print as Record<string, unknown>)?.gcode_state === 'RUNNING'));
+
+    writeFileSync(join(printerStorage(h), 'a.3mf'), 'a print');
+    await projectFile('12');
     assert.equal((await waitFor('project_file answer', () => find('print', '12'))).result, 'success');
     // P1S pushes deltas: progress arrives as small messages carrying only what changed.
     const progress = await waitFor('progress past 10 %', () =>
@@ -128,6 +148,11 @@ describe('simulated printer MQTT', () => {
     client.publish(`device/${h.serial}/request`, '{not json');
     await send({ info: { sequence_id: '16', command: 'get_version' } });
     await waitFor('the broker still answering after garbage', () => find('info', '16'));
+    await send({ system: { sequence_id: '17', command: 'get_access_code' } });
+    assert.equal(
+      (await waitFor('get_access_code answer', () => find('system', '17'))).access_code,
+      h.printerAccessCode,
+    );
     const seen = h.sim.stats.commands.map((c) => c.payload);
     assert.ok(seen.includes('{not json'), 'every payload is recorded as received');
     await closeAll();
