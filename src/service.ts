@@ -87,11 +87,18 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     const web = await startWeb(context, status);
     started.push(web);
     // The bridges, relays and discovery read printers and ports when they start: when those change (the
-    // wizard added a printer, a port moved), they are restarted together. Access codes are read at each
-    // login, so changing them needs no restart.
+    // wizard added a printer, a port moved), they are restarted together. Discovery alone also follows the
+    // printer segment (it joins the SSDP group on the segment's address), without dropping bridged clients.
+    // Access codes are read at each login, so changing them needs no restart.
     config.on('change', (next, previous) => {
-      if (!printerPlaneChanged(next, previous)) return;
+      const restart = planeRestart(next, previous);
+      if (restart === undefined) return;
       restarting = restarting.then(async () => {
+        if (restart === 'discovery') {
+          logger.info('printer-segment or discovery settings changed: restarting discovery');
+          await printerPlane?.restartDiscovery();
+          return;
+        }
         logger.info('printer settings changed: restarting the bridges');
         await printerPlane?.close();
         printerPlane = undefined;
@@ -134,6 +141,7 @@ interface PrinterPlane extends RunningService {
   ftp: FtpBridge;
   relays: RelayService;
   discovery: DiscoveryRelay;
+  restartDiscovery(): Promise<void>;
 }
 
 const idleMqtt: MqttBridge = {
@@ -160,6 +168,7 @@ const idlePrinterPlane: PrinterPlane = {
   ftp: idleFtp,
   relays: idleRelays,
   discovery: idleDiscovery,
+  restartDiscovery: async () => {},
   close: async () => {},
 };
 
@@ -179,17 +188,35 @@ async function startPrinterPlane(context: ServiceContext): Promise<PrinterPlane>
     started.push(ftp);
     const relays = await startRelays(context);
     started.push(relays);
-    const discovery = await startDiscoveryRelay(context);
-    started.push(discovery);
-    return { mqtt, ftp, relays, discovery, close };
+    // Started last, so it is closed first; never throws (discovery is a convenience, see its service).
+    const plane: PrinterPlane = {
+      mqtt,
+      ftp,
+      relays,
+      discovery: await startDiscoveryRelay(context),
+      async restartDiscovery() {
+        await plane.discovery.close();
+        plane.discovery = await startDiscoveryRelay(context);
+      },
+      async close() {
+        await plane.discovery.close();
+        await close();
+      },
+    };
+    return plane;
   } catch (error) {
     await close();
     throw error;
   }
 }
 
-const printerPlaneSections = ['printers', 'ports', 'lan', 'mqtt', 'ftp', 'relays', 'discovery'] as const;
+const bridgeSections = ['printers', 'ports', 'lan', 'mqtt', 'ftp', 'relays'] as const;
+const discoverySections = ['segment', 'discovery'] as const;
 
-function printerPlaneChanged(next: MoatConfig, previous: MoatConfig): boolean {
-  return printerPlaneSections.some((key) => JSON.stringify(next[key]) !== JSON.stringify(previous[key]));
+/** What a configuration change asks of the printer plane: a full restart, discovery alone, or nothing. */
+function planeRestart(next: MoatConfig, previous: MoatConfig): 'all' | 'discovery' | undefined {
+  const changed = (key: keyof MoatConfig) => JSON.stringify(next[key]) !== JSON.stringify(previous[key]);
+  if (bridgeSections.some(changed)) return 'all';
+  if (discoverySections.some(changed)) return 'discovery';
+  return undefined;
 }
