@@ -36,6 +36,9 @@ interface Session {
 
 const requestTopicPattern = /^device\/([A-Za-z0-9-]{1,32})\/request$/;
 
+/** CONNACK, MQTT 3.1.1 (the versions aedes speaks), return code 3. */
+const serverUnavailable = Buffer.from([0x20, 0x02, 0x00, 0x03]);
+
 function authError(message: string, returnCode: 2 | 3 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode });
 }
@@ -81,6 +84,26 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     connectTimeout: limits.connectTimeoutMs,
     maxClientsIdLength: 128,
     queueLimit: 64,
+    // The client limit comes before any password check: a connection over it costs no scrypt. (Logins in
+    // progress are not counted here, so the check after authentication stays for those that race past.)
+    preConnect(client, _packet, done) {
+      if (authenticatedCount < ctx.config.get().mqtt.maxClients) {
+        done(null, true);
+        return;
+      }
+      log.warn({ address: addressOf(client) }, 'LAN connection refused before login: too many clients');
+      // aedes drops a connection refused here without a CONNACK: send the one the limit after login sends
+      // (3, "server unavailable"), so clients report the reason and back off instead of retrying at once. The
+      // connection is ended, not destroyed, so the CONNACK is not lost to a reset; a client that does not close
+      // its side in time is cut off.
+      const conn = client.conn;
+      const cutOff = setTimeout(() => conn.destroy(), limits.connectTimeoutMs);
+      conn.once('close', () => {
+        clearTimeout(cutOff);
+        done(new Error('too many clients'), false);
+      });
+      conn.end(serverUnavailable);
+    },
     authenticate(client, username, password, done) {
       const address = addressOf(client);
       auth
