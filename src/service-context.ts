@@ -1,3 +1,4 @@
+import type { TlsOptions, Server as TlsServer } from 'node:tls';
 import type { AccessCodeVerifier } from './auth/access-codes.js';
 import type { ServerIdentity } from './certs/store.js';
 import type { ConfigHolder } from './config/holder.js';
@@ -9,8 +10,16 @@ import type { Logger } from './log.js';
 export interface ServiceContext {
   paths: StatePaths;
   config: ConfigHolder;
-  /** Moat's CA and the server certificate every LAN listener presents. */
-  identity: ServerIdentity;
+  /**
+   * Moat's CA and the server certificate every LAN listener presents: the current one, re-issued while Moat
+   * runs when printers, the hostname or the LAN addresses change.
+   */
+  readonly identity: ServerIdentity;
+  /**
+   * Keeps a LAN TLS listener presenting the current certificate: after a re-issue new connections get the new
+   * one, open ones carry on. `options` builds the listener's full TLS options from an identity.
+   */
+  followIdentity(server: TlsServer, options: (identity: ServerIdentity) => TlsOptions): void;
   logger: Logger;
   events: MoatEvents;
   accessCodes: AccessCodeVerifier;

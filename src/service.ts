@@ -1,5 +1,6 @@
 import { AccessCodeVerifier } from './auth/access-codes.js';
-import { loadServerIdentity } from './certs/identity.js';
+import { loadServerIdentity, serverCertificateChanged } from './certs/identity.js';
+import { LiveIdentity } from './certs/live-identity.js';
 import { ConfigHolder } from './config/holder.js';
 import type { MoatConfig } from './config/schema.js';
 import { printerSecretName, readSecret } from './config/secrets.js';
@@ -45,11 +46,14 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   const logger = options.logger ?? createLogger();
   ensureStateDir(paths);
   const config = new ConfigHolder(paths);
-  const identity = await loadServerIdentity(paths, config.get());
+  const identity = new LiveIdentity(await loadServerIdentity(paths, config.get()));
   const context: ServiceContext = {
     paths,
     config,
-    identity,
+    get identity() {
+      return identity.identity;
+    },
+    followIdentity: (server, options) => identity.follow(server, options),
     logger,
     events: options.events ?? new MoatEvents(),
     accessCodes: new AccessCodeVerifier(() => config.get()),
@@ -86,14 +90,28 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     };
     const web = await startWeb(context, status);
     started.push(web);
+    // The certificate names the printers (the slicers check the serial) and Moat's names and addresses.
+    const reissueIdentity = async (next: MoatConfig) => {
+      try {
+        if (identity.replace(await loadServerIdentity(paths, next))) {
+          logger.info({ printers: next.printers.map((p) => p.serial) }, 'server certificate re-issued');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'server certificate could not be re-issued; the previous one stays');
+      }
+    };
     // The bridges, relays and discovery read printers and ports when they start: when those change (the
     // wizard added a printer, a port moved), they are restarted together. Discovery alone also follows the
     // printer segment (it joins the SSDP group on the segment's address), without dropping bridged clients.
     // Access codes are read at each login, so changing them needs no restart.
     config.on('change', (next, previous) => {
+      const reissue = serverCertificateChanged(next, previous);
       const restart = planeRestart(next, previous);
-      if (restart === undefined) return;
+      if (!reissue && restart === undefined) return;
       restarting = restarting.then(async () => {
+        // First, so that restarted bridges start with the new certificate too.
+        if (reissue) await reissueIdentity(next);
+        if (restart === undefined) return;
         if (restart === 'discovery') {
           logger.info('printer-segment or discovery settings changed: restarting discovery');
           await printerPlane?.restartDiscovery();

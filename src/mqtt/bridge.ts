@@ -311,6 +311,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     connections.set(stream, address);
     broker.handle(stream);
   });
+  ctx.followIdentity(server, lanServerTlsOptions);
   // Sockets still in the TLS handshake or login count too; past this the server stops accepting.
   server.maxConnections = limits.maxClients * 2;
   server.on('tlsClientError', (error, socket) => {
