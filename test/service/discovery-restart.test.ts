@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { formatNotify, parseNotify } from '../../src/discovery/notify-message.js';
 import { ssdpGroup } from '../../src/discovery/service.js';
 import { printerNotifyHeaders } from '../../src/simulator/notify.js';
+import { announcingTo, listenForAnnouncements } from '../helpers/discovery.js';
 import { startHarness } from '../helpers/harness.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { connectMqtt, moatEndpoint, waitForPrinterReady } from '../helpers/mqtt-clients.js';
@@ -17,28 +18,15 @@ import { waitFor } from '../helpers/wait.js';
  * segment: multicast sent out of `lo` reaches only a socket that joined the group on `lo`.
  */
 test('a change of the printer segment restarts discovery (and only discovery)', async (t) => {
-  const lanListener = createSocket('udp4');
-  t.after(() => lanListener.close());
-  lanListener.bind(0, '127.0.0.1');
-  await once(lanListener, 'listening');
-  const announcements: Buffer[] = [];
-  lanListener.on('message', (m) => announcements.push(m));
-
+  const { port, announcements } = await listenForAnnouncements(t);
   const { logger, lines } = capturingLogger();
   const h = await startHarness({
     ftp: false,
     logger,
     configure: (config) => ({
-      ...config,
+      ...announcingTo(config, port),
       // No interface holds this address: joining the group there fails.
       segment: { ...config.segment, address: '192.0.2.1' },
-      lan: { ...config.lan, addresses: ['127.0.0.2'] },
-      discovery: {
-        ...config.discovery,
-        enabled: true,
-        announceAddress: '127.0.0.1',
-        announcePort: lanListener.address().port,
-      },
     }),
   });
   t.after(() => h.close());
