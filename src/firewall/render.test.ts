@@ -73,6 +73,11 @@ test('the rendered table opens exactly what the configuration enables', () => {
   assert.match(one, /lan printer relays: tcp dport \{ 3000, 3002, 6000 \} accept/, 'P1S: jpeg camera on 6000, bind');
   assert.doesNotMatch(one, /\b1883\b|dport 21\b/, 'never the plaintext ports');
   assert.doesNotMatch(one, /masquerade|cloud/, 'no forwarding without cloud access');
+  assert.match(
+    one,
+    /segment not to moat segment address: fib daddr \. iif type != \{ local, broadcast, multicast \} counter drop\nsegment dhcp/,
+    "the printer reaches only Moat's segment address, before anything is accepted from it",
+  );
   const cloud = rules(configurations['cloud-unrestricted'] as MoatConfig);
   assert.match(cloud, /cloud never to lan: iifname "wlan0" ip daddr \{ 198\.51\.100\.0\/24, 10\.0\.0\.0\/8/);
   assert.match(cloud, /cloud printer to internet: iifname "wlan0" oifname "eth1" ip saddr 192\.0\.2\.0\/24 accept/);

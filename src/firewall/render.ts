@@ -201,6 +201,12 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
   const segmentIn: FirewallChain = {
     name: 'segment_in',
     rules: [
+      // Only Moat's address on the segment (and broadcast/multicast there) is served: a packet from the printer
+      // to Moat's LAN or upstream address would otherwise reach whatever listens there on these ports.
+      {
+        text: 'fib daddr . iif type != { local, broadcast, multicast } counter drop',
+        comment: 'segment not to moat segment address',
+      },
       { text: 'udp sport 68 udp dport 67 accept', comment: 'segment dhcp' },
       { text: `ip saddr ${segmentNet} meta l4proto { tcp, udp } th dport 53 accept`, comment: 'segment dns' },
       // The discovery relay's input; it is re-announced on the LAN only, never back here.

@@ -29,6 +29,8 @@ const dir = join(tmpdir(), 'moat-topology-test');
 const env = { ...process.env, MOAT_TOPOLOGY_DIR: dir };
 const moatLan = '198.51.100.1';
 const moatSegment = '192.0.2.1';
+const moatUpstream = '203.0.113.1';
+const lanHost = '198.51.100.10';
 const wanHost = '203.0.113.2';
 const printer = '192.0.2.10';
 
@@ -79,6 +81,14 @@ function nmapXml(ns: string, args: string[]): string {
   );
   assert.equal(result.status, 0, result.out);
   return result.out;
+}
+
+/** The part of nmap's XML report about one scanned address. */
+function nmapHost(xml: string, address: string): string {
+  const hosts = [...xml.matchAll(/<host\b[^>]*>[\s\S]*?<\/host>/g)].map((m) => m[0]);
+  const host = hosts.find((h) => h.includes(`<address addr="${address}"`));
+  assert.ok(host, `nmap reported on ${address}`);
+  return host;
 }
 
 /** Port states nmap listed one by one, and the counts of ports it summarised by state ("Ignored State"). */
@@ -381,6 +391,38 @@ describe('network isolation on a real namespace topology', { skip }, () => {
       0,
       'nothing reaches wan with cloud access off',
     );
+  });
+
+  it("a compromised printer reaches only DHCP, DNS and the NOTIFY ports on Moat's segment address: not the setup page, SSH, the LAN listeners, Moat's other addresses nor the LAN", () => {
+    // Moat's listeners are on every address, so a port filtered from the printer is the firewall's doing.
+    const listening = inNs('moat', 'ss', ['-ltnH']).out;
+    for (const port of [443, 80, 8883, 990])
+      assert.match(listening, new RegExp(`(0\\.0\\.0\\.0|\\*):${port}\\s`), `Moat listens on every address on ${port}`);
+
+    const targets = [moatSegment, moatLan, moatUpstream, lanHost];
+    const xml = nmapXml('printer', ['-sS', '-p-', '--min-rate', '20000', ...targets]);
+    const scans = new Map(targets.map((t) => [t, parseNmap(nmapHost(xml, t))]));
+    const answering = (t: string) => [...(scans.get(t)?.states ?? [])].filter(([, state]) => state !== 'filtered');
+    // DNS (53) on the segment address passes the firewall (closed: no resolver runs in the topology).
+    assert.deepEqual(answering(moatSegment), [[53, 'closed']], "only DNS on Moat's segment address answers");
+    assert.equal(scans.get(moatSegment)?.filtered, 65534);
+    for (const t of [moatLan, moatUpstream, lanHost]) {
+      assert.deepEqual(answering(t), [], `no TCP port of ${t} answers the printer`);
+      assert.equal(scans.get(t)?.filtered, 65535, `every TCP port of ${t} is filtered`);
+    }
+
+    // UDP: DNS and DHCP (from the client port 68) reach the segment address and are answered "closed" by
+    // the kernel; to Moat's LAN or upstream address they are dropped, as is anything else.
+    const udp = (source: string[], ports: string, t: string) =>
+      parseNmap(nmapXml('printer', ['-sU', ...source, '-p', ports, t])).states;
+    const segmentUdp = udp([], '53,123,161,5353', moatSegment);
+    assert.equal(segmentUdp.get(53), 'closed', 'DNS passes');
+    for (const port of [123, 161, 5353]) assert.equal(segmentUdp.get(port), 'open|filtered', `udp ${port} dropped`);
+    assert.equal(udp(['-g', '68'], '67', moatSegment).get(67), 'closed', 'DHCP passes');
+    for (const t of [moatLan, moatUpstream]) {
+      assert.equal(udp([], '53', t).get(53), 'open|filtered', `DNS to ${t} dropped`);
+      assert.equal(udp(['-g', '68'], '67', t).get(67), 'open|filtered', `DHCP to ${t} dropped`);
+    }
   });
 
   it("a rule deleted behind Moat's back is reported by moat firewall check and restored by apply", () => {
