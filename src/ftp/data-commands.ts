@@ -50,7 +50,7 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
   /** Every refused or failed data connection and transfer, with its reply: the operator's only trace of it. */
   const logFailure = (session: Session, command: string, reply: { code: number; message: string }) =>
     logger.warn(
-      { address: session.commandSocket.remoteAddress, command, code: reply.code, reason: reply.message },
+      { address: session.commandSocket.remoteAddress, command, reply: reply.code, reason: reply.message },
       reply.code === 425 || reply.code === 522 ? 'FTP data connection refused' : 'FTP transfer failed',
     );
 
