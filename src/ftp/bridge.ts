@@ -36,10 +36,9 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     pasv_max: config.ports.passiveMax,
     greeting: 'Moat FTPS bridge',
     anonymous: false,
-    // Passive only: active mode would have Moat connect out to addresses a client names (FTP bounce).
-    // No appending, unique names or SITE: an upload is one whole file under the upload policy. No REST:
-    // the relay always streams whole files, so a restart offset would silently corrupt the result.
-    blacklist: ['PORT', 'EPRT', 'APPE', 'STOU', 'SITE', 'REST'],
+    // No unique names or SITE: an upload is one whole file under the upload policy. PORT, EPRT, REST and APPE
+    // are refused with their reasons by data-commands.ts; MLSD is unknown to ftp-srv (502), as to the printer.
+    blacklist: ['STOU', 'SITE'],
     // ftp-srv traces raw command lines (PASS included) at trace level: never let it log below debug.
     log: logger.child({ library: 'ftp-srv' }, { level: logger.isLevelEnabled('trace') ? 'debug' : logger.level }),
   });

@@ -189,7 +189,28 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
     }
   };
 
-  return { PASV: passive, EPSV: passive, LIST: list, NLST: list, RETR: retrieve, STOR: store, MDTM: modified };
+  /** What the printer's dialect lacks, refused with the reason (ftp-srv would only say "blacklisted"). */
+  const refusal =
+    (reason: string): CommandHandler<RelayFileSystem> =>
+    (session) =>
+      session.reply(502, reason);
+  // Active mode would have Moat connect out to addresses a client names (FTP bounce).
+  const active = refusal('Active mode is not supported: use PASV or EPSV');
+
+  return {
+    PASV: passive,
+    EPSV: passive,
+    LIST: list,
+    NLST: list,
+    RETR: retrieve,
+    STOR: store,
+    MDTM: modified,
+    PORT: active,
+    EPRT: active,
+    // The relay streams whole files: a restart offset or an append would silently corrupt the result.
+    REST: refusal('Restarting transfers is not supported: transfer the whole file'),
+    APPE: refusal('Appending is not supported: upload the whole file'),
+  };
 }
 
 const sixMonthsMs = 182 * 24 * 3600 * 1000;
