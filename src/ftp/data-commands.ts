@@ -10,11 +10,12 @@ import { FtpRefusal } from './upload-policy.js';
 
 /**
  * Moat's replacements for ftp-srv's passive mode, data-transfer and date commands (PASV, EPSV, LIST, NLST,
- * RETR, STOR, MDTM). ftp-srv (abandoned upstream) opens a fresh TLS server per PASV that cannot resume the
- * control session, accepts any data connection from the client's address, and answers every failure with
- * 550; these handlers use `openPassiveData` (shared session cache, 522 when a data connection does not resume
- * it) in the printer's order — `150` once the data TCP connection is there, then the TLS handshake — and give
- * each failure its own reply: 522, 425, 426 (client side), 451 (printer side), 552, 553.
+ * RETR, STOR, MDTM) and its refusals of what the printer's dialect lacks (PORT, EPRT, REST, APPE). ftp-srv
+ * (abandoned upstream) opens a fresh TLS server per PASV that cannot resume the control session, accepts any
+ * data connection from the client's address, and answers every failure with 550; these handlers use
+ * `openPassiveData` (shared session cache, 522 when a data connection does not resume it) in the printer's
+ * order — `150` once the data TCP connection is there, then the TLS handshake — and give each failure its own
+ * reply: 522, 425, 426 (client side), 451 (printer side), 552, 553. Installed through ftp-srv-adapter.ts.
  */
 
 export interface DataSettings {

@@ -23,7 +23,6 @@ export interface FtpSession<Fs = unknown> {
   readonly id: string;
   readonly commandSocket: Socket;
   readonly fs: Fs;
-  readonly server: FtpSrv;
   reply(code: number, message?: string): Promise<unknown>;
 }
 
@@ -116,7 +115,6 @@ function session<Fs>(connection: FtpConnection): FtpSession<Fs> {
     get fs() {
       return internals.fs;
     },
-    server: connection.server as FtpSrv,
     reply: (code, message) => (message === undefined ? connection.reply(code) : connection.reply(code, message)),
   };
   connections.set(made, connection);
