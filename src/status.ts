@@ -1,3 +1,4 @@
+import type { CloudAccess } from './config/schema.js';
 import type { AuditEvent, ClientEvent, TransferEvent } from './events.js';
 
 /**
@@ -14,6 +15,14 @@ export interface PrinterStatus {
   lastReportAt?: string;
 }
 
+/** Packets strict cloud access dropped towards one destination port. */
+export interface DroppedPort {
+  protocol: string;
+  port: number;
+  packets: number;
+  bytes: number;
+}
+
 export interface FirewallStatus {
   enabled: boolean;
   applied: boolean;
@@ -21,7 +30,9 @@ export interface FirewallStatus {
   problems: string[];
   /** Drop counters by rule comment. */
   counters: Record<string, { packets: number; bytes: number }>;
-  cloudAccess: boolean;
+  /** Strict cloud access only: what the printer tried to send outwards and was refused, by destination port. */
+  droppedPorts: DroppedPort[];
+  cloudAccess: CloudAccess;
 }
 
 export interface AuditQuery {

@@ -1,4 +1,4 @@
-import type { MoatConfig } from '../config/schema.js';
+import { cloudAccessOn, type MoatConfig } from '../config/schema.js';
 import { checkSegment, netmask } from './segment-network.js';
 
 /**
@@ -25,7 +25,7 @@ export function renderDnsmasqConfig(config: MoatConfig): string {
     `dhcp-option=option:dns-server,${segment.address}`,
     `host-record=${config.hostname},${config.hostname}.local,${segment.address}`,
     ...segment.reservations.map((r) => `dhcp-host=${r.mac.toLowerCase()},${r.address},infinite`),
-    ...(config.firewall.cloudAccess ? [] : ['no-resolv']),
+    ...(cloudAccessOn(config) ? [] : ['no-resolv']),
     '',
   ];
   return lines.join('\n');

@@ -17,9 +17,11 @@ test('forwarding is off unless cloud access is on; IPv6 forwarding is always off
   assert.equal(off.get('net.ipv4.ip_forward'), '0');
   assert.equal(off.get('net.ipv6.conf.all.forwarding'), '0');
   assert.equal(off.get('net.ipv4.conf.all.accept_redirects'), '0');
-  const on = settings(renderSysctl(parseConfig({ firewall: { cloudAccess: true } })));
-  assert.equal(on.get('net.ipv4.ip_forward'), '1');
-  assert.equal(on.get('net.ipv6.conf.all.forwarding'), '0');
+  for (const cloudAccess of ['strict', 'unrestricted']) {
+    const on = settings(renderSysctl(parseConfig({ firewall: { cloudAccess } })));
+    assert.equal(on.get('net.ipv4.ip_forward'), '1', cloudAccess);
+    assert.equal(on.get('net.ipv6.conf.all.forwarding'), '0');
+  }
 });
 
 test('the FTPS passive range is kept out of the ephemeral ports, following the configuration', () => {

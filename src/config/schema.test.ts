@@ -10,7 +10,7 @@ test('defaults fill an empty configuration', () => {
   assert.equal(config.ports.mqtt, 8883);
   assert.deepEqual(config.ftp.allowedExtensions, ['.3mf', '.gcode', '.gcode.3mf']);
   assert.deepEqual(config.ftp.allowedNames, ['verify_job']);
-  assert.equal(config.firewall.cloudAccess, false);
+  assert.equal(config.firewall.cloudAccess, 'off');
 });
 
 test('ftp.allowedNames takes bare file names only', () => {
@@ -62,4 +62,16 @@ test('a valid printer gets transport defaults', () => {
   const config = parseConfig({ printers: [printer] });
   assert.equal(config.printers[0]?.mqtt.transport, 'tls');
   assert.equal(config.printers[0]?.certificate.policy, 'bbl-ca');
+});
+
+test('cloud access: off, strict or unrestricted; older true/false files still load (true is strict)', () => {
+  const mode = (cloudAccess: unknown) => parseConfig({ firewall: { cloudAccess } }).firewall.cloudAccess;
+  assert.equal(mode(false), 'off');
+  assert.equal(mode(true), 'strict');
+  for (const m of ['off', 'strict', 'unrestricted']) assert.equal(mode(m), m);
+  assert.throws(
+    () => mode('open'),
+    (e: unknown) =>
+      e instanceof ConfigError && e.field === 'firewall.cloudAccess' && /off, strict, unrestricted/.test(e.message),
+  );
 });

@@ -41,6 +41,23 @@ export type Role = (typeof roles)[number];
 
 const transport = oneOf(['tls', 'plain'] as const);
 
+/**
+ * How far the printer may reach the internet: `off` not at all; `strict` only TLS (TCP 443, 8883) and NTP
+ * (UDP 123), DNS through Moat's resolver, every other attempt dropped and counted by port; `unrestricted`
+ * any port (the behaviour cloud access had before strict existed).
+ */
+export const cloudAccessModes = ['off', 'strict', 'unrestricted'] as const;
+export type CloudAccess = (typeof cloudAccessModes)[number];
+const cloudAccessMode = oneOf(cloudAccessModes);
+/** Older configurations say true/false; true ("cloud access on") now means strict, the default when on. */
+const cloudAccess: Schema<CloudAccess> = (value, path) =>
+  typeof value === 'boolean' ? (value ? 'strict' : 'off') : cloudAccessMode(value, path);
+
+/** Whether the printer may reach the internet at all (forwarding on, DNS forwarded upstream). */
+export function cloudAccessOn(config: Pick<MoatConfig, 'firewall'>): boolean {
+  return config.firewall.cloudAccess !== 'off';
+}
+
 const printerSchema = object({
   serial: str({ pattern: serialPattern, hint: 'letters, digits and dashes, as printed on the printer' }),
   name: withDefault(str({ max: 64 }), () => ''),
@@ -199,8 +216,8 @@ export const configSchema = object({
   }),
   firewall: object({
     enabled: withDefault(bool(), () => true),
-    /** Let the printer reach the internet (never the LAN) through the upstream interface. */
-    cloudAccess: withDefault(bool(), () => false),
+    /** Let the printer reach the internet (never the LAN) through the upstream interface; see cloudAccessModes. */
+    cloudAccess: withDefault(cloudAccess, () => 'off' as const),
     /** Interface towards the internet for cloud access; default: the LAN interface. */
     upstreamInterface: optional(interfaceName),
     icmpPerSecond: withDefault(int({ min: 1, max: 1000 }), () => 5),

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MoatConfig } from '../config/schema.js';
+import { cloudAccessOn, type MoatConfig } from '../config/schema.js';
 import { lanSubnets } from '../net/lan-addresses.js';
+import type { DroppedPort } from '../status.js';
 import { applyRulesetText, deleteTable, type LiveTable, listTable, listTableText } from './nft.js';
-import { buildRuleset, type FirewallFacts, type FirewallRuleset, renderRuleset } from './render.js';
+import { buildRuleset, droppedPortsSet, type FirewallFacts, type FirewallRuleset, renderRuleset } from './render.js';
 
 /**
  * Applying, verifying and removing Moat's table, and the forwarding switches that go with it. The last
@@ -45,7 +46,24 @@ export function compareRuleset(expected: FirewallRuleset, live: LiveTable | unde
   for (const chain of live.chains) {
     if (!expected.chains.some((c) => c.name === chain.name)) problems.push(`unexpected chain ${chain.name}`);
   }
+  for (const set of expected.sets) {
+    if (!live.sets.some((s) => s.name === set.name)) problems.push(`set ${set.name} is missing`);
+  }
+  for (const set of live.sets) {
+    if (!expected.sets.some((s) => s.name === set.name)) problems.push(`unexpected set ${set.name}`);
+  }
   return problems;
+}
+
+/** What strict cloud access dropped, by protocol and destination port, most packets first (for the dashboard). */
+export function droppedPorts(live: LiveTable | undefined): DroppedPort[] {
+  const set = live?.sets.find((s) => s.name === droppedPortsSet);
+  const ports: DroppedPort[] = [];
+  for (const { key, counter } of set?.elements ?? []) {
+    const [protocol, port] = key;
+    if (typeof protocol === 'string' && typeof port === 'number' && counter) ports.push({ protocol, port, ...counter });
+  }
+  return ports.sort((a, b) => b.packets - a.packets || a.port - b.port);
 }
 
 /** Drop counters by rule comment, for the dashboard. */
@@ -127,7 +145,7 @@ export async function checkFirewall(config: MoatConfig, appliedFile?: string): P
     const listing = await listTableText();
     if (listing !== applied.listing) problems.push('a rule was changed in place since Moat applied the table');
   }
-  return [...problems, ...forwardingProblems(config.firewall.cloudAccess)];
+  return [...problems, ...forwardingProblems(cloudAccessOn(config))];
 }
 
 /** Applies the rendered table atomically, sets forwarding, reads the table back and reports any difference. */
@@ -135,13 +153,13 @@ export async function applyFirewall(config: MoatConfig, appliedFile?: string): P
   const ruleset = buildRuleset(config, firewallFacts(config));
   const text = renderRuleset(ruleset);
   await applyRulesetText(text);
-  setForwarding(config.firewall.cloudAccess);
+  setForwarding(cloudAccessOn(config));
   const problems = compareRuleset(ruleset, await listTable());
   if (appliedFile && problems.length === 0) {
     const record: AppliedRecord = { renderedSha256: sha256(text), listing: (await listTableText()) ?? '' };
     writeFileSync(appliedFile, JSON.stringify(record), { mode: 0o600 });
   }
-  return [...problems, ...forwardingProblems(config.firewall.cloudAccess)];
+  return [...problems, ...forwardingProblems(cloudAccessOn(config))];
 }
 
 /** Removes Moat's table and turns forwarding off (without the table, nothing may be forwarded). */

@@ -6,11 +6,12 @@ import { type MoatConfig, parseConfig } from '../config/schema.js';
 import { packageRoot } from '../paths.js';
 import { compareRuleset } from './manager.js';
 import { checkRulesetText, nftUsable } from './nft.js';
-import { buildRuleset, renderFirewall } from './render.js';
+import { buildRuleset, type FirewallRuleset, renderFirewall } from './render.js';
 
 /**
  * Golden texts of the rendered ruleset. A change to the renderer shows up as a diff against the files in
- * src/firewall/golden/; regenerate them on purpose with MOAT_UPDATE_GOLDEN=1 and review the diff.
+ * src/firewall/golden/; regenerate them on purpose with MOAT_UPDATE_GOLDEN=1 and review the diff. A missing
+ * golden file is a failure, not a file to write: otherwise the test would compare the renderer with itself.
  */
 const goldenDir = join(packageRoot, 'src', 'firewall', 'golden');
 const facts = { lanSubnets: ['198.51.100.0/24'] };
@@ -29,9 +30,13 @@ function printer(overrides: Record<string, unknown> = {}) {
 
 const configurations: Record<string, MoatConfig> = {
   'one-printer': parseConfig({ printers: [printer()] }),
-  'cloud-access': parseConfig({
+  'cloud-strict': parseConfig({
     printers: [printer({ model: 'X1C' })],
-    firewall: { cloudAccess: true, upstreamInterface: 'eth1' },
+    firewall: { cloudAccess: 'strict', upstreamInterface: 'eth1' },
+  }),
+  'cloud-unrestricted': parseConfig({
+    printers: [printer({ model: 'X1C' })],
+    firewall: { cloudAccess: 'unrestricted', upstreamInterface: 'eth1' },
   }),
   passthrough: parseConfig({ printers: [printer({ passthrough: true })] }),
   'relays-off': parseConfig({
@@ -43,10 +48,11 @@ for (const [name, config] of Object.entries(configurations)) {
   test(`firewall golden text: ${name}`, async (t) => {
     const text = renderFirewall(config, facts);
     const file = join(goldenDir, `${name}.nft`);
-    if (process.env.MOAT_UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    if (process.env.MOAT_UPDATE_GOLDEN === '1') {
       mkdirSync(goldenDir, { recursive: true });
       writeFileSync(file, text);
     }
+    assert.ok(existsSync(file), `${file} is missing: write it with MOAT_UPDATE_GOLDEN=1 and review it`);
     assert.equal(text, readFileSync(file, 'utf8'));
     if (!(await nftUsable())) {
       t.skip('nft cannot run here (not installed or not root): `nft -c -f` part skipped');
@@ -67,19 +73,44 @@ test('the rendered table opens exactly what the configuration enables', () => {
   assert.match(one, /lan printer relays: tcp dport \{ 3000, 3002, 6000 \} accept/, 'P1S: jpeg camera on 6000, bind');
   assert.doesNotMatch(one, /\b1883\b|dport 21\b/, 'never the plaintext ports');
   assert.doesNotMatch(one, /masquerade|cloud/, 'no forwarding without cloud access');
-  const cloud = rules(configurations['cloud-access'] as MoatConfig);
+  assert.match(
+    one,
+    /segment not to moat segment address: fib daddr \. iif type != \{ local, broadcast, multicast \} counter drop\nsegment dhcp/,
+    "the printer reaches only Moat's segment address, before anything is accepted from it",
+  );
+  const cloud = rules(configurations['cloud-unrestricted'] as MoatConfig);
   assert.match(cloud, /cloud never to lan: iifname "wlan0" ip daddr \{ 198\.51\.100\.0\/24, 10\.0\.0\.0\/8/);
-  assert.match(cloud, /cloud printer to internet: iifname "wlan0" oifname "eth1"/);
+  assert.match(cloud, /cloud printer to internet: iifname "wlan0" oifname "eth1" ip saddr 192\.0\.2\.0\/24 accept/);
   assert.match(cloud, /322/, 'X1C: RTSPS camera relay');
+  const strict = rules(configurations['cloud-strict'] as MoatConfig);
+  assert.doesNotMatch(strict, /cloud printer to internet/, 'strict: no rule lets every port out');
+  assert.match(strict, /cloud printer tls: .* tcp dport \{ 443, 8883 \} accept/);
+  assert.match(strict, /cloud printer ntp: .* udp dport 123 accept/);
+  assert.match(
+    strict,
+    /cloud strict drop by port: .* add @cloud_dropped_ports \{ meta l4proto \. th dport \} counter drop/,
+  );
+  assert.doesNotMatch(strict, /^cloud.*\b53\b.*accept$/m, "DNS is never forwarded: only Moat's resolver answers");
+  assert.deepEqual(
+    buildRuleset(configurations['cloud-strict'] as MoatConfig, facts).sets.map((s) => s.name),
+    ['cloud_dropped_ports'],
+  );
+  assert.deepEqual(buildRuleset(configurations['cloud-unrestricted'] as MoatConfig, facts).sets, []);
   assert.doesNotMatch(rules(configurations['relays-off'] as MoatConfig), /relays/);
 });
 
-test('compareRuleset names missing, unexpected and reordered rules', () => {
-  const expected = buildRuleset(configurations['one-printer'] as MoatConfig, facts);
-  const live = {
-    chains: expected.chains.map((c) => ({ name: c.name, policy: /policy (\w+)/.exec(c.base ?? '')?.[1] ?? 'accept' })),
-    rules: expected.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, comment: r.comment }))),
+/** A live table holding exactly the rendered chains and rules, without any set. */
+function liveChainsOf(ruleset: FirewallRuleset) {
+  return {
+    sets: [],
+    chains: ruleset.chains.map((c) => ({ name: c.name, policy: /policy (\w+)/.exec(c.base ?? '')?.[1] ?? 'accept' })),
+    rules: ruleset.chains.flatMap((c) => c.rules.map((r) => ({ chain: c.name, comment: r.comment }))),
   };
+}
+
+test('compareRuleset names missing, unexpected and reordered rules, and missing sets', () => {
+  const expected = buildRuleset(configurations['one-printer'] as MoatConfig, facts);
+  const live = liveChainsOf(expected);
   assert.deepEqual(compareRuleset(expected, live), []);
   assert.deepEqual(compareRuleset(expected, undefined), ['table inet moat is not loaded']);
   const withoutDrop = { ...live, rules: live.rules.filter((r) => r.comment !== 'lan drop') };
@@ -88,4 +119,6 @@ test('compareRuleset names missing, unexpected and reordered rules', () => {
   assert.deepEqual(compareRuleset(expected, extra), ['unexpected rule "sneaky" in chain lan_in']);
   const policy = { ...live, chains: live.chains.map((c) => (c.name === 'forward' ? { ...c, policy: 'accept' } : c)) };
   assert.deepEqual(compareRuleset(expected, policy), ['chain forward has policy accept, expected drop']);
+  const strict = buildRuleset(configurations['cloud-strict'] as MoatConfig, facts);
+  assert.deepEqual(compareRuleset(strict, liveChainsOf(strict)), ['set cloud_dropped_ports is missing']);
 });

@@ -1,4 +1,4 @@
-import type { MoatConfig, PrinterConfig } from '../config/schema.js';
+import { cloudAccessOn, type MoatConfig, type PrinterConfig } from '../config/schema.js';
 import { networkOf } from '../net/lan-addresses.js';
 import { printerModel } from '../printer-models.js';
 
@@ -25,9 +25,27 @@ export interface FirewallChain {
   rules: FirewallRule[];
 }
 
+/** A named set: its declaration lines (`type …;`, `flags …;`), as nft prints them inside `set NAME { }`. */
+export interface FirewallSet {
+  name: string;
+  declaration: string[];
+}
+
 export interface FirewallRuleset {
+  sets: FirewallSet[];
   chains: FirewallChain[];
 }
+
+/**
+ * Strict cloud access: what the printer may open towards the internet. TLS to the cloud's HTTPS and MQTT
+ * endpoints and NTP; DNS only through Moat's resolver (allowed in `segment_in`, never forwarded).
+ */
+export const strictCloudPorts = { tcp: [443, 8883], udp: [123] } as const;
+
+/** The set where strict cloud access counts what it dropped, one element (protocol . port) per destination port. */
+export const droppedPortsSet = 'cloud_dropped_ports';
+/** Bounded so a printer scanning every port cannot grow kernel memory; drops beyond it are still counted by rule. */
+const droppedPortsSetSize = 1024;
 
 /** What the renderer needs beyond the configuration, found at start (so the function stays pure). */
 export interface FirewallFacts {
@@ -183,6 +201,12 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
   const segmentIn: FirewallChain = {
     name: 'segment_in',
     rules: [
+      // Only Moat's address on the segment (and broadcast/multicast there) is served: a packet from the printer
+      // to Moat's LAN or upstream address would otherwise reach whatever listens there on these ports.
+      {
+        text: 'fib daddr . iif type != { local, broadcast, multicast } counter drop',
+        comment: 'segment not to moat segment address',
+      },
       { text: 'udp sport 68 udp dport 67 accept', comment: 'segment dhcp' },
       { text: `ip saddr ${segmentNet} meta l4proto { tcp, udp } th dport 53 accept`, comment: 'segment dns' },
       // The discovery relay's input; it is re-announced on the LAN only, never back here.
@@ -197,28 +221,38 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
     rules: [],
   };
   const chains: FirewallChain[] = [input, lanIn, segmentIn, forward];
-  if (config.firewall.cloudAccess) {
+  const sets: FirewallSet[] = [];
+  if (cloudAccessOn(config)) {
     const never = [...new Set([...facts.lanSubnets, ...neverForwardTo])].join(', ');
-    forward.rules.push(
-      { text: `iifname ${segment} ip daddr { ${never} } counter drop`, comment: 'cloud never to lan' },
-      {
-        text: `iifname ${segment} oifname ${upstream} ip saddr ${segmentNet} accept`,
-        comment: 'cloud printer to internet',
-      },
-      {
-        text: `iifname ${upstream} oifname ${segment} ct state established,related accept`,
-        comment: 'cloud replies to printer',
-      },
-    );
+    const out = `iifname ${segment} oifname ${upstream} ip saddr ${segmentNet}`;
+    forward.rules.push({
+      text: `iifname ${segment} ip daddr { ${never} } counter drop`,
+      comment: 'cloud never to lan',
+    });
+    if (config.firewall.cloudAccess === 'strict') {
+      sets.push({
+        name: droppedPortsSet,
+        declaration: ['type inet_proto . inet_service', `size ${droppedPortsSetSize}`, 'flags dynamic', 'counter'],
+      });
+      forward.rules.push(
+        { text: `${out} tcp dport ${portSet([...strictCloudPorts.tcp])} accept`, comment: 'cloud printer tls' },
+        { text: `${out} udp dport ${portSet([...strictCloudPorts.udp])} accept`, comment: 'cloud printer ntp' },
+        {
+          text: `${out} meta l4proto { tcp, udp } add @${droppedPortsSet} { meta l4proto . th dport } counter drop`,
+          comment: 'cloud strict drop by port',
+        },
+      );
+    } else {
+      forward.rules.push({ text: `${out} accept`, comment: 'cloud printer to internet' });
+    }
+    forward.rules.push({
+      text: `iifname ${upstream} oifname ${segment} ct state established,related accept`,
+      comment: 'cloud replies to printer',
+    });
     chains.push({
       name: 'postrouting',
       base: 'type nat hook postrouting priority srcnat; policy accept;',
-      rules: [
-        {
-          text: `iifname ${segment} oifname ${upstream} ip saddr ${segmentNet} masquerade`,
-          comment: 'cloud masquerade',
-        },
-      ],
+      rules: [{ text: `${out} masquerade`, comment: 'cloud masquerade' }],
     });
   }
   forward.rules.push({ text: 'counter drop', comment: 'forward drop' });
@@ -233,7 +267,7 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
       },
     ],
   });
-  return { chains };
+  return { sets, chains };
 }
 
 /**
@@ -248,6 +282,9 @@ export function renderRuleset(ruleset: FirewallRuleset): string {
     `delete table ${tableFamily} ${tableName}`,
     `table ${tableFamily} ${tableName} {`,
   ];
+  for (const set of ruleset.sets) {
+    lines.push(`\tset ${set.name} {`, ...set.declaration.map((d) => `\t\t${d}`), '\t}');
+  }
   for (const chain of ruleset.chains) {
     lines.push(`\tchain ${chain.name} {`);
     if (chain.base) lines.push(`\t\t${chain.base}`);

@@ -1,7 +1,7 @@
 import type { MoatConfig } from '../config/schema.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { FirewallStatus } from '../status.js';
-import { appliedRecordFile, applyFirewall, checkFirewall, dropCounters } from './manager.js';
+import { appliedRecordFile, applyFirewall, checkFirewall, dropCounters, droppedPorts } from './manager.js';
 import { listTable } from './nft.js';
 
 export interface FirewallService extends RunningService {
@@ -58,17 +58,20 @@ export async function startFirewall(ctx: ServiceContext): Promise<FirewallServic
       await queue;
       const config = ctx.config.get();
       const base = { enabled: config.firewall.enabled, cloudAccess: config.firewall.cloudAccess };
-      if (!config.firewall.enabled) return { ...base, applied: false, problems: [], counters: {} };
+      const none = { counters: {}, droppedPorts: [] };
+      if (!config.firewall.enabled) return { ...base, applied: false, problems: [], ...none };
       try {
         const problems = await checkFirewall(config, appliedFile);
+        const live = await listTable();
         return {
           ...base,
           applied: applied && problems.length === 0,
           problems: lastError ? [lastError, ...problems] : problems,
-          counters: dropCounters(await listTable()),
+          counters: dropCounters(live),
+          droppedPorts: droppedPorts(live),
         };
       } catch (error) {
-        return { ...base, applied: false, problems: [(error as Error).message], counters: {} };
+        return { ...base, applied: false, problems: [(error as Error).message], ...none };
       }
     },
     async close() {

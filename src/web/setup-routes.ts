@@ -1,9 +1,16 @@
 import { networkInterfaces } from 'node:os';
 import { Router } from 'express';
 import { createAccessCode } from '../auth/access-codes.js';
-import { type MoatConfig, type PrinterConfig, publicConfig, roles, serialPattern } from '../config/schema.js';
+import {
+  cloudAccessModes,
+  type MoatConfig,
+  type PrinterConfig,
+  publicConfig,
+  roles,
+  serialPattern,
+} from '../config/schema.js';
 import { deleteSecret, printerSecretName, readSecret, writeSecret } from '../config/secrets.js';
-import { bool, int, object, oneOf, optional, str } from '../config/validate.js';
+import { int, object, oneOf, optional, str } from '../config/validate.js';
 import { printerModelIds, printerModels } from '../printer-models.js';
 import type { ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
@@ -256,9 +263,11 @@ export function setupRoutes(
   });
 
   router.put('/firewall/cloud', (req, res) => {
-    const { enabled } = validate(object({ enabled: bool() }), req.body, { enabled: 'Turn cloud access on or off.' });
-    ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: enabled } }));
-    res.json({ ok: true, cloudAccess: enabled });
+    const { mode } = validate(object({ mode: oneOf(cloudAccessModes) }), req.body, {
+      mode: 'Choose cloud access off, strict or unrestricted.',
+    });
+    ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: mode } }));
+    res.json({ ok: true, cloudAccess: mode });
   });
 
   return router;

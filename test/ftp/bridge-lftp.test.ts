@@ -14,8 +14,9 @@ for (const printerTransport of ['tls', 'plain'] as const) {
     });
     after(() => harness?.close());
 
-    const lftp = (script: string) =>
+    const lftp = (script: string, debug = false) =>
       run('lftp', [
+        ...(debug ? ['-d'] : []),
         '-c',
         [
           'set cmd:fail-exit true',
@@ -49,6 +50,25 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const removed = await lftp('rm moved.gcode');
       assert.equal(removed.code, 0, removed.stderr);
       assert.deepEqual(readdirSync(storage), []);
+    });
+
+    it("gets each 150 before the data connection's TLS handshake, so lftp never waits for it", async () => {
+      const source = join(harness.dir, 'order.gcode');
+      writeRandomFile(source, 100_000);
+      const result = await lftp(
+        `put ${source} -o order.gcode; cls -l; get order.gcode -o ${source}.back; rm order.gcode`,
+        true,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      // lftp's debug log: `---> STOR`, then the reply `<--- 150`, then the data TLS handshake (`Loaded 1 CAs`).
+      // A server that waits for the handshake first makes lftp give up waiting and handshake before the 150.
+      const transfers = result.stderr.split(/^---> (?=STOR|LIST|NLST|RETR)/m).slice(1);
+      assert.ok(transfers.length >= 3, result.stderr);
+      for (const transfer of transfers) {
+        const reply = transfer.search(/^<--- 150/m);
+        const handshake = transfer.search(/^Loaded \d+ CAs/m);
+        assert.ok(reply >= 0 && handshake > reply, `150 before the data handshake:\n${transfer}`);
+      }
     });
   });
 }

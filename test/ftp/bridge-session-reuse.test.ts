@@ -33,7 +33,8 @@ describe('FTPS bridge data-session reuse', () => {
     it(`${version}: a data connection that does not resume it is refused with 522`, async () => {
       const result = await run('curl', [...curlArgs(viewer(), ''), ...flags, '--no-sessionid', '--verbose']);
       assert.notEqual(result.code, 0);
-      assert.match(result.stderr, /< 522 SSL connection failed: session reuse required/);
+      // As vsFTPd: the 150 first (the data connection is there), the refusal after the handshake.
+      assert.match(result.stderr, /< 150[\s\S]*< 522 SSL connection failed: session reuse required/);
 
       const source = join(harness.dir, 'refused.3mf');
       writeRandomFile(source, 100_000);
@@ -44,7 +45,10 @@ describe('FTPS bridge data-session reuse', () => {
         '--no-sessionid',
         '--verbose',
       ]);
-      assert.match(upload.stderr, /< 522 SSL connection failed: session reuse required/);
+      // An uploader writes at once and may meet the closed data connection before it reads the 522 (as with
+      // vsFTPd): what must hold is that it fails after the 150 and nothing reaches the printer.
+      assert.notEqual(upload.code, 0);
+      assert.match(upload.stderr, /< 150/);
       assert.deepEqual(readdirSync(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
     });
   }

@@ -1,6 +1,6 @@
 // A small helper the namespace tests run inside a namespace (`ip netns exec NS node agent.js MODE ...`):
 //   udp-listen PORT [GROUP]    print one JSON line per datagram received ({from, text}); joins GROUP if given
-//   tcp-listen HOST PORT       answer every connection with an HTTP/1.0 "hello from HOST" and close
+//   tcp-listen HOST PORT...    answer every connection on each PORT with an HTTP/1.0 "hello from HOST" and close
 //   udp-junk HOST PORT COUNT   send COUNT malformed or oversized datagrams, paced, then exit
 // It prints "ready" once listening, so tests wait for that line instead of sleeping.
 import { createSocket } from 'node:dgram';
@@ -19,10 +19,17 @@ if (mode === 'udp-listen') {
     console.log('ready');
   });
 } else if (mode === 'tcp-listen') {
-  const [host, port] = args;
-  createServer((socket) => socket.end(`HTTP/1.0 200 OK\r\n\r\nhello from ${host}\n`)).listen(Number(port), host, () =>
-    console.log('ready'),
-  );
+  const [host, ...ports] = args;
+  let listening = 0;
+  for (const port of ports) {
+    createServer((socket) => socket.end(`HTTP/1.0 200 OK\r\n\r\nhello from ${host}\n`)).listen(
+      Number(port),
+      host,
+      () => {
+        if (++listening === ports.length) console.log('ready');
+      },
+    );
+  }
 } else if (mode === 'udp-junk') {
   const [host, port, count] = args;
   const socket = createSocket('udp4');
@@ -43,6 +50,6 @@ if (mode === 'udp-listen') {
   };
   burst();
 } else {
-  console.error('usage: agent.js udp-listen PORT [GROUP] | tcp-listen HOST PORT | udp-junk HOST PORT COUNT');
+  console.error('usage: agent.js udp-listen PORT [GROUP] | tcp-listen HOST PORT... | udp-junk HOST PORT COUNT');
   process.exit(2);
 }

@@ -8,6 +8,6 @@ import { firewallContext } from './firewall-context.js';
 const ctx = firewallContext(statePaths(process.argv[2]), false);
 const firewall = await startFirewall(ctx);
 console.log(JSON.stringify({ step: 'started', status: await firewall.status() }));
-ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: true } }));
+ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: 'strict' } }));
 console.log(JSON.stringify({ step: 'cloud on', status: await firewall.status() }));
 await firewall.close();

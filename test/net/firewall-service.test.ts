@@ -72,12 +72,15 @@ test('the firewall service applies at start and re-applies on a configuration ch
   assert.ok(started && cloud, result.stdout);
   assert.deepEqual(started.status.problems, []);
   assert.equal(started.status.applied, true);
-  assert.equal(started.status.cloudAccess, false);
+  assert.equal(started.status.cloudAccess, 'off');
   assert.ok('lan drop' in started.status.counters, 'drop counters are reported');
   assert.ok(!('cloud never to lan' in started.status.counters));
   assert.deepEqual(cloud.status.problems, [], 'after the change the live table matches the new configuration');
   assert.equal(cloud.status.applied, true);
+  assert.equal(cloud.status.cloudAccess, 'strict');
   assert.ok('cloud never to lan' in cloud.status.counters, 'the cloud rules were applied');
+  assert.ok('cloud strict drop by port' in cloud.status.counters, 'strict by default when cloud access is on');
+  assert.deepEqual(cloud.status.droppedPorts, [], 'nothing dropped yet: the set is read back empty');
 
   // The CLI agrees, and `remove` takes the table away (and check says so).
   const cli = (...args: string[]) =>

@@ -9,10 +9,13 @@ import type { MoatConfig, Role } from '../../src/config/schema.js';
 import { statePaths } from '../../src/config/state-dir.js';
 import { loadConfig, updateConfig } from '../../src/config/store.js';
 import { parseNotify } from '../../src/discovery/notify-message.js';
-import { lanTcpPorts } from '../../src/firewall/render.js';
+import { dropCounters, droppedPorts } from '../../src/firewall/manager.js';
+import { parseTableJson } from '../../src/firewall/nft.js';
+import { droppedPortsSet, lanTcpPorts } from '../../src/firewall/render.js';
 import { packageRoot } from '../../src/paths.js';
 import { namespacesUnavailable } from '../helpers/namespaces.js';
 import { waitFor } from '../helpers/wait.js';
+import { launchBrowser, unexpectedErrors } from '../web/web-harness.js';
 
 /**
  * The network-isolation promises, proven on a real topology of network namespaces built by
@@ -26,6 +29,9 @@ const dir = join(tmpdir(), 'moat-topology-test');
 const env = { ...process.env, MOAT_TOPOLOGY_DIR: dir };
 const moatLan = '198.51.100.1';
 const moatSegment = '192.0.2.1';
+const moatUpstream = '203.0.113.1';
+const lanHost = '198.51.100.10';
+const wanHost = '203.0.113.2';
 const printer = '192.0.2.10';
 
 function run(command: string, args: string[], timeoutMs = 30000) {
@@ -77,6 +83,14 @@ function nmapXml(ns: string, args: string[]): string {
   return result.out;
 }
 
+/** The part of nmap's XML report about one scanned address. */
+function nmapHost(xml: string, address: string): string {
+  const hosts = [...xml.matchAll(/<host\b[^>]*>[\s\S]*?<\/host>/g)].map((m) => m[0]);
+  const host = hosts.find((h) => h.includes(`<address addr="${address}"`));
+  assert.ok(host, `nmap reported on ${address}`);
+  return host;
+}
+
 /** Port states nmap listed one by one, and the counts of ports it summarised by state ("Ignored State"). */
 function parseNmap(xml: string): { states: Map<number, string>; filtered: number } {
   const states = new Map<number, string>();
@@ -95,7 +109,49 @@ function curlFrom(ns: string, url: string) {
   return inNs(ns, 'curl', ['-sS', '--max-time', '2', url], 10000);
 }
 
-const skip = namespacesUnavailable(['nft', 'nmap', 'mosquitto_sub', 'curl', 'openssl']);
+/** Moat's table as read back by `nft -j` inside the `moat` namespace. */
+function liveTable() {
+  const listed = inNs('moat', 'nft', ['-j', 'list', 'table', 'inet', 'moat']);
+  assert.equal(listed.status, 0, listed.out);
+  return parseTableJson(listed.out);
+}
+
+/**
+ * The owner's browser in `lan`, as curl: claims Moat with the claim code from moat-claim.txt, then calls the
+ * setup and dashboard API with the session cookie and the CSRF token, as the wizard's pages do.
+ */
+const ownerPassword = 'topology owner password';
+
+/** Chromium, run inside `lan` (playwright talks to it over inherited pipes, which cross namespaces). */
+function chromiumInLan(): string {
+  const file = join(dir, 'chromium-in-lan.sh');
+  writeFileSync(file, '#!/bin/sh\nexec ip netns exec lan /usr/bin/chromium "$@"\n', { mode: 0o755 });
+  return file;
+}
+
+class Owner {
+  private csrf = '';
+  private readonly jar = join(dir, 'owner-cookies.txt');
+  constructor(private readonly caFile: string) {
+    const session = this.request('GET', '/api/session');
+    this.csrf = (session.json as { csrfToken: string }).csrfToken;
+    const code = /claim code:\s*(\S+)/i.exec(readFileSync(join(dir, 'moat-claim.txt'), 'utf8'))?.[1];
+    const claimed = this.request('POST', '/api/claim', { code, password: ownerPassword });
+    assert.equal(claimed.status, 200, JSON.stringify(claimed.json));
+    this.csrf = (claimed.json as { csrfToken: string }).csrfToken;
+  }
+  request(method: string, path: string, body?: unknown): { status: number; json: unknown } {
+    const args = ['-sS', '--max-time', '20', '--cacert', this.caFile, '-b', this.jar, '-c', this.jar];
+    args.push('-X', method, '-H', `X-CSRF-Token: ${this.csrf}`, '-w', '\n%{http_code}');
+    if (body !== undefined) args.push('-H', 'Content-Type: application/json', '--data', JSON.stringify(body));
+    const result = inNs('lan', 'curl', [...args, `https://${moatLan}${path}`]);
+    assert.equal(result.status, 0, result.out);
+    const split = result.out.lastIndexOf('\n');
+    return { status: Number(result.out.slice(split + 1)), json: JSON.parse(result.out.slice(0, split)) };
+  }
+}
+
+const skip = namespacesUnavailable(['nft', 'nmap', 'mosquitto_sub', 'curl', 'openssl', 'chromium']);
 
 describe('network isolation on a real namespace topology', { skip }, () => {
   let info: {
@@ -204,7 +260,7 @@ describe('network isolation on a real namespace topology', { skip }, () => {
     }
   });
 
-  it('from printer: lan is unreachable; wan only with cloud access, and lan still not', async () => {
+  it('from printer: lan is unreachable; wan (any port) only with unrestricted cloud access, and lan still not', async () => {
     processes.push(await NsProcess.agent('lan', 'tcp-listen', '198.51.100.10', '8080'));
     processes.push(await NsProcess.agent('wan', 'tcp-listen', '203.0.113.2', '8080'));
     // Both listeners answer Moat itself: a failure from the printer is the firewall, not a dead listener.
@@ -216,7 +272,7 @@ describe('network isolation on a real namespace topology', { skip }, () => {
     blocked(`http://${moatLan}:8883/`);
     blocked('http://203.0.113.2:8080/');
 
-    updateConfig(paths(), (c) => ({ ...c, firewall: { ...c.firewall, cloudAccess: true } }));
+    updateConfig(paths(), (c) => ({ ...c, firewall: { ...c.firewall, cloudAccess: 'unrestricted' } }));
     try {
       const applied = moatCli('firewall', 'apply');
       assert.equal(applied.status, 0, applied.out);
@@ -228,11 +284,145 @@ describe('network isolation on a real namespace topology', { skip }, () => {
       assert.match(curlFrom('printer', 'http://203.0.113.2:8080/').out, /hello from 203\.0\.113\.2/);
       blocked('http://198.51.100.10:8080/');
     } finally {
-      updateConfig(paths(), (c) => ({ ...c, firewall: { ...c.firewall, cloudAccess: false } }));
+      updateConfig(paths(), (c) => ({ ...c, firewall: { ...c.firewall, cloudAccess: 'off' } }));
       const restored = moatCli('firewall', 'apply');
       assert.equal(restored.status, 0, restored.out);
     }
     blocked('http://203.0.113.2:8080/');
+  });
+
+  it('strict cloud access, chosen through the setup API: from printer, TCP 443 to wan connects, 80, 21 and 1883 do not, DNS only through Moat; drops counted by port and reported', async () => {
+    const tcp = await NsProcess.agent('wan', 'tcp-listen', wanHost, '443', '80', '21', '1883');
+    const ntp = await NsProcess.agent('wan', 'udp-listen', '123');
+    const dns = await NsProcess.agent('wan', 'udp-listen', '53');
+    processes.push(tcp, ntp, dns);
+    // Every listener answers Moat itself: a failure from the printer is the firewall, not a dead listener.
+    for (const port of [443, 80, 21, 1883])
+      assert.match(curlFrom('moat', `http://${wanHost}:${port}/`).out, /hello/, `wan listens on ${port}`);
+
+    const owner = new Owner(info.moatCaFile);
+    const hasDropSet = () => liveTable().sets.some((set) => set.name === droppedPortsSet);
+    assert.equal(owner.request('PUT', '/api/firewall/cloud', { mode: 'strict' }).status, 200);
+    try {
+      // The running Moat re-applies on the configuration change.
+      await waitFor(hasDropSet, { timeoutMs: 15000, what: 'the strict table applied by Moat' });
+      assert.deepEqual(droppedPorts(liveTable()), [], 'nothing counted before the printer tries');
+      const ruleBefore = dropCounters(liveTable())['cloud strict drop by port']?.packets;
+      assert.equal(ruleBefore, 0);
+
+      assert.match(curlFrom('printer', `http://${wanHost}:443/`).out, new RegExp(`hello from ${wanHost}`), 'TCP 443');
+      for (const port of [80, 21, 1883])
+        assert.notEqual(curlFrom('printer', `http://${wanHost}:${port}/`).status, 0, `TCP ${port} must not connect`);
+      // DNS straight to the internet is refused (the printer asks Moat's resolver); time (UDP 123) passes.
+      assert.match(inNs('printer', process.execPath, [agent, 'udp-junk', wanHost, '53', '4']).out, /sent 4/);
+      assert.match(inNs('printer', process.execPath, [agent, 'udp-junk', wanHost, '123', '4']).out, /sent 4/);
+      await waitFor(() => ntp.datagrams().length > 0, { what: 'UDP 123 from the printer in wan' });
+
+      const counted = await waitFor(
+        () => {
+          const ports = droppedPorts(liveTable());
+          return ports.some((d) => d.protocol === 'udp' && d.port === 53) && ports;
+        },
+        { what: 'the DNS drops counted' },
+      );
+      for (const [protocol, port] of [
+        ['tcp', 80],
+        ['tcp', 21],
+        ['tcp', 1883],
+        ['udp', 53],
+      ] as const) {
+        const entry = counted.find((d) => d.protocol === protocol && d.port === port);
+        assert.ok(
+          entry && entry.packets > 0 && entry.bytes > 0,
+          `${protocol}/${port} counted: ${JSON.stringify(counted)}`,
+        );
+      }
+      assert.deepEqual(
+        counted.filter((d) => [443, 123].includes(d.port)),
+        [],
+        'what strict lets through is not counted as dropped',
+      );
+      const ruleAfter = dropCounters(liveTable())['cloud strict drop by port']?.packets ?? 0;
+      assert.ok(ruleAfter >= counted.reduce((n, d) => n + d.packets, 0) && ruleAfter > 0, 'the rule counter rose');
+      assert.deepEqual(dns.datagrams(), [], 'no DNS from the printer reached the internet');
+
+      // The dashboard's API reports the same per-port counts, read from nft by the running Moat.
+      const overview = owner.request('GET', '/api/overview').json as {
+        firewall: { cloudAccess: string; applied: boolean; droppedPorts: { protocol: string; port: number }[] };
+      };
+      assert.equal(overview.firewall.cloudAccess, 'strict');
+      assert.equal(overview.firewall.applied, true);
+      for (const port of [80, 21, 1883])
+        assert.ok(
+          overview.firewall.droppedPorts.some((d) => d.protocol === 'tcp' && d.port === port),
+          `${port}`,
+        );
+
+      // And the dashboard shows them to the owner, in a browser in `lan`.
+      const browser = await launchBrowser(readFileSync(paths().serverCert, 'utf8'), {
+        executablePath: chromiumInLan(),
+      });
+      try {
+        const { page } = browser;
+        await page.goto(`https://${moatLan}/#/`);
+        await page.fill('#password', ownerPassword);
+        await page.click('#login-form button[type=submit]');
+        const shown = page.locator('#firewall-dropped-ports');
+        await shown.locator('tr', { hasText: 'TCP 1883' }).waitFor({ timeout: 15000 });
+        const rows = await shown
+          .locator('tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent ?? '')));
+        for (const port of ['TCP 80', 'TCP 21', 'TCP 1883', 'UDP 53'])
+          assert.ok(
+            rows.some(([shownPort, packets]) => shownPort === port && Number(packets) > 0),
+            `${port} shown with its packet count: ${JSON.stringify(rows)}`,
+          );
+        assert.match((await page.locator('#firewall-status').textContent()) ?? '', /cloud access strict/);
+        assert.deepEqual(unexpectedErrors(browser.errors), [], 'no console errors');
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      assert.equal(owner.request('PUT', '/api/firewall/cloud', { mode: 'off' }).status, 200);
+      await waitFor(() => !hasDropSet(), { timeoutMs: 15000, what: 'cloud access off again' });
+    }
+    assert.notEqual(
+      curlFrom('printer', `http://${wanHost}:443/`).status,
+      0,
+      'nothing reaches wan with cloud access off',
+    );
+  });
+
+  it("a compromised printer reaches only DHCP, DNS and the NOTIFY ports on Moat's segment address: not the setup page, SSH, the LAN listeners, Moat's other addresses nor the LAN", () => {
+    // Moat's listeners are on every address, so a port filtered from the printer is the firewall's doing.
+    const listening = inNs('moat', 'ss', ['-ltnH']).out;
+    for (const port of [443, 80, 8883, 990])
+      assert.match(listening, new RegExp(`(0\\.0\\.0\\.0|\\*):${port}\\s`), `Moat listens on every address on ${port}`);
+
+    const targets = [moatSegment, moatLan, moatUpstream, lanHost];
+    const xml = nmapXml('printer', ['-sS', '-p-', '--min-rate', '20000', ...targets]);
+    const scans = new Map(targets.map((t) => [t, parseNmap(nmapHost(xml, t))]));
+    const answering = (t: string) => [...(scans.get(t)?.states ?? [])].filter(([, state]) => state !== 'filtered');
+    // DNS (53) on the segment address passes the firewall (closed: no resolver runs in the topology).
+    assert.deepEqual(answering(moatSegment), [[53, 'closed']], "only DNS on Moat's segment address answers");
+    assert.equal(scans.get(moatSegment)?.filtered, 65534);
+    for (const t of [moatLan, moatUpstream, lanHost]) {
+      assert.deepEqual(answering(t), [], `no TCP port of ${t} answers the printer`);
+      assert.equal(scans.get(t)?.filtered, 65535, `every TCP port of ${t} is filtered`);
+    }
+
+    // UDP: DNS and DHCP (from the client port 68) reach the segment address and are answered "closed" by
+    // the kernel; to Moat's LAN or upstream address they are dropped, as is anything else.
+    const udp = (source: string[], ports: string, t: string) =>
+      parseNmap(nmapXml('printer', ['-sU', ...source, '-p', ports, t])).states;
+    const segmentUdp = udp([], '53,123,161,5353', moatSegment);
+    assert.equal(segmentUdp.get(53), 'closed', 'DNS passes');
+    for (const port of [123, 161, 5353]) assert.equal(segmentUdp.get(port), 'open|filtered', `udp ${port} dropped`);
+    assert.equal(udp(['-g', '68'], '67', moatSegment).get(67), 'closed', 'DHCP passes');
+    for (const t of [moatLan, moatUpstream]) {
+      assert.equal(udp([], '53', t).get(53), 'open|filtered', `DNS to ${t} dropped`);
+      assert.equal(udp(['-g', '68'], '67', t).get(67), 'open|filtered', `DHCP to ${t} dropped`);
+    }
   });
 
   it("a rule deleted behind Moat's back is reported by moat firewall check and restored by apply", () => {

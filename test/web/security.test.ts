@@ -171,11 +171,11 @@ test('bad input gets a clear 400 and the service keeps answering', async () => {
   });
   assert.equal(badChannel.status, 400);
   assert.equal((JSON.parse(badChannel.body) as { field: string }).field, 'channel');
-  const unknownField = await send(admin, 'PUT', '/api/firewall/cloud', { enabled: true, extra: 1 });
+  const unknownField = await send(admin, 'PUT', '/api/firewall/cloud', { mode: 'strict', extra: 1 });
   assert.equal(unknownField.status, 400);
   const badAudit = await send(admin, 'GET', '/api/audit?outcome=%3Cscript%3E');
   assert.equal(badAudit.status, 400);
-  assert.equal(moat.moat.context.config.get().firewall.cloudAccess, false, 'nothing changed');
+  assert.equal(moat.moat.context.config.get().firewall.cloudAccess, 'off', 'nothing changed');
   assert.equal((await send(admin, 'GET', '/api/overview')).status, 200);
 });
 

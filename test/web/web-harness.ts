@@ -110,15 +110,26 @@ export interface Browser {
  * Headless Debian Chromium with a fresh profile. It trusts exactly Moat's server key (by SPKI hash), not
  * every certificate, so the Secure-cookie and HTTPS behaviour under test is the real one.
  */
-export async function openBrowser(moat: FreshMoat, viewport = { width: 1280, height: 900 }): Promise<Browser> {
+export function openBrowser(moat: FreshMoat, viewport = { width: 1280, height: 900 }): Promise<Browser> {
+  return launchBrowser(moat.moat.context.identity.certPem, { viewport });
+}
+
+/**
+ * The same browser for a Moat given by its server certificate (PEM); `executablePath` may wrap Chromium,
+ * e.g. to run it inside a network namespace.
+ */
+export async function launchBrowser(
+  serverCertPem: string,
+  { viewport = { width: 1280, height: 900 }, executablePath = '/usr/bin/chromium' } = {},
+): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'moat-chromium-'));
   const spki = createHash('sha256')
-    .update(new X509Certificate(moat.moat.context.identity.certPem).publicKey.export({ type: 'spki', format: 'der' }))
+    .update(new X509Certificate(serverCertPem).publicKey.export({ type: 'spki', format: 'der' }))
     .digest('base64');
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
+      executablePath,
       headless: true,
       viewport,
       args: [

@@ -164,8 +164,11 @@ test('the wizard completes against the simulator', async (t) => {
     // 6. Firewall review: what is open, and the cloud switch goes into the configuration.
     await page.locator('#open-ports').waitFor();
     assert.match((await page.locator('#open-ports').textContent()) ?? '', /FTPS/);
-    await page.check('#cloud-access');
-    await eventually(async () => moat.moat.context.config.get().firewall.cloudAccess, 'cloud access on');
+    await page.check('#cloud-access-strict');
+    await eventually(
+      async () => moat.moat.context.config.get().firewall.cloudAccess === 'strict',
+      'cloud access on, strict',
+    );
     await shot('wizard-6-firewall.png');
     await page.click('#finish');
     await page.locator('#printers .printer', { hasText: serial }).waitFor();

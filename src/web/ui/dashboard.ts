@@ -34,7 +34,8 @@ interface FirewallView {
   applied: boolean;
   problems: string[];
   counters: Record<string, { packets: number; bytes: number }>;
-  cloudAccess: boolean;
+  droppedPorts: { protocol: string; port: number; packets: number; bytes: number }[];
+  cloudAccess: 'off' | 'strict' | 'unrestricted';
 }
 interface Snapshot {
   printers: PrinterSummary[];
@@ -269,7 +270,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         'p',
         { id: 'firewall-status' },
         s.firewall.applied ? 'Active' : s.firewall.enabled ? 'Not applied' : 'Off (development mode)',
-        ` · cloud access ${s.firewall.cloudAccess ? 'on' : 'off'}`,
+        ` · cloud access ${s.firewall.cloudAccess}`,
       ),
       ...s.firewall.problems.map((p) => h('p', { class: 'message error' }, p)),
       table(
@@ -278,6 +279,17 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         counters.map(([rule, c]) => [rule, String(c.packets), formatBytes(c.bytes)]),
         'No drops counted.',
       ),
+      s.firewall.cloudAccess === 'strict' &&
+        table(
+          'firewall-dropped-ports',
+          ['Printer refused towards the internet', 'Packets', 'Bytes'],
+          s.firewall.droppedPorts.map((d) => [
+            `${d.protocol.toUpperCase()} ${d.port}`,
+            String(d.packets),
+            formatBytes(d.bytes),
+          ]),
+          'The printer tried nothing outside TLS and time.',
+        ),
     );
   };
   const renderHealth = (m: Health) =>

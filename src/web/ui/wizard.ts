@@ -24,7 +24,7 @@ interface SetupView {
     segment: { ssid: string; country: string; channel: number };
     printers: PrinterView[];
     accessCodes: AccessCodeView[];
-    firewall: { cloudAccess: boolean };
+    firewall: { cloudAccess: CloudAccess };
     ports: { mqtt: number };
   };
   segmentPassphraseSet: boolean;
@@ -558,24 +558,52 @@ function certificateStep(body: HTMLElement, setup: SetupView): () => void {
   return () => {};
 }
 
+type CloudAccess = 'off' | 'strict' | 'unrestricted';
 interface FirewallView {
   status: { enabled: boolean; applied: boolean; problems: string[] };
   open: { port: string; protocol: string; what: string }[];
-  cloudAccess: boolean;
+  cloudAccess: CloudAccess;
 }
+
+const cloudAccessChoices: { mode: CloudAccess; label: string; saved: string }[] = [
+  { mode: 'off', label: 'Off: the printer stays LAN-only.', saved: 'Cloud access is off.' },
+  {
+    mode: 'strict',
+    label:
+      'Strict: the printer may reach the internet over TLS only (Bambu cloud, firmware updates: TCP 443 and 8883, time: UDP 123), names through Moat; everything else is blocked and counted.',
+    saved: 'Cloud access is on (strict).',
+  },
+  {
+    mode: 'unrestricted',
+    label: 'Unrestricted: the printer may reach the internet on any port, plaintext too (never your home network).',
+    saved: 'Cloud access is on (unrestricted).',
+  },
+];
 
 async function firewallStep(body: HTMLElement): Promise<() => void> {
   const view = await api<FirewallView>('GET', '/firewall');
   const message = messageBox();
-  const toggle = h('input', { type: 'checkbox', id: 'cloud-access', checked: view.cloudAccess });
-  toggle.addEventListener('change', async () => {
-    try {
-      await api('PUT', '/firewall/cloud', { enabled: toggle.checked });
-      showMessage(message, toggle.checked ? 'Cloud access is on.' : 'Cloud access is off.', 'ok');
-    } catch (error) {
-      toggle.checked = !toggle.checked;
-      showMessage(message, (error as Error).message);
-    }
+  let saved = view.cloudAccess;
+  const choices = cloudAccessChoices.map(({ mode, label, saved: done }) => {
+    const input = h('input', {
+      type: 'radio',
+      name: 'cloud-access',
+      id: `cloud-access-${mode}`,
+      value: mode,
+      checked: mode === view.cloudAccess,
+    });
+    input.addEventListener('change', async () => {
+      try {
+        await api('PUT', '/firewall/cloud', { mode });
+        saved = mode;
+        showMessage(message, done, 'ok');
+      } catch (error) {
+        const previous = document.getElementById(`cloud-access-${saved}`) as HTMLInputElement | null;
+        if (previous) previous.checked = true;
+        showMessage(message, (error as Error).message);
+      }
+    });
+    return h('label', { class: 'switch' }, input, ` ${label}`);
   });
   replace(
     body,
@@ -601,12 +629,7 @@ async function firewallStep(body: HTMLElement): Promise<() => void> {
       ),
     ),
     h('p', {}, 'Everything else is dropped. The printer can never reach your home network.'),
-    h(
-      'label',
-      { class: 'switch' },
-      toggle,
-      ' Cloud access: let the printer reach the internet (Bambu cloud, firmware updates). Off keeps it LAN-only.',
-    ),
+    h('fieldset', { id: 'cloud-access' }, h('legend', {}, 'Cloud access for the printer'), ...choices),
     message,
   );
   return () => {};
