@@ -1,4 +1,6 @@
 import { AccessCodeVerifier } from './auth/access-codes.js';
+import { LanAuthenticator } from './auth/lan-auth.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { loadServerIdentity, serverCertificateChanged } from './certs/identity.js';
 import { LiveIdentity } from './certs/live-identity.js';
 import { ConfigHolder } from './config/holder.js';
@@ -47,6 +49,11 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   ensureStateDir(paths);
   const config = new ConfigHolder(paths);
   const identity = new LiveIdentity(await loadServerIdentity(paths, config.get()));
+  const accessCodes = new AccessCodeVerifier(() => config.get());
+  const logins = new LoginThrottle(() => ({
+    baseDelayMs: config.get().mqtt.loginDelayBaseMs,
+    maxDelayMs: config.get().mqtt.loginDelayMaxMs,
+  }));
   const context: ServiceContext = {
     paths,
     config,
@@ -56,7 +63,9 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     followIdentity: (server, options) => identity.follow(server, options),
     logger,
     events: options.events ?? new MoatEvents(),
-    accessCodes: new AccessCodeVerifier(() => config.get()),
+    accessCodes,
+    logins,
+    lanAuth: new LanAuthenticator(accessCodes, logins),
     printerAccessCode(serial) {
       const code = readSecret(paths, printerSecretName(serial));
       if (code === undefined) throw new Error(`no access code stored for printer ${serial}`);

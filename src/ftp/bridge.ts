@@ -1,5 +1,4 @@
 import { TLSSocket } from 'node:tls';
-import { LanAuthenticator } from '../auth/lan-auth.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
@@ -57,11 +56,6 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     }),
   );
 
-  // The MQTT bridge's login rules (user `bblp`, growing delay per address after failures) for FTP logins too.
-  const auth = new LanAuthenticator(ctx.accessCodes, {
-    baseDelayMs: config.mqtt.loginDelayBaseMs,
-    maxDelayMs: config.mqtt.loginDelayMaxMs,
-  });
   const printerSessions = new Map<string, PrinterSession>();
   const clients = new Map<string, ClientEvent>();
 
@@ -73,7 +67,13 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     const address = connection.ip ?? '';
     const login = async () => {
       if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
-      const entry = await auth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
+      // The MQTT bridge's login rules and the service's one throttle (see ctx.logins).
+      const entry = await ctx.lanAuth.authenticate(
+        address,
+        username,
+        Buffer.from(password ?? ''),
+        () => socket.destroyed,
+      );
       if (!entry) {
         logger.info({ address }, 'FTP login refused');
         throw new Error('Login incorrect');

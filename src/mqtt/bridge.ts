@@ -2,7 +2,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { AuditLog } from '../audit/audit-log.js';
-import { LanAuthenticator } from '../auth/lan-auth.js';
 import type { Role } from '../config/schema.js';
 import type { AuditEvent, ClientEvent } from '../events.js';
 import { SocketStream } from '../net/socket-stream.js';
@@ -60,10 +59,6 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     );
   };
   const results = new CommandResults(recordAudit);
-  const auth = new LanAuthenticator(ctx.accessCodes, {
-    baseDelayMs: limits.loginDelayBaseMs,
-    maxDelayMs: limits.loginDelayMaxMs,
-  });
   const sessions = new WeakMap<Client, Session>();
   const connections = new WeakMap<object, string>();
   const connected = new Map<Client, ClientEvent>();
@@ -106,7 +101,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     },
     authenticate(client, username, password, done) {
       const address = addressOf(client);
-      auth
+      ctx.lanAuth
         .authenticate(address, username, password, () => client.conn.destroyed === true)
         .then(
           (entry) => {
