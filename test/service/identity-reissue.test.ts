@@ -79,9 +79,10 @@ test('adding a printer or renaming Moat re-issues the server certificate on 8883
   const previous = moat.context.identity.certPem;
   moat.context.config.update((config) => ({ ...config, hostname: 'workshop' }));
   await waitFor(() => moat.context.identity.certPem !== previous, { what: 'the certificate re-issued' });
-  assert.equal(moat.mqtt, bridge, 'the MQTT bridge was not restarted');
+  assert.equal(moat.mqtt, bridge, 'the bridges were not restarted');
   for (const [service, port] of [
     ['MQTT', moat.mqtt.port],
+    ['FTPS', moat.ftp.port],
     ['HTTPS', moat.web.httpsPort],
   ] as const) {
     const result = await verify(port, 'workshop.local');

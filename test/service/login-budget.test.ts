@@ -20,8 +20,10 @@ test('1,000 wrong passwords spread across MQTT, FTPS and the setup page are thro
   const h = await startHarness({
     configure: (config) => ({
       ...config,
-      // Small delays keep the test quick; the socket cap (2 × maxClients) must not cut the flood short.
+      // Small delays keep the test quick; the connection caps (MQTT 2 × maxClients, FTPS per address) must not
+      // cut the flood short before the logins.
       mqtt: { ...config.mqtt, loginDelayBaseMs: 1, loginDelayMaxMs: 20, maxClients: 1000 },
+      ftp: { ...config.ftp, maxConnectionsPerAddress: 1000 },
       web: { ...config.web, loginAttempts: 1000, loginWindowSeconds: 3600 },
     }),
   });
