@@ -83,6 +83,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
       transfers: () => plane().ftp.transfers(),
       firewall: () => firewall.status(),
       audit: (query) => plane().mqtt.audit(query),
+      relays: () => plane().relays.stats(),
     };
     const web = await startWeb(context, status);
     started.push(web);
