@@ -9,8 +9,8 @@
  *   4. eight printers idle, then eight printers with 40 subscribers (5 each);
  * and Mosquitto's RSS for the same MQTT load (a TLS listener with Moat's certificate, one publisher at the
  * same report rate and size per printer topic, the same subscribers). Moat's heap figures come from a
- * preloaded module that prints process.memoryUsage() on SIGUSR2. Ends with one JSON line; its `idleRssMb`
- * is figure 1.
+ * preloaded module that, on SIGUSR2, runs a full collection and prints process.memoryUsage() (live heap);
+ * RSS is read from /proc just before. Ends with one JSON line; its `idleRssMb` is figure 1.
  *
  * Usage: npm run build && node dist/bench/footprint.js [--seconds 15] [--hz 1] [--bytes 4096] [--upload-mb 50]
  *        [--cli dist/src/cli.js]   (--cli: measure another build of Moat, e.g. before a change)
@@ -170,7 +170,14 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
   writeFileSync(
     probe,
     [
+      // The heap figure is the live heap after a full collection (what Moat holds, not garbage waiting);
+      // the RSS figures are read from /proc before it is asked.
+      "import { setFlagsFromString } from 'node:v8';",
+      "import { runInNewContext } from 'node:vm';",
+      "setFlagsFromString('--expose-gc');",
+      "const gc = runInNewContext('gc');",
       "process.on('SIGUSR2', () => {",
+      '  gc();',
       "  process.stderr.write('footprint-memory ' + JSON.stringify(process.memoryUsage()) + '\\n');",
       '});',
       '',
@@ -276,8 +283,9 @@ async function main(): Promise<void> {
     const credentials = { username: 'bblp', password: code };
     const windowMs = seconds * 1000;
     const memory = async (m: RunningMoat) => {
+      const rss = rssBytes(m.process.pid as number);
       const usage = await m.memoryUsage();
-      return { rss: rssBytes(m.process.pid as number), heapUsed: usage.heapUsed, external: usage.external };
+      return { rss, heapUsed: usage.heapUsed, external: usage.external };
     };
 
     // 1. One printer: idle, then 5 subscribers, then an upload (subscribers gone).
