@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { curlArgs, moatFtpTarget, run, writeRandomFile } from '../helpers/ftp-clients.js';
@@ -7,7 +7,7 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 import { MosquittoProcess, moatEndpoint, mosquittoArgs, waitForPrinterReady } from '../helpers/mqtt-clients.js';
 import { type Family, parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { waitFor } from '../helpers/wait.js';
-import { curl } from './web-harness.js';
+import { curl, launchBrowser, unexpectedErrors } from './web-harness.js';
 
 /**
  * /metrics over real HTTPS (curl) against a Moat with a simulated printer: off until the owner turns it
@@ -226,6 +226,40 @@ describe('/metrics', () => {
     assert.equal(off.status, 200);
     assert.equal((await scrapeWith(next)).status, 404);
     assert.deepEqual(JSON.parse((await api('GET', '/api/metrics')).body), { enabled: false });
+  });
+});
+
+describe('the dashboard’s metrics card', () => {
+  it('turns metrics on with a token shown once, and off again', async (t) => {
+    if (!existsSync('/usr/bin/chromium')) {
+      t.skip('Debian chromium is not installed (/usr/bin/chromium)');
+      return;
+    }
+    const browser = await launchBrowser((h.moat as NonNullable<Harness['moat']>).context.identity.certPem);
+    try {
+      // The owner's session from the claim above, as the browser's cookie.
+      const eq = admin.cookie.indexOf('=');
+      const [name, value] = [admin.cookie.slice(0, eq), admin.cookie.slice(eq + 1)];
+      await browser.context.addCookies([{ name, value, url: endpoint.baseUrl, secure: true, httpOnly: true }]);
+      const { page } = browser;
+      await page.goto(`${endpoint.baseUrl}/#/`);
+      const state = page.locator('#metrics-state');
+      await waitFor(async () => /^Off/.test((await state.textContent()) ?? ''), { what: 'the card saying off' });
+      assert.equal(await page.locator('#metrics-revoke').isVisible(), false);
+      await page.click('#metrics-issue');
+      const shown = page.locator('#metrics-token code');
+      await shown.waitFor();
+      const token = ((await shown.textContent()) ?? '').trim();
+      assert.match((await state.textContent()) ?? '', /^On/);
+      assert.equal((await scrapeWith(token)).status, 200);
+      await page.click('#metrics-revoke');
+      await waitFor(async () => /^Off/.test((await state.textContent()) ?? ''), { what: 'the card saying off again' });
+      assert.equal(await shown.count(), 0, 'the token is no longer shown');
+      assert.equal((await scrapeWith(token)).status, 404);
+      assert.deepEqual(unexpectedErrors(browser.errors), []);
+    } finally {
+      await browser.close();
+    }
   });
 });
 
