@@ -92,6 +92,11 @@ describe('/metrics', () => {
   it('is turned on only by a logged-in owner, with a token shown once and stored hashed', async () => {
     const anonymous = await curl(endpoint, '/api/metrics/token', ['-X', 'POST']);
     assert.equal(anonymous.status, 401);
+    assert.equal((await curl(endpoint, '/api/metrics')).status, 401);
+    // The owner's cookie without the session's CSRF token (a request forged from another site) changes nothing.
+    const forged = await curl(endpoint, '/api/metrics/token', ['-X', 'POST', '-H', `Cookie: ${admin.cookie}`]);
+    assert.equal(forged.status, 403);
+    assert.equal((await scrapeWith()).status, 404);
     const issued = await api('POST', '/api/metrics/token');
     assert.equal(issued.status, 200, issued.body);
     token = (JSON.parse(issued.body) as { token: string }).token;
