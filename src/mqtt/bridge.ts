@@ -15,7 +15,7 @@ import { CommandResults } from './command-results.js';
 import { FrameSizeGuard } from './frame-guard.js';
 import { PrinterLink } from './printer-link.js';
 import { TokenBucket } from './rate-limit.js';
-import { encodeReport, fanOutReport, type ReportSubscriber, sendReport } from './report-fanout.js';
+import { encodeReport, fanOutReport, type ReportQueueCap, type ReportSubscriber, sendReport } from './report-fanout.js';
 import { topicFilterMatches } from './topic-filter.js';
 
 export interface MqttBridge extends RunningService {
@@ -75,7 +75,27 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     sendReport(
       client as unknown as ReportSubscriber,
       encodeReport(reportTopic(link.serial), link.cache.fullReport(sequenceId)),
+      reportQueueCap(link.serial),
     );
+  const reportQueueCap = (serial: string): ReportQueueCap => ({
+    maxBytes: ctx.config.get().mqtt.maxQueuedReportBytes,
+    onOverflow(subscriber, queuedBytes) {
+      const client = subscriber as unknown as Client;
+      const session = sessions.get(client);
+      const reason = `disconnected: ${queuedBytes} bytes of reports queued unread`;
+      log.warn({ address: addressOf(client), label: session?.label, queuedBytes }, 'LAN subscriber not reading');
+      recordAudit({
+        at: new Date().toISOString(),
+        serial,
+        label: session?.label ?? 'unknown',
+        role: session?.role ?? 'unknown',
+        address: addressOf(client),
+        command: 'report',
+        outcome: 'refused',
+        reason,
+      });
+    },
+  });
   const reportTopic = (serial: string) => `device/${serial}/report`;
 
   const broker = await Aedes.createBroker({
@@ -231,6 +251,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     });
 
   for (const printer of config.printers.filter((p) => !p.passthrough)) {
+    const queueCap = reportQueueCap(printer.serial);
     const link = new PrinterLink({
       printer,
       accessCode: () => ctx.printerAccessCode(printer.serial),
@@ -246,6 +267,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
           Object.values(brokerClients()) as unknown as ReportSubscriber[],
           reportTopic(printer.serial),
           payload,
+          queueCap,
         );
       },
       onAvailability(online) {
