@@ -147,8 +147,10 @@ describe('FTPS bridge under failure', () => {
     const started = Date.now();
     const result = await run('curl', [...curlArgs(operator(harness), ''), '--verbose'], 20_000);
     assert.notEqual(result.code, 0);
+    // Moat's own timeout answered (the 451 says so), not curl's 20 s: no upper stopwatch limit needed; and it did
+    // wait for the printer first (a lower bound, which load cannot break).
     assert.match(result.stderr, /< 451 Printer unavailable: Timeout/);
-    assert.ok(Date.now() - started < 15_000);
+    assert.ok(Date.now() - started >= 1000, `answered after ${Date.now() - started} ms`);
     const stillThere = await run('curl', [...curlArgs(operator(harness), ''), '-Q', 'NOOP', '--head', '--verbose']);
     assert.match(stillThere.stderr, /< 230/);
   });
