@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createPrinterPki } from '../../src/certs/printer-pki.js';
+import type { TransferEvent } from '../../src/events.js';
 import { curlArgs, moatFtpTarget, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
 
@@ -28,6 +29,11 @@ describe('FTPS bridge under failure', () => {
     cleanups.push(() => throttled.close());
     const source = join(harness.dir, 'killed.3mf');
     writeRandomFile(source, 5_000_000);
+    // Every transfer's end, from the event stream: the dashboard's list keeps only the last 20 finished.
+    const ended = new Map<string, TransferEvent>();
+    harness.moat?.context.events.on('transfer', (event) => {
+      if (event.state !== 'active') ended.set(event.id, event);
+    });
 
     for (let i = 0; i < 20; i++) {
       const curl = spawn('curl', curlArgs(operator(harness), 'killed.3mf', ['-T', source]), { stdio: 'ignore' });
@@ -44,8 +50,13 @@ describe('FTPS bridge under failure', () => {
     assert.equal(good.code, 0, good.stderr);
     assert.equal(await sha256File(join(storage, 'fine.3mf')), await sha256File(source));
     assert.deepEqual(readdirSync(storage), ['fine.3mf']);
-    const failed = (harness.moat?.ftp.transfers() ?? []).filter((t) => t.state === 'failed');
-    assert.ok(failed.length >= 15, `failed transfers reported: ${failed.length}`);
+    const killed = [...ended.values()].filter((t) => t.name.endsWith('killed.3mf'));
+    assert.equal(killed.length, 20, 'each killed upload ended once');
+    assert.deepEqual(
+      killed.filter((t) => t.state !== 'failed'),
+      [],
+      'every killed upload is reported failed',
+    );
   });
 
   it('a printer vanishing mid-upload gives 451, and Moat serves the next upload', async () => {
@@ -136,8 +147,10 @@ describe('FTPS bridge under failure', () => {
     const started = Date.now();
     const result = await run('curl', [...curlArgs(operator(harness), ''), '--verbose'], 20_000);
     assert.notEqual(result.code, 0);
+    // Moat's own timeout answered (the 451 says so), not curl's 20 s: no upper stopwatch limit needed; and it did
+    // wait for the printer first (a lower bound, which load cannot break).
     assert.match(result.stderr, /< 451 Printer unavailable: Timeout/);
-    assert.ok(Date.now() - started < 15_000);
+    assert.ok(Date.now() - started >= 1000, `answered after ${Date.now() - started} ms`);
     const stillThere = await run('curl', [...curlArgs(operator(harness), ''), '-Q', 'NOOP', '--head', '--verbose']);
     assert.match(stillThere.stderr, /< 230/);
   });
