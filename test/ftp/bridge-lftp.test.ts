@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { run, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** lftp through Moat over implicit FTPS, verifying Moat's certificate against Moat's CA. */
@@ -44,11 +43,11 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const down = await lftp(`get part.gcode -o ${copy}; mv part.gcode moved.gcode`);
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await sha256File(copy), await sha256File(source));
-      assert.deepEqual(readdirSync(storage), ['moved.gcode']);
+      assert.deepEqual(storedFiles(storage), ['moved.gcode']);
 
       const removed = await lftp('rm moved.gcode');
       assert.equal(removed.code, 0, removed.stderr);
-      assert.deepEqual(readdirSync(storage), []);
+      assert.deepEqual(storedFiles(storage), []);
     });
   });
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
@@ -45,7 +44,7 @@ describe('FTPS bridge data-session reuse', () => {
         '--verbose',
       ]);
       assert.match(upload.stderr, /< 522 SSL connection failed: session reuse required/);
-      assert.deepEqual(readdirSync(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
+      assert.deepEqual(storedFiles(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
     });
   }
 });

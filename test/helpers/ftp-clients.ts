@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, writeSync } from 'node:fs';
 import { waitFor as waitForCondition } from './wait.js';
 
 /** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
@@ -32,6 +32,16 @@ export function run(command: string, args: string[], timeoutMs = 30_000, input?:
     });
     child.stdin.end(input ?? '');
   });
+}
+
+/** The printer's directories that exist from the start (`/cache`, `/model`, `/timelapse`). */
+export const printerDirectories = ['cache', 'model', 'timelapse'];
+
+/** What a test put in a printer's storage: its entries other than the printer's own directories, sorted. */
+export function storedFiles(storage: string): string[] {
+  return readdirSync(storage)
+    .filter((name) => !printerDirectories.includes(name))
+    .sort();
 }
 
 export function sha256File(path: string): Promise<string> {
