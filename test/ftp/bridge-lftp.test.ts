@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
+import { moatLftp, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** lftp through Moat over implicit FTPS, verifying Moat's certificate against Moat's CA. */
@@ -13,22 +13,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
     });
     after(() => harness?.close());
 
-    const lftp = (script: string) =>
-      run('lftp', [
-        '-c',
-        [
-          'set cmd:fail-exit true',
-          `set ssl:ca-file ${harness.moatCaFile}`,
-          'set ssl:verify-certificate true',
-          'set ftp:ssl-force true',
-          'set ftp:ssl-protect-data true',
-          'set ftp:passive-mode true',
-          'set net:max-retries 1',
-          'set net:timeout 10',
-          `open -u bblp,${harness.codes.operator} ftps://127.0.0.1:${harness.moat?.ftp.port}`,
-          script,
-        ].join('; '),
-      ]);
+    const lftp = (script: string) => moatLftp(harness, 'operator', script);
 
     it('uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
       const storage = join(harness.dir, 'printer-storage');

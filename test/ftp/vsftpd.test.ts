@@ -10,6 +10,7 @@ import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulato
 import {
   curlArgs,
   moatFtpTarget,
+  moatLftp,
   type PythonFtpsTarget,
   pythonFtps,
   run,
@@ -218,22 +219,7 @@ describe('Moat in front of vsftpd', { skip }, () => {
     const source = join(harness.dir, 'lftp.gcode');
     const copy = join(harness.dir, 'lftp-back.gcode');
     writeRandomFile(source, 1024 * 1024 + 3);
-    const lftp = (script: string) =>
-      run('lftp', [
-        '-c',
-        [
-          'set cmd:fail-exit true',
-          `set ssl:ca-file ${harness.moatCaFile}`,
-          'set ssl:verify-certificate true',
-          'set ftp:ssl-force true',
-          'set ftp:ssl-protect-data true',
-          'set ftp:passive-mode true',
-          'set net:max-retries 1',
-          'set net:timeout 10',
-          `open -u bblp,${harness.codes.operator} ftps://127.0.0.1:${harness.moat?.ftp.port}`,
-          script,
-        ].join('; '),
-      ]);
+    const lftp = (script: string) => moatLftp(harness, 'operator', script);
     const up = await lftp(`put ${source} -o lftp.gcode; cls -l`);
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /lftp\.gcode/);

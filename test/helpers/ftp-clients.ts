@@ -90,6 +90,30 @@ export function moatFtpTarget(
   return { port: h.moat.ftp.port, user: 'bblp', password: h.codes[role], caFile: h.moatCaFile, tls: true };
 }
 
+/** lftp through Moat's FTPS listener for one role, verifying Moat's certificate: `script` runs after login. */
+export function moatLftp(
+  h: Parameters<typeof moatFtpTarget>[0],
+  role: 'viewer' | 'operator' | 'admin',
+  script: string,
+): Promise<RunResult> {
+  const target = moatFtpTarget(h, role);
+  return run('lftp', [
+    '-c',
+    [
+      'set cmd:fail-exit true',
+      `set ssl:ca-file ${target.caFile}`,
+      'set ssl:verify-certificate true',
+      'set ftp:ssl-force true',
+      'set ftp:ssl-protect-data true',
+      'set ftp:passive-mode true',
+      'set net:max-retries 1',
+      'set net:timeout 10',
+      `open -u bblp,${target.password} ftps://127.0.0.1:${target.port}`,
+      script,
+    ].join('; '),
+  ]);
+}
+
 export function curlArgs(target: CurlTarget, path: string, extra: string[] = []): string[] {
   const scheme = target.tls ? 'ftps' : 'ftp';
   return [
