@@ -39,11 +39,7 @@ class FtpReplyError extends Error {
 const two = (n: number) => String(n).padStart(2, '0');
 
 /** A LIST line as vsFTPd writes it: `-rw-r--r--    1 0        0         2097157 Nov 30 07:59 name` (UTC). */
-function listLine(
-  name: string,
-  info: { isDirectory(): boolean; size: number; mtime: Date },
-  now = new Date(),
-): string {
+function listLine(name: string, info: { isDirectory(): boolean; size: number; mtime: Date }, now = new Date()): string {
   const at = info.mtime;
   const month = at.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
   const age = now.getTime() - at.getTime();
