@@ -217,8 +217,12 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       recordAudit({ ...base, outcome: 'allowed', ...(!sentUpstream && { result: 'answered from cache' }) });
       return;
     }
-    link.upstream.publish(payload, packet.qos > 0 ? 1 : 0);
-    results.expect({ ...base, outcome: 'allowed' }, parsed.kind, parsed.command, parsed.sequenceId);
+    // Audited allowed only once written (QoS 0) or acknowledged by the printer (QoS 1): the connection can close first.
+    const sent = results.expect({ ...base, outcome: 'allowed' }, parsed.kind, parsed.command, parsed.sequenceId);
+    link.upstream.publish(payload, packet.qos > 0 ? 1 : 0, (failure) => {
+      if (failure !== undefined) log.warn({ ...base }, `command dropped: ${failure}`);
+      sent(failure);
+    });
   }
 
   /** A command Moat never forwards gets a failure reply in the printer's shape, to the asking client only. */
