@@ -29,6 +29,9 @@ export interface TransferEvent {
   error?: string;
 }
 
+/** `refused`: Moat's policy said no. `dropped`: allowed, but the printer connection lost it (see `reason`). */
+export type AuditOutcome = 'allowed' | 'refused' | 'dropped';
+
 export interface AuditEvent {
   at: string;
   serial: string;
@@ -37,7 +40,7 @@ export interface AuditEvent {
   address: string;
   /** `print.pause`, `pushing.pushall`, ... */
   command: string;
-  outcome: 'allowed' | 'refused';
+  outcome: AuditOutcome;
   reason?: string;
   /** The printer's `result` when it answered. */
   result?: string;

@@ -1,5 +1,5 @@
 import type { CloudAccess } from './config/schema.js';
-import type { AuditEvent, ClientEvent, TransferEvent } from './events.js';
+import type { AuditEvent, AuditOutcome, ClientEvent, TransferEvent } from './events.js';
 import type { PrinterRelayStats } from './relay/service.js';
 
 /**
@@ -40,7 +40,7 @@ export interface AuditQuery {
   limit?: number;
   serial?: string;
   label?: string;
-  outcome?: 'allowed' | 'refused';
+  outcome?: AuditOutcome;
 }
 
 export interface StatusSources {

@@ -1,11 +1,10 @@
-import type { EventEmitter } from 'node:events';
-import { TLSSocket, type Server as TlsServer } from 'node:tls';
-import { FtpSrv } from 'ftp-srv';
+import { TLSSocket } from 'node:tls';
 import { LanAuthenticator } from '../auth/lan-auth.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
-import { installDataCommands } from './data-commands.js';
+import { dataCommands } from './data-commands.js';
+import { commandSocket, createFtpServer } from './ftp-srv-adapter.js';
 import { PrinterSession } from './printer-session.js';
 import { RelayFileSystem } from './relay-fs.js';
 import { TlsSessionCache } from './tls-sessions.js';
@@ -29,10 +28,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const tls = { ...lanServerTlsOptions(ctx.identity), ...sessions.serverOptions() };
   const transfers = new TransferTracker(ctx.events);
 
-  const signalsBefore = new Map(
-    (['SIGINT', 'SIGTERM', 'SIGQUIT'] as const).map((signal) => [signal, process.listeners(signal)]),
-  );
-  const server = new FtpSrv({
+  const { server, control, onConnect, replaceCommands } = createFtpServer({
     url: `ftps://${config.lan.bindAddress}:${config.ports.ftps}`,
     tls,
     pasv_url: ctx.lanAddress(),
@@ -40,31 +36,26 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     pasv_max: config.ports.passiveMax,
     greeting: 'Moat FTPS bridge',
     anonymous: false,
-    // Passive only: active mode would have Moat connect out to addresses a client names (FTP bounce).
-    // No appending, unique names or SITE: an upload is one whole file under the upload policy. No REST:
-    // the relay always streams whole files, so a restart offset would silently corrupt the result.
-    blacklist: ['PORT', 'EPRT', 'APPE', 'STOU', 'SITE', 'REST'],
+    // No unique names or SITE: an upload is one whole file under the upload policy. PORT, EPRT, REST and APPE
+    // are refused with their reasons by data-commands.ts; MLSD is unknown to ftp-srv (502), as to the printer.
+    blacklist: ['STOU', 'SITE'],
     // ftp-srv traces raw command lines (PASS included) at trace level: never let it log below debug.
     log: logger.child({ library: 'ftp-srv' }, { level: logger.isLevelEnabled('trace') ? 'debug' : logger.level }),
   });
-  // ftp-srv installs handlers that call process.exit(): the composition root owns signals.
-  for (const [signal, before] of signalsBefore) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.includes(listener)) process.off(signal, listener);
-    }
-  }
-  const controlServer = (server as unknown as { server: TlsServer }).server;
-  sessions.attach(controlServer);
-  controlServer.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
-  installDataCommands(server, {
-    bindAddress: config.lan.bindAddress,
-    lanAddress: () => ctx.lanAddress(),
-    portRange: { min: config.ports.passiveMin, max: config.ports.passiveMax },
-    tls,
-    sessions,
-    requireSessionReuse: () => ctx.config.get().ftp.requireSessionReuse,
-    idleTimeoutMs: () => ctx.config.get().ftp.idleTimeoutMs,
-  });
+  sessions.attach(control);
+  control.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
+  replaceCommands(
+    dataCommands({
+      bindAddress: config.lan.bindAddress,
+      lanAddress: () => ctx.lanAddress(),
+      portRange: { min: config.ports.passiveMin, max: config.ports.passiveMax },
+      tls,
+      sessions,
+      requireSessionReuse: () => ctx.config.get().ftp.requireSessionReuse,
+      idleTimeoutMs: () => ctx.config.get().ftp.idleTimeoutMs,
+      logger,
+    }),
+  );
 
   // The MQTT bridge's login rules (user `bblp`, growing delay per address after failures) for FTP logins too.
   const auth = new LanAuthenticator(ctx.accessCodes, {
@@ -75,13 +66,10 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const clients = new Map<string, ClientEvent>();
 
   // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
-  // ('connect' is emitted by ftp-srv but missing from its type declarations.)
-  (server as EventEmitter).on('connect', ({ connection }: { connection: { commandSocket: TLSSocket } }) => {
-    connection.commandSocket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
-  });
+  onConnect((socket) => socket.setTimeout(ctx.config.get().ftp.idleTimeoutMs));
 
   server.on('login', ({ connection, username, password }, resolve, reject) => {
-    const socket = (connection as unknown as { commandSocket: unknown }).commandSocket;
+    const socket = commandSocket(connection);
     const address = connection.ip ?? '';
     const login = async () => {
       if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
@@ -142,7 +130,7 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   server.on('client-error', ({ error }) => logger.debug({ err: error.message }, 'FTP client error'));
 
   await server.listen();
-  const port = (controlServer.address() as { port: number }).port;
+  const port = (control.address() as { port: number }).port;
   logger.info({ port, passive: [config.ports.passiveMin, config.ports.passiveMax] }, 'FTPS bridge listening');
 
   return {

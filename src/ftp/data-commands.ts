@@ -1,21 +1,21 @@
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { TlsOptions } from 'node:tls';
-import type { FtpConnection, FtpSrv } from 'ftp-srv';
-import { DataChannelError, openPassiveData, type PassiveData } from './passive-data.js';
-import type { EntryStat, PrinterUpload, RelayFileSystem } from './relay-fs.js';
+import type { Logger } from '../log.js';
+import { type CommandHandler, connectorOf, type FtpSession, setConnector } from './ftp-srv-adapter.js';
+import { DataChannelError, openPassiveData } from './passive-data.js';
+import type { EntryStat, PrinterDownload, PrinterUpload, RelayFileSystem } from './relay-fs.js';
 import type { TlsSessionCache } from './tls-sessions.js';
 import { FtpRefusal } from './upload-policy.js';
 
 /**
- * Moat's replacements for ftp-srv's passive mode and data-transfer commands (PASV, EPSV, LIST, NLST, RETR,
- * STOR). ftp-srv (abandoned upstream) opens a fresh TLS server per PASV that cannot resume the control
- * session, accepts any data connection from the client's address, and answers every failure with 550; these
- * handlers use `openPassiveData` (shared session cache, 522 when a data connection does not resume it) and
- * give each failure its own reply: 522, 425, 426 (client side), 451 (printer side), 552, 553.
- * ftp-srv's command registry is one object per process; a server that is not Moat's keeps the originals.
+ * Moat's replacements for ftp-srv's passive mode, data-transfer and date commands (PASV, EPSV, LIST, NLST,
+ * RETR, STOR, MDTM) and its refusals of what the printer's dialect lacks (PORT, EPRT, REST, APPE). ftp-srv
+ * (abandoned upstream) opens a fresh TLS server per PASV that cannot resume the control session, accepts any
+ * data connection from the client's address, and answers every failure with 550; these handlers use
+ * `openPassiveData` (shared session cache, 522 when a data connection does not resume it) in the printer's
+ * order — `150` once the data TCP connection is there, then the TLS handshake — and give each failure its own
+ * reply: 522, 425, 426 (client side), 451 (printer side), 552, 553. Installed through ftp-srv-adapter.ts.
  */
 
 export interface DataSettings {
@@ -28,58 +28,13 @@ export interface DataSettings {
   requireSessionReuse: () => boolean;
   /** Control-connection idle timeout, suspended while a transfer runs (a long upload is not idle). */
   idleTimeoutMs: () => number;
+  logger: Logger;
 }
 
-interface Connection extends FtpConnection {
-  commandSocket: Socket;
-  connector: { end(): void; waitForConnection(): Promise<Socket> };
-  fs: RelayFileSystem;
-}
+type Session = FtpSession<RelayFileSystem>;
 
-type Handler = (this: Connection, args: { command: { directive: string; arg: string | null } }) => Promise<unknown>;
-
-const require = createRequire(import.meta.url);
-const registry = require('ftp-srv/src/commands/registry.js') as Record<string, { handler: Handler }>;
-const BaseConnector = require('ftp-srv/src/connector/base.js') as new (
-  connection: FtpConnection,
-) => { dataSocket: Socket | null; type: string | false; end(): void };
-
-const moatServers = new WeakMap<FtpSrv, DataSettings>();
-
-/** A passive connector in ftp-srv's shape, backed by openPassiveData. */
-class PassiveConnector extends BaseConnector {
-  private passive: PassiveData | undefined;
-
-  constructor(private readonly connection: Connection) {
-    super(connection);
-    this.type = 'passive';
-  }
-
-  async open(settings: DataSettings): Promise<number> {
-    this.passive = await openPassiveData({
-      host: settings.bindAddress,
-      portRange: settings.portRange,
-      peerAddress: this.connection.commandSocket.remoteAddress ?? '',
-      tls: { options: settings.tls, sessions: settings.sessions, requireSessionReuse: settings.requireSessionReuse() },
-    });
-    this.passive.connection.then(
-      (socket) => {
-        this.dataSocket = socket;
-      },
-      () => {},
-    );
-    return this.passive.port;
-  }
-
-  waitForConnection(): Promise<Socket> {
-    if (!this.passive) return Promise.reject(new DataChannelError(425, 'Use PASV or EPSV first'));
-    return this.passive.connection;
-  }
-
-  closeServer(): void {
-    this.passive?.close();
-  }
-}
+/** The ready (TLS) data connection of each connector a PASV/EPSV set, beside the TCP one it waits for. */
+const readyConnections = new WeakMap<object, Promise<Socket>>();
 
 function replyFor(error: unknown, fallback: number): { code: number; message: string } {
   if (error instanceof FtpRefusal || error instanceof DataChannelError)
@@ -90,133 +45,182 @@ function replyFor(error: unknown, fallback: number): { code: number; message: st
   };
 }
 
-/** Runs one data transfer: the data connection, 150, the work, 226; each failure as its reply. */
-async function transfer(
-  connection: Connection,
-  work: (data: Socket) => Promise<void>,
-  onFailure?: (reason: string) => Promise<void>,
-) {
-  const settings = moatServers.get(connection.server as FtpSrv);
-  connection.commandSocket.setTimeout(0);
-  try {
-    const data = await connection.connector.waitForConnection();
-    await connection.reply(150);
-    await work(data);
-    await connection.reply(226);
-  } catch (error) {
-    const reply = replyFor(error, 426);
-    await onFailure?.(reply.message);
-    // The client may be gone (that may be why the transfer failed): ftp-srv logs a reply to nobody as an error.
-    if (connection.commandSocket.writable) await connection.reply(reply.code, reply.message);
-  } finally {
-    connection.connector.end();
-    if (settings) connection.commandSocket.setTimeout(settings.idleTimeoutMs());
+export function dataCommands(settings: DataSettings): Record<string, CommandHandler<RelayFileSystem>> {
+  const logger = settings.logger;
+
+  /** Every refused or failed data connection and transfer, with its reply: the operator's only trace of it. */
+  const logFailure = (session: Session, command: string, reply: { code: number; message: string }) =>
+    logger.warn(
+      { address: session.commandSocket.remoteAddress, command, reply: reply.code, reason: reply.message },
+      reply.code === 425 || reply.code === 522 ? 'FTP data connection refused' : 'FTP transfer failed',
+    );
+
+  /**
+   * Runs one data transfer in the printer's order: the data TCP connection, 150, the TLS handshake (a client
+   * may have started it before the 150: its bytes waited), the work, 226; each failure as its reply.
+   */
+  async function transfer(
+    session: Session,
+    command: string,
+    work: (data: Socket) => Promise<void>,
+    onFailure?: (reason: string) => Promise<void>,
+  ) {
+    const connector = connectorOf(session);
+    const ready = readyConnections.get(connector);
+    session.commandSocket.setTimeout(0);
+    try {
+      if (!ready) throw new DataChannelError(425, 'Use PASV or EPSV first');
+      await connector.waitForConnection();
+      await session.reply(150);
+      await work(await ready);
+      await session.reply(226);
+    } catch (error) {
+      const reply = replyFor(error, 426);
+      logFailure(session, command, reply);
+      await onFailure?.(reply.message);
+      // The client may be gone (that may be why the transfer failed): ftp-srv logs a reply to nobody as an error.
+      if (session.commandSocket.writable) await session.reply(reply.code, reply.message);
+    } finally {
+      connector.end();
+      session.commandSocket.setTimeout(settings.idleTimeoutMs());
+    }
   }
-}
 
-/** A refusal found before any data moved: the data channel is closed unused. */
-async function refuse(connection: Connection, error: unknown) {
-  connection.connector.end();
-  const reply = replyFor(error, 451);
-  await connection.reply(reply.code, reply.message);
-}
-
-function listLine(entry: EntryStat): string {
-  const date = entry.mtime.toUTCString().split(' '); // Day, DD Mon YYYY HH:MM:SS GMT
-  const time = (date[4] ?? '00:00').slice(0, 5);
-  return `${entry.isDirectory() ? 'drwxr-xr-x' : '-rw-r--r--'} 1 0 0 ${String(entry.size).padStart(12)} ${date[2]} ${date[1]} ${time} ${entry.name}`;
-}
-
-const passive: Handler = async function (this, { command }) {
-  const settings = moatServers.get(this.server as FtpSrv);
-  if (!settings) return this.reply(502);
-  const connector = new PassiveConnector(this);
-  this.connector = connector;
-  try {
-    const port = await connector.open(settings);
-    if (command.directive === 'EPSV') return this.reply(229, `EPSV OK (|||${port}|)`);
-    return this.reply(227, `PASV OK (${settings.lanAddress().replaceAll('.', ',')},${port >> 8},${port & 255})`);
-  } catch (error) {
-    return refuse(this, error);
+  /** A refusal found before any data moved: the data channel is closed unused. */
+  async function refuse(session: Session, command: string, error: unknown) {
+    connectorOf(session).end();
+    const reply = replyFor(error, 451);
+    if (reply.code === 425) logFailure(session, command, reply);
+    await session.reply(reply.code, reply.message);
   }
-};
 
-const list: Handler = async function (this, { command }) {
-  // ftp-srv takes single-letter options (-a) out of the argument but leaves combined ones (-la): ignore them.
-  const path = command.arg && !command.arg.startsWith('-') ? command.arg : '.';
-  let entries: EntryStat[];
-  try {
-    const entry = await this.fs.get(path);
-    entries = entry.isDirectory() ? await this.fs.list(path) : [entry];
-  } catch (error) {
-    return refuse(this, error);
-  }
-  const names = command.directive === 'NLST';
-  const text = entries.map((entry) => `${names ? entry.name : listLine(entry)}\r\n`).join('');
-  return transfer(this, async (data) => {
-    await pipeline([Buffer.from(text)], data);
-  });
-};
+  const passive: CommandHandler<RelayFileSystem> = async (session, command) => {
+    try {
+      const channel = await openPassiveData({
+        host: settings.bindAddress,
+        portRange: settings.portRange,
+        peerAddress: session.commandSocket.remoteAddress ?? '',
+        tls: {
+          options: settings.tls,
+          sessions: settings.sessions,
+          requireSessionReuse: settings.requireSessionReuse(),
+        },
+      });
+      setConnector(session, () => channel.accepted, channel.close);
+      readyConnections.set(connectorOf(session), channel.connection);
+      const { port } = channel;
+      if (command.directive === 'EPSV') return session.reply(229, `EPSV OK (|||${port}|)`);
+      return session.reply(227, `PASV OK (${settings.lanAddress().replaceAll('.', ',')},${port >> 8},${port & 255})`);
+    } catch (error) {
+      return refuse(session, command.directive, error);
+    }
+  };
 
-const retrieve: Handler = async function (this, { command }) {
-  let download: { stream: Readable; finished: Promise<void> };
-  try {
-    download = await this.fs.read(command.arg ?? '');
-  } catch (error) {
-    return refuse(this, error);
-  }
-  const { stream, finished } = download;
-  return transfer(
-    this,
-    async (data) => {
-      await pipeline(stream, data);
-      await finished;
-    },
-    async () => {
-      stream.destroy();
-    },
-  );
-};
+  const list: CommandHandler<RelayFileSystem> = async (session, command) => {
+    // ftp-srv takes single-letter options (-a) out of the argument but leaves combined ones (-la): ignore them.
+    const path = command.arg && !command.arg.startsWith('-') ? command.arg : '.';
+    let entries: EntryStat[];
+    try {
+      const entry = await session.fs.get(path);
+      entries = entry.isDirectory() ? await session.fs.list(path) : [entry];
+    } catch (error) {
+      return refuse(session, command.directive, error);
+    }
+    const names = command.directive === 'NLST';
+    const now = new Date();
+    const text = entries.map((entry) => `${names ? entry.name : listLine(entry, now)}\r\n`).join('');
+    return transfer(session, command.directive, async (data) => {
+      await pipeline([Buffer.from(text)], data);
+    });
+  };
 
-const store: Handler = async function (this, { command }) {
-  let upload: PrinterUpload;
-  try {
-    upload = this.fs.write(command.arg ?? '');
-  } catch (error) {
-    return refuse(this, error);
-  }
-  return transfer(
-    this,
-    async (data) => {
-      await upload.receive(data);
-      // A client killed mid-upload may look like a clean end of data; its control connection tells.
-      if (this.commandSocket.destroyed || this.commandSocket.readableEnded)
-        throw new FtpRefusal(426, 'Client went away; upload discarded');
-      await upload.commit();
-    },
-    (reason) => upload.discard(reason),
-  );
-};
+  const retrieve: CommandHandler<RelayFileSystem> = async (session, command) => {
+    let download: PrinterDownload;
+    try {
+      download = await session.fs.read(command.arg ?? '');
+    } catch (error) {
+      return refuse(session, command.directive, error);
+    }
+    let started: ReturnType<PrinterDownload['start']> | undefined;
+    return transfer(
+      session,
+      command.directive,
+      async (data) => {
+        // Only now, with the LAN data channel ready, does the printer's RETR start: a refused or missing
+        // data connection costs the printer nothing.
+        started = download.start();
+        await pipeline(started.stream, data);
+        await started.finished;
+      },
+      async () => {
+        started?.stream.destroy();
+      },
+    );
+  };
 
-/** Puts Moat's handlers into ftp-srv's registry and marks `server` as one they serve. */
-export function installDataCommands(server: FtpSrv, settings: DataSettings): void {
-  moatServers.set(server, settings);
-  const handlers: Record<string, Handler> = {
+  const store: CommandHandler<RelayFileSystem> = async (session, command) => {
+    let upload: PrinterUpload;
+    try {
+      upload = session.fs.write(command.arg ?? '');
+    } catch (error) {
+      return refuse(session, command.directive, error);
+    }
+    return transfer(
+      session,
+      command.directive,
+      async (data) => {
+        await upload.receive(data);
+        // A client killed mid-upload may look like a clean end of data; its control connection tells.
+        if (session.commandSocket.destroyed || session.commandSocket.readableEnded)
+          throw new FtpRefusal(426, 'Client went away; upload discarded');
+        await upload.commit();
+      },
+      (reason) => upload.discard(reason),
+    );
+  };
+
+  /** The printer's own MDTM, to the second (a LIST date may only name the day). */
+  const modified: CommandHandler<RelayFileSystem> = async (session, command) => {
+    try {
+      const date = await session.fs.modified(command.arg ?? '');
+      return session.reply(213, date.toISOString().replace(/[-:T]/g, '').slice(0, 14));
+    } catch (error) {
+      const reply = replyFor(error, 550);
+      return session.reply(reply.code, reply.message);
+    }
+  };
+
+  /** What the printer's dialect lacks, refused with the reason (ftp-srv would only say "blacklisted"). */
+  const refusal =
+    (reason: string): CommandHandler<RelayFileSystem> =>
+    (session) =>
+      session.reply(502, reason);
+  // Active mode would have Moat connect out to addresses a client names (FTP bounce).
+  const active = refusal('Active mode is not supported: use PASV or EPSV');
+
+  return {
     PASV: passive,
     EPSV: passive,
     LIST: list,
     NLST: list,
     RETR: retrieve,
     STOR: store,
+    MDTM: modified,
+    PORT: active,
+    EPRT: active,
+    // The relay streams whole files: a restart offset or an append would silently corrupt the result.
+    REST: refusal('Restarting transfers is not supported: transfer the whole file'),
+    APPE: refusal('Appending is not supported: upload the whole file'),
   };
-  for (const [directive, handler] of Object.entries(handlers)) {
-    const entry = registry[directive];
-    if (!entry) throw new Error(`ftp-srv has no ${directive} command to replace`);
-    if ((entry as { moat?: boolean }).moat) continue;
-    const original = entry.handler;
-    entry.handler = function (this: Connection, args) {
-      return moatServers.has(this.server as FtpSrv) ? handler.call(this, args) : original.call(this, args);
-    };
-    (entry as { moat?: boolean }).moat = true;
-  }
+}
+
+const sixMonthsMs = 182 * 24 * 3600 * 1000;
+
+/** A Unix `ls -l` line as vsFTPd writes it: time of day for the last six months, the year for older files. */
+export function listLine(entry: EntryStat, now: Date): string {
+  const [, day, month, year, time] = entry.mtime.toUTCString().split(' '); // Day, DD Mon YYYY HH:MM:SS GMT
+  const age = now.getTime() - entry.mtime.getTime();
+  const when = age >= 0 && age < sixMonthsMs ? (time ?? '00:00').slice(0, 5) : ` ${year}`;
+  const mode = entry.isDirectory() ? 'drwxr-xr-x' : '-rw-r--r--';
+  return `${mode} 1 0 0 ${String(entry.size).padStart(12)} ${month} ${String(Number(day)).padStart(2)} ${when} ${entry.name}`;
 }

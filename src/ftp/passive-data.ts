@@ -27,13 +27,22 @@ export interface PassiveDataOptions {
   /** Only this peer address may connect (the control connection's). */
   peerAddress: string;
   tls?: { options: TlsOptions; sessions: TlsSessionCache; requireSessionReuse: boolean };
-  /** How long to wait for the client to connect and finish its handshake. */
+  /** How long to wait for the client to connect, and again from then for its TLS handshake. */
   acceptTimeoutMs?: number;
 }
 
 export interface PassiveData {
   port: number;
-  /** Resolves with the ready data connection; rejects with DataChannelError (425, 522). */
+  /**
+   * Resolves with the client's TCP connection as soon as it is there: a server in the printer's order sends
+   * `150` now, before the TLS handshake. Rejects with DataChannelError (425).
+   */
+  accepted: Promise<Socket>;
+  /**
+   * The ready data connection. The TLS handshake runs from the moment the connection is accepted, so a client
+   * may start it before or after the `150`; rejects with DataChannelError: 425 for a failed or missing
+   * connection or handshake, 522 for a handshake that did not resume the control session.
+   */
   connection: Promise<Socket | TLSSocket>;
   close(): void;
 }
@@ -70,67 +79,77 @@ async function listenInRange(server: Server, host: string, range?: { min: number
 export async function openPassiveData(options: PassiveDataOptions): Promise<PassiveData> {
   const listener = createNetServer();
   listener.maxConnections = 1;
-  let accepted: Socket | undefined;
-  let refused: TLSSocket | undefined;
+  const timeoutMs = options.acceptTimeoutMs ?? 10_000;
+  let socket: Socket | undefined;
   let timer: NodeJS.Timeout | undefined;
   const close = () => {
     clearTimeout(timer);
-    refused?.destroy();
+    // A transfer that ended its side (or read the client's end) closes gracefully; anything else is cut.
+    if (socket && !socket.destroyed) {
+      if (socket.writableEnded || socket.readableEnded) socket.end();
+      else socket.destroy();
+    }
     if (listener.listening) listener.close();
   };
+  const fail = (reject: (error: Error) => void, code: number, message: string) => {
+    close();
+    reject(new DataChannelError(code, message));
+  };
 
+  let onAccepted: (socket: Socket) => void = () => {};
+  const accepted = new Promise<Socket>((resolve, reject) => {
+    timer = setTimeout(() => fail(reject, 425, 'No data connection established'), timeoutMs);
+    onAccepted = resolve;
+  });
   const connection = new Promise<Socket | TLSSocket>((resolve, reject) => {
-    timer = setTimeout(() => {
-      accepted?.destroy();
-      close();
-      reject(new DataChannelError(425, 'No data connection established'));
-    }, options.acceptTimeoutMs ?? 10_000);
-    listener.on('connection', (socket) => {
-      if (accepted || normaliseAddress(socket.remoteAddress) !== normaliseAddress(options.peerAddress)) {
+    accepted.catch(reject);
+    listener.on('connection', (candidate) => {
+      if (socket || normaliseAddress(candidate.remoteAddress) !== normaliseAddress(options.peerAddress)) {
         // Someone else found the port: never let them take over the transfer (FTP data hijacking).
-        socket.destroy();
+        candidate.destroy();
         return;
       }
-      accepted = socket;
+      clearTimeout(timer);
+      socket = candidate;
       listener.close();
+      onAccepted(candidate);
       const tlsConfig = options.tls;
       if (!tlsConfig) {
-        clearTimeout(timer);
-        resolve(socket);
+        resolve(candidate);
         return;
       }
-      // A TLS server that never listens: the accepted socket is handed to it, so it shares the session
-      // cache and ticket keys with the control listener.
+      timer = setTimeout(() => fail(reject, 425, 'No TLS handshake on the data connection'), timeoutMs);
+      // A TLS server that never listens: the accepted socket is handed to it at once (TLS must own it before
+      // anything is read), so it shares the session cache and ticket keys with the control listener.
       const tlsServer = createTlsServer({ ...tlsConfig.options, ...tlsConfig.sessions.serverOptions() });
       tlsConfig.sessions.attach(tlsServer);
       tlsServer.once('secureConnection', (secure: TLSSocket) => {
         clearTimeout(timer);
+        socket = secure;
         if (tlsConfig.requireSessionReuse && !secure.isSessionReused()) {
           // Like vsFTPd: the handshake completes, the refusal comes as 522 on the control connection, and
           // the data connection is closed after it (by close()), so the client reads the reason.
-          refused = secure;
           reject(new DataChannelError(522, sessionReuseRequired));
           return;
         }
         resolve(secure);
       });
-      tlsServer.once('tlsClientError', (error) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new DataChannelError(425, `Data connection TLS failed: ${error.message}`));
+      tlsServer.once('tlsClientError', (error, tlsSocket) => {
+        tlsSocket.destroy();
+        fail(reject, 425, `Data connection TLS failed: ${error.message}`);
       });
-      tlsServer.emit('connection', socket);
+      tlsServer.emit('connection', candidate);
     });
   });
-  // A transfer command may never come (client gave up): the rejection must not crash the process.
+  // A transfer command may never come (client gave up): the rejections must not crash the process.
+  accepted.catch(() => {});
   connection.catch(() => {});
 
   try {
     const port = await listenInRange(listener, options.host, options.portRange);
-    return { port, connection, close };
+    return { port, accepted, connection, close };
   } catch (error) {
     close();
-    clearTimeout(timer);
     throw error;
   }
 }

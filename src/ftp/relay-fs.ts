@@ -7,6 +7,7 @@ import { FileSystem, type FtpConnection } from 'ftp-srv';
 import { roleAllows } from '../auth/access-codes.js';
 import type { Role } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { parseListDate } from './list-date.js';
 import type { PrinterSession } from './printer-session.js';
 import type { Transfer, TransferTracker } from './transfers.js';
 import { checkPathCharacters, FtpRefusal, type UploadPolicy, uploadPath } from './upload-policy.js';
@@ -41,6 +42,17 @@ export interface EntryStat {
 
 function entryStat(name: string, size: number, directory: boolean, mtime = new Date()): EntryStat {
   return { name, size, mtime, mode: directory ? 0o755 : 0o644, isDirectory: () => directory };
+}
+
+/** An entry of the printer's listing with the printer's date (basic-ftp parses a Unix LIST date only as text). */
+function printerEntry(info: FileInfo, name = info.name, now = new Date()): EntryStat {
+  const mtime = info.modifiedAt ?? parseListDate(info.rawModifiedAt, now);
+  return entryStat(name, info.size, info.isDirectory, mtime);
+}
+
+/** A download from the printer that has not started: `start()` sends the printer's RETR. */
+export interface PrinterDownload {
+  start(): { stream: Readable; finished: Promise<void> };
 }
 
 /** A printer failure as an FTP reply: the printer's own refusal stays 550, anything else is 451. */
@@ -89,12 +101,19 @@ export class RelayFileSystem extends FileSystem {
     const parent = await this.printer((client) => client.list(posix.dirname(path)));
     const entry = parent.find((info) => info.name === posix.basename(path));
     if (!entry) throw new FtpRefusal(550, 'No such file or directory');
-    return entryStat(fileName, entry.size, entry.isDirectory, entry.modifiedAt);
+    return printerEntry(entry, fileName);
   }
 
   override async list(path = '.'): Promise<EntryStat[]> {
     const entries: FileInfo[] = await this.printer((client) => client.list(this.printerPath(path)));
-    return entries.map((info) => entryStat(info.name, info.size, info.isDirectory, info.modifiedAt));
+    const now = new Date();
+    return entries.map((info) => printerEntry(info, info.name, now));
+  }
+
+  /** The printer's own modification time of a file (its MDTM). */
+  async modified(fileName: string): Promise<Date> {
+    const path = this.printerPath(fileName);
+    return this.printer((client) => client.lastMod(path));
   }
 
   override async chdir(path = '.'): Promise<string> {
@@ -105,13 +124,17 @@ export class RelayFileSystem extends FileSystem {
   }
 
   /**
-   * A download from the printer. `finished` settles when the printer has confirmed the transfer (its 226):
-   * the LAN client gets its 226 only then, so a client that leaves right after cannot cut a transfer that
-   * the printer has not finished yet.
+   * A download from the printer, checked (its size asked) but not started. `finished` settles when the printer
+   * has confirmed the transfer (its 226): the LAN client gets its 226 only then, so a client that leaves right
+   * after cannot cut a transfer that the printer has not finished yet.
    */
-  override async read(fileName: string): Promise<{ stream: Transform; clientPath: string; finished: Promise<void> }> {
+  override async read(fileName: string): Promise<PrinterDownload> {
     const path = this.printerPath(fileName);
     const total = await this.printer((client) => client.size(path));
+    return { start: () => this.download(path, total) };
+  }
+
+  private download(path: string, total: number): { stream: Readable; finished: Promise<void> } {
     const transfer = this.startTransfer('download', path, total);
     // A Transform, not a 'data' listener: a listener would start the flow before the LAN side is attached.
     const counted = new Transform({
@@ -141,7 +164,7 @@ export class RelayFileSystem extends FileSystem {
       if (!counted.readableEnded) this.relay.session.abort();
     });
     fromPrinter.pipe(counted);
-    return { stream: counted, clientPath: path, finished };
+    return { stream: counted, finished };
   }
 
   override write(fileName: string): PrinterUpload {

@@ -64,7 +64,7 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
   });
   const commands = new Counter({
     name: 'moat_commands_total',
-    help: 'Commands from LAN clients, by outcome (allowed, refused) and the role of the access code.',
+    help: 'Commands from LAN clients, by outcome (allowed, refused, dropped) and the role of the access code.',
     labelNames: ['serial', 'role', 'outcome'],
     registers,
   });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { moatLftp, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** lftp through Moat over implicit FTPS, verifying Moat's certificate against Moat's CA. */
@@ -14,22 +13,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
     });
     after(() => harness?.close());
 
-    const lftp = (script: string) =>
-      run('lftp', [
-        '-c',
-        [
-          'set cmd:fail-exit true',
-          `set ssl:ca-file ${harness.moatCaFile}`,
-          'set ssl:verify-certificate true',
-          'set ftp:ssl-force true',
-          'set ftp:ssl-protect-data true',
-          'set ftp:passive-mode true',
-          'set net:max-retries 1',
-          'set net:timeout 10',
-          `open -u bblp,${harness.codes.operator} ftps://127.0.0.1:${harness.moat?.ftp.port}`,
-          script,
-        ].join('; '),
-      ]);
+    const lftp = (script: string, debug = false) => moatLftp(harness, 'operator', script, { debug });
 
     it('uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
       const storage = join(harness.dir, 'printer-storage');
@@ -44,11 +28,30 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const down = await lftp(`get part.gcode -o ${copy}; mv part.gcode moved.gcode`);
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await sha256File(copy), await sha256File(source));
-      assert.deepEqual(readdirSync(storage), ['moved.gcode']);
+      assert.deepEqual(storedFiles(storage), ['moved.gcode']);
 
       const removed = await lftp('rm moved.gcode');
       assert.equal(removed.code, 0, removed.stderr);
-      assert.deepEqual(readdirSync(storage), []);
+      assert.deepEqual(storedFiles(storage), []);
+    });
+
+    it("gets each 150 before the data connection's TLS handshake, so lftp never waits for it", async () => {
+      const source = join(harness.dir, 'order.gcode');
+      writeRandomFile(source, 100_000);
+      const result = await lftp(
+        `put ${source} -o order.gcode; cls -l; get order.gcode -o ${source}.back; rm order.gcode`,
+        true,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      // lftp's debug log: `---> STOR`, then the reply `<--- 150`, then the data TLS handshake (`Loaded 1 CAs`).
+      // A server that waits for the handshake first makes lftp give up waiting and handshake before the 150.
+      const transfers = result.stderr.split(/^---> (?=STOR|LIST|NLST|RETR)/m).slice(1);
+      assert.ok(transfers.length >= 3, result.stderr);
+      for (const transfer of transfers) {
+        const reply = transfer.search(/^<--- 150/m);
+        const handshake = transfer.search(/^Loaded \d+ CAs/m);
+        assert.ok(reply >= 0 && handshake > reply, `150 before the data handshake:\n${transfer}`);
+      }
     });
   });
 }

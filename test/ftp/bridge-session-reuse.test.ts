@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, run, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
@@ -33,7 +32,8 @@ describe('FTPS bridge data-session reuse', () => {
     it(`${version}: a data connection that does not resume it is refused with 522`, async () => {
       const result = await run('curl', [...curlArgs(viewer(), ''), ...flags, '--no-sessionid', '--verbose']);
       assert.notEqual(result.code, 0);
-      assert.match(result.stderr, /< 522 SSL connection failed: session reuse required/);
+      // As vsFTPd: the 150 first (the data connection is there), the refusal after the handshake.
+      assert.match(result.stderr, /< 150[\s\S]*< 522 SSL connection failed: session reuse required/);
 
       const source = join(harness.dir, 'refused.3mf');
       writeRandomFile(source, 100_000);
@@ -44,8 +44,11 @@ describe('FTPS bridge data-session reuse', () => {
         '--no-sessionid',
         '--verbose',
       ]);
-      assert.match(upload.stderr, /< 522 SSL connection failed: session reuse required/);
-      assert.deepEqual(readdirSync(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
+      // An uploader writes at once and may meet the closed data connection before it reads the 522 (as with
+      // vsFTPd): what must hold is that it fails after the 150 and nothing reaches the printer.
+      assert.notEqual(upload.code, 0);
+      assert.match(upload.stderr, /< 150/);
+      assert.deepEqual(storedFiles(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
     });
   }
 });

@@ -159,6 +159,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         h('option', { value: '' }, 'any'),
         h('option', { value: 'allowed' }, 'allowed'),
         h('option', { value: 'refused' }, 'refused'),
+        h('option', { value: 'dropped' }, 'dropped'),
       ),
     ),
     h('button', { type: 'submit' }, 'Filter'),

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TLSSocket } from 'node:tls';
+import { loggedIn } from '../../test/helpers/ftp-control.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { createPrinterPki } from '../certs/printer-pki.js';
+import { silentLogger } from '../log.js';
+import {
+  type AdaptedServer,
+  commandSocket,
+  connectorOf,
+  createFtpServer,
+  registry,
+  setConnector,
+  signals,
+} from './ftp-srv-adapter.js';
+
+/**
+ * The contract between Moat and ftp-srv's internals: if an ftp-srv update moves any of them, this fails here,
+ * by name, instead of as a strange FTP failure somewhere in the bridge.
+ */
+describe('ftp-srv adapter contract', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-ftp-srv-'));
+  const caFile = join(dir, 'ca.pem');
+  let adapted: AdaptedServer;
+  let tls: { key: string; cert: string };
+  let port: number;
+  let listenersBefore: number[];
+  const connected: unknown[] = [];
+  const loginSockets: unknown[] = [];
+  let closedChannels = 0;
+
+  before(async () => {
+    const pki = await createPrinterPki('01S00C000000001');
+    writeFileSync(caFile, pki.ca.certPem);
+    tls = { key: pki.leaf.keyPem, cert: pki.leaf.certPem };
+    listenersBefore = signals.map((signal) => process.listenerCount(signal));
+    adapted = createFtpServer({
+      url: 'ftps://127.0.0.1:0',
+      tls,
+      anonymous: false,
+      log: silentLogger(),
+    });
+    adapted.onConnect((socket) => connected.push(socket));
+    adapted.server.on('login', ({ connection }, resolve) => {
+      loginSockets.push(commandSocket(connection));
+      resolve({});
+    });
+    adapted.replaceCommands({
+      NOOP: (session) => session.reply(200, `moat ${session.id}`),
+      // A data channel that never comes; ftp-srv itself must end it (ABOR, disconnect).
+      PASV: async (session) => {
+        setConnector(
+          session,
+          () => new Promise(() => {}),
+          () => closedChannels++,
+        );
+        return session.reply(227, 'PASV OK (127,0,0,1,0,1)');
+      },
+      SIZE: async (session) => {
+        connectorOf(session).end();
+        return session.reply(213, '0');
+      },
+    });
+    await adapted.server.listen();
+    port = (adapted.control.address() as { port: number }).port;
+  });
+  after(async () => {
+    await adapted?.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds every ftp-srv command Moat replaces in its registry', () => {
+    for (const directive of ['PASV', 'EPSV', 'LIST', 'NLST', 'RETR', 'STOR', 'MDTM', 'PORT', 'EPRT', 'REST', 'APPE'])
+      assert.equal(typeof registry[directive]?.handler, 'function', `ftp-srv registry entry ${directive}`);
+  });
+
+  it('removes the signal handlers ftp-srv installs', () => {
+    assert.deepEqual(
+      signals.map((signal) => process.listenerCount(signal)),
+      listenersBefore,
+    );
+  });
+
+  it("reaches ftp-srv's TLS listener, the 'connect' event and a connection's command socket", async () => {
+    const session = await loggedIn(port, caFile, 'any');
+    try {
+      assert.ok(connected[0] instanceof TLSSocket, "'connect' gives the control connection's TLS socket");
+      assert.ok(loginSockets[0] instanceof TLSSocket, "a login's connection has its commandSocket");
+    } finally {
+      session.close();
+    }
+  });
+
+  it('dispatches replaced commands on this server only', async () => {
+    const session = await loggedIn(port, caFile, 'any');
+    try {
+      assert.match(await session.send('NOOP'), /^200 moat /);
+    } finally {
+      session.close();
+    }
+    // A second server through the adapter, without replacements, keeps ftp-srv's own NOOP.
+    const other = createFtpServer({ url: 'ftps://127.0.0.1:0', tls, log: silentLogger() });
+    other.server.on('login', (_data, resolve) => resolve({}));
+    await other.server.listen();
+    try {
+      const otherSession = await loggedIn((other.control.address() as { port: number }).port, caFile, 'any');
+      assert.doesNotMatch(await otherSession.send('NOOP'), /moat/);
+      otherSession.close();
+    } finally {
+      await other.server.close();
+    }
+  });
+
+  it('lets ftp-srv end a data connector set through the adapter, on ABOR and on disconnect', async () => {
+    const session = await loggedIn(port, caFile, 'any');
+    assert.match(await session.send('PASV'), /^227/);
+    assert.match(await session.send('SIZE x'), /^213/);
+    assert.equal(closedChannels, 1, 'connectorOf(session).end() reached the data channel');
+    assert.match(await session.send('PASV'), /^227/);
+    session.close();
+    await waitFor(() => closedChannels === 2, { what: 'the disconnect to end the data channel' });
+  });
+});
