@@ -217,6 +217,7 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
     const match = /^footprint-memory (.*)$/.exec(line);
     if (match) memoryWaiters.shift()?.(JSON.parse(match[1] as string) as NodeJS.MemoryUsage);
+    else if (!/^Moat is not set up yet/.test(line)) process.stderr.write(`moat: ${line}\n`);
   });
   const deadline = Date.now() + 30_000;
   while (connected.size < printers.length) {
@@ -303,6 +304,8 @@ async function main(): Promise<void> {
     const windowMs = seconds * 1000;
     // RSS as it is, then (after the probe's full collection) without the garbage V8 had not yet collected.
     const memory = async (m: RunningMoat) => {
+      if (m.process.exitCode !== null || m.process.signalCode !== null)
+        throw new Error(`moat serve exited (${m.process.exitCode ?? m.process.signalCode}); its stderr is above`);
       const rss = rssBytes(m.process.pid as number);
       const usage = await m.memoryUsage();
       const rssAfterGc = rssBytes(m.process.pid as number);
