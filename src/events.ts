@@ -52,11 +52,25 @@ export interface PrinterEvent {
   at: string;
 }
 
+/** One report from a printer, as received (before it is fanned out to LAN clients). */
+export interface ReportEvent {
+  serial: string;
+  bytes: number;
+}
+
+/** A refused login: a wrong password or access code, or a wrong metrics token. */
+export interface LoginFailureEvent {
+  service: 'web' | 'mqtt' | 'metrics';
+  address: string;
+}
+
 export interface MoatEventMap {
   client: [ClientEvent];
   transfer: [TransferEvent];
   audit: [AuditEvent];
   printer: [PrinterEvent];
+  report: [ReportEvent];
+  loginFailure: [LoginFailureEvent];
 }
 
 export class MoatEvents extends EventEmitter<MoatEventMap> {

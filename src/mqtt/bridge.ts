@@ -119,6 +119,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
           (entry) => {
             if (!entry) {
               log.info({ address, clientId: client.id }, 'LAN login refused: wrong user name or access code');
+              ctx.events.emit('loginFailure', { service: 'mqtt', address });
               done(authError('not authorized', 5), false);
               return;
             }
@@ -292,6 +293,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       retryMaxMs: limits.upstreamRetryMaxMs,
       onReport(payload, parsed) {
         results.observe(parsed);
+        ctx.events.emit('report', { serial: printer.serial, bytes: payload.length });
         fanOutReport(
           Object.values(brokerClients()) as unknown as ReportSubscriber[],
           reportTopic(printer.serial),

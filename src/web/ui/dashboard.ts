@@ -1,5 +1,6 @@
 import { api, rememberSession, type SessionInfo } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
+import { metricsCard } from './metrics-card.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
 
@@ -237,6 +238,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     ),
     h('section', { class: 'card' }, h('h3', {}, 'Audit log'), auditForm, auditMessage, audit),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'), passwordForm, passwordMessage),
+    metricsCard(),
   );
 
   const render = (s: Snapshot) => {
