@@ -11,7 +11,7 @@ import { ensureStateDir } from './config/store.js';
 import { type DiscoveryRelay, startDiscoveryRelay } from './discovery/service.js';
 import { MoatEvents } from './events.js';
 import { type FirewallService, startFirewall } from './firewall/service.js';
-import { type FtpBridge, startFtpBridge } from './ftp/bridge.js';
+import type { FtpBridge } from './ftp/bridge.js';
 import { createLogger, type Logger } from './log.js';
 import { type MqttBridge, startMqttBridge } from './mqtt/bridge.js';
 import { primaryLanAddress } from './net/lan-addresses.js';
@@ -96,6 +96,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
       transfers: () => plane().ftp.transfers(),
       firewall: () => firewall.status(),
       audit: (query) => plane().mqtt.audit(query),
+      relays: () => plane().relays.stats(),
     };
     const web = await startWeb(context, status);
     started.push(web);
@@ -211,7 +212,9 @@ async function startPrinterPlane(context: ServiceContext): Promise<PrinterPlane>
   try {
     const mqtt = terminating ? await startMqttBridge(context) : idleMqtt;
     started.push(mqtt);
-    const ftp = terminating ? await startFtpBridge(context) : idleFtp;
+    // ftp-srv (with bunyan, moment and lodash) is loaded when the FTPS bridge first starts, not before: an
+    // unconfigured or passthrough-only Moat does not carry it.
+    const ftp = terminating ? await (await import('./ftp/bridge.js')).startFtpBridge(context) : idleFtp;
     started.push(ftp);
     const relays = await startRelays(context);
     started.push(relays);

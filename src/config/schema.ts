@@ -159,6 +159,8 @@ export const configSchema = object({
     publishesPerSecond: withDefault(int({ min: 1, max: 10000 }), () => 20),
     publishBurst: withDefault(int({ min: 1, max: 10000 }), () => 40),
     connectTimeoutMs: withDefault(int({ min: 100, max: 120000 }), () => 10000),
+    /** Unsent report bytes one LAN client may have queued before it is disconnected (it stopped reading). */
+    maxQueuedReportBytes: withDefault(int({ min: 64 * 1024, max: 256 * 1024 * 1024 }), () => 1024 * 1024),
     maxClients: withDefault(int({ min: 1, max: 10000 }), () => 64),
     /** Upstream pushall at most once per this window, however many clients ask. */
     pushallIntervalMs: withDefault(int({ min: 0, max: 3600000 }), () => 10000),

@@ -14,7 +14,14 @@ import { CommandResults } from './command-results.js';
 import { FrameSizeGuard } from './frame-guard.js';
 import { PrinterLink } from './printer-link.js';
 import { TokenBucket } from './rate-limit.js';
-import { encodeReport, fanOutReport, type ReportSubscriber, sendReport, subscribesTo } from './report-fanout.js';
+import {
+  encodeReport,
+  fanOutReport,
+  type ReportQueueCap,
+  type ReportSubscriber,
+  sendReport,
+  subscribesTo,
+} from './report-fanout.js';
 import { topicFilterMatches } from './topic-filter.js';
 
 export interface MqttBridge extends RunningService {
@@ -70,9 +77,32 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   const brokerClients = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
   /** Report-topic traffic goes out through report-fanout only, so a client's reports stay in order. */
   const sendToClient = (client: Client, link: PrinterLink, payload: Buffer) =>
-    sendReport(client as unknown as ReportSubscriber, encodeReport(reportTopic(link.serial), payload));
+    sendReport(
+      client as unknown as ReportSubscriber,
+      encodeReport(reportTopic(link.serial), payload),
+      reportQueueCap(link.serial),
+    );
   const sendFullState = (client: Client, link: PrinterLink, sequenceId?: string) =>
     sendToClient(client, link, link.cache.fullReport(sequenceId));
+  const reportQueueCap = (serial: string): ReportQueueCap => ({
+    maxBytes: ctx.config.get().mqtt.maxQueuedReportBytes,
+    onOverflow(subscriber, queuedBytes) {
+      const client = subscriber as unknown as Client;
+      const session = sessions.get(client);
+      const reason = `disconnected: ${queuedBytes} bytes of reports queued unread`;
+      log.warn({ address: addressOf(client), label: session?.label, queuedBytes }, 'LAN subscriber not reading');
+      recordAudit({
+        at: new Date().toISOString(),
+        serial,
+        label: session?.label ?? 'unknown',
+        role: session?.role ?? 'unknown',
+        address: addressOf(client),
+        command: 'report',
+        outcome: 'refused',
+        reason,
+      });
+    },
+  });
   const reportTopic = (serial: string) => `device/${serial}/report`;
 
   const broker = await Aedes.createBroker({
@@ -107,6 +137,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
           (entry) => {
             if (!entry) {
               log.info({ address, clientId: client.id }, 'LAN login refused: wrong user name or access code');
+              ctx.events.emit('loginFailure', { service: 'mqtt', address });
               done(authError('not authorized', 5), false);
               return;
             }
@@ -205,8 +236,12 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       recordAudit({ ...base, outcome: 'allowed', ...(!sentUpstream && { result: 'answered from cache' }) });
       return;
     }
-    link.upstream.publish(payload, packet.qos > 0 ? 1 : 0);
-    results.expect({ ...base, outcome: 'allowed' }, parsed.kind, parsed.command, parsed.sequenceId);
+    // Audited allowed only once written (QoS 0) or acknowledged by the printer (QoS 1): the connection can close first.
+    const sent = results.expect({ ...base, outcome: 'allowed' }, parsed.kind, parsed.command, parsed.sequenceId);
+    link.upstream.publish(payload, packet.qos > 0 ? 1 : 0, (failure) => {
+      if (failure !== undefined) log.warn({ ...base }, `command dropped: ${failure}`);
+      sent(failure);
+    });
   }
 
   /** A command Moat never forwards gets a failure reply in the printer's shape, to the asking client only. */
@@ -264,6 +299,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     });
 
   for (const printer of config.printers.filter((p) => !p.passthrough)) {
+    const queueCap = reportQueueCap(printer.serial);
     const link = new PrinterLink({
       printer,
       accessCode: () => ctx.printerAccessCode(printer.serial),
@@ -275,10 +311,12 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       retryMaxMs: limits.upstreamRetryMaxMs,
       onReport(payload, parsed) {
         results.observe(parsed);
+        ctx.events.emit('report', { serial: printer.serial, bytes: payload.length });
         fanOutReport(
           Object.values(brokerClients()) as unknown as ReportSubscriber[],
           reportTopic(printer.serial),
           payload,
+          queueCap,
         );
       },
       onAvailability(online) {

@@ -13,7 +13,7 @@ import { topicFilterMatches } from './topic-filter.js';
 export interface ReportSubscriber {
   connected: boolean;
   closed: boolean;
-  conn: { writable: boolean; write(chunk: Buffer): boolean };
+  conn: { writable: boolean; writableLength: number; write(chunk: Buffer): boolean; destroy(): void };
   subscriptions?: Record<string, unknown>;
 }
 
@@ -40,17 +40,42 @@ export function subscribesTo(client: ReportSubscriber, topic: string): boolean {
   return false;
 }
 
-/** Writes an encoded report to one client, as aedes would: only to a connected, open connection. */
-export function sendReport(client: ReportSubscriber, packet: Buffer): void {
-  if (client.connected && !client.closed && client.conn.writable) client.conn.write(packet);
+/**
+ * How much unsent report data one client may have queued in Moat. A subscriber that stops reading would
+ * otherwise hold every later report in memory (QoS 0 has no flow control but the socket's own), as
+ * mosquitto's max_queued_bytes guards against; past the cap the client is disconnected.
+ */
+export interface ReportQueueCap {
+  maxBytes: number;
+  onOverflow(client: ReportSubscriber, queuedBytes: number): void;
+}
+
+/**
+ * Writes an encoded report to one client, as aedes would: only to a connected, open connection; a client
+ * whose queue would pass the cap is disconnected instead.
+ */
+export function sendReport(client: ReportSubscriber, packet: Buffer, cap: ReportQueueCap): void {
+  if (!client.connected || client.closed || !client.conn.writable) return;
+  const queued = client.conn.writableLength;
+  if (queued + packet.length > cap.maxBytes) {
+    client.conn.destroy();
+    cap.onOverflow(client, queued);
+    return;
+  }
+  client.conn.write(packet);
 }
 
 /** Sends a report to every client subscribed to its topic (once each, however many filters match). */
-export function fanOutReport(clients: Iterable<ReportSubscriber>, topic: string, payload: Buffer): void {
+export function fanOutReport(
+  clients: Iterable<ReportSubscriber>,
+  topic: string,
+  payload: Buffer,
+  cap: ReportQueueCap,
+): void {
   let packet: Buffer | undefined;
   for (const client of clients) {
     if (!subscribesTo(client, topic)) continue;
     packet ??= encodeReport(topic, payload);
-    sendReport(client, packet);
+    sendReport(client, packet, cap);
   }
 }

@@ -5,21 +5,27 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { join, posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createServer as createTlsServer, TLSSocket } from 'node:tls';
-import { DataChannelError, openPassiveData, type PassiveData } from '../ftp/passive-data.js';
-import { TlsSessionCache } from '../ftp/tls-sessions.js';
+import { TLSSocket } from 'node:tls';
 import { printerLikeServerTlsOptions } from '../tls-profiles.js';
+import { FtpDataFailure, FtpTls, PassivePort } from './ftp-data.js';
 import { Throttle } from './throttle.js';
 import type { SimulatedFtpOptions, SimulatedService } from './types.js';
 
 /**
  * The printer's FTP server, a stand-in for the vsFTPd on Bambu printers: implicit TLS 1.2 (or plain FTP
  * on legacy firmware), user `bblp` with the access code, passive mode only, data connections that must
- * resume the control connection's TLS session, storage in a real directory. Written here rather than on
- * ftp-srv so every reply and every refusal is the printer's, not a library's.
+ * resume the control connection's TLS session, storage in a real directory with the printer's layout.
+ * Written here rather than on ftp-srv so every reply and every refusal is the printer's, not a library's;
+ * its data connections (ftp-data.ts) share no code with Moat's bridge.
  */
 
 const maxLineBytes = 4096;
+/** How long a transfer command waits for the client's data connection. */
+const acceptTimeoutMs = 10_000;
+/** The directories a printer's storage has from the start. */
+const printerDirectories = ['cache', 'model', 'timelapse'];
+/** vsFTPd shows the year instead of the time for files older than this (or in the future). */
+const recentMs = 182 * 24 * 60 * 60 * 1000;
 
 class FtpReplyError extends Error {
   constructor(
@@ -30,23 +36,31 @@ class FtpReplyError extends Error {
   }
 }
 
-function listLine(name: string, info: { isDirectory(): boolean; size: number; mtime: Date }): string {
-  const month = info.mtime.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
-  const day = String(info.mtime.getUTCDate()).padStart(2, ' ');
-  const time = `${String(info.mtime.getUTCHours()).padStart(2, '0')}:${String(info.mtime.getUTCMinutes()).padStart(2, '0')}`;
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** A LIST line as vsFTPd writes it: `-rw-r--r--    1 0        0         2097157 Nov 30 07:59 name` (UTC). */
+function listLine(name: string, info: { isDirectory(): boolean; size: number; mtime: Date }, now = new Date()): string {
+  const at = info.mtime;
+  const month = at.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const age = now.getTime() - at.getTime();
+  const timeOrYear =
+    age < 0 || age > recentMs ? ` ${at.getUTCFullYear()}` : `${two(at.getUTCHours())}:${two(at.getUTCMinutes())}`;
   const mode = info.isDirectory() ? 'drwxr-xr-x' : '-rw-r--r--';
-  return `${mode}    1 0        0 ${String(info.size).padStart(12, ' ')} ${month} ${day} ${time} ${name}`;
+  const links = info.isDirectory() ? 2 : 1;
+  return `${mode} ${String(links).padStart(4)} ${'0'.padEnd(8)} ${'0'.padEnd(8)} ${String(info.size).padStart(8)} ${month} ${two(at.getUTCDate())} ${timeOrYear} ${name}`;
 }
 
 export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<SimulatedService> {
-  const sessions = new TlsSessionCache();
-  const tlsOptions = options.transport === 'tls' ? printerLikeServerTlsOptions(options.pki.leaf) : undefined;
+  const tls =
+    options.transport === 'tls'
+      ? new FtpTls(printerLikeServerTlsOptions(options.pki.leaf), options.requireSessionReuse ?? true)
+      : undefined;
   const sockets = new Set<Socket>();
+  for (const directory of printerDirectories) await mkdir(join(options.rootDir, directory), { recursive: true });
 
-  const server: Server = tlsOptions
-    ? createTlsServer({ ...tlsOptions, ...sessions.serverOptions() }, (socket) => handleSession(socket))
+  const server: Server = tls
+    ? tls.createControlServer((socket) => handleSession(socket))
     : createNetServer((socket) => handleSession(socket));
-  if (tlsOptions) sessions.attach(server as ReturnType<typeof createTlsServer>);
   // A client that fails its handshake must not bring the printer down.
   server.on('tlsClientError', () => {});
 
@@ -61,9 +75,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
     let user: string | undefined;
     let loggedIn = false;
     let cwd = '/';
-    let passive: PassiveData | undefined;
-    /** The data channel the running command took; closed once its reply is out. */
-    let used: PassiveData | undefined;
+    let passive: PassivePort | undefined;
     let renameFrom: string | undefined;
     let buffered = '';
     let queue = Promise.resolve();
@@ -80,17 +92,17 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       return { virtual, real: join(options.rootDir, virtual) };
     };
 
-    const takeDataConnection = async () => {
-      if (!passive) throw new FtpReplyError(425, 'Use PASV or EPSV first.');
-      const current = passive;
+    /**
+     * vsFTPd's order: the data connection's TCP accept, then `150`, then the TLS accept. A client that
+     * starts TLS only after the `150` (ftplib, the slicers) and one that starts it at once (curl) both pass.
+     */
+    const openData = async (preliminary: string): Promise<Socket> => {
+      if (!passive) throw new FtpReplyError(425, 'Use PORT or PASV first.');
+      const port = passive;
       passive = undefined;
-      used = current;
-      try {
-        return await current.connection;
-      } catch (error) {
-        if (error instanceof DataChannelError) throw new FtpReplyError(error.code, error.message);
-        throw error;
-      }
+      const raw = await port.connection();
+      reply(150, preliminary);
+      return tls ? tls.accept(raw) : raw;
     };
 
     const throttled = (source: Readable, sink: Writable) =>
@@ -108,13 +120,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
 
     const openPassive = async () => {
       passive?.close();
-      passive = await openPassiveData({
-        host: options.host,
-        peerAddress: socket.remoteAddress ?? '',
-        ...(tlsOptions && {
-          tls: { options: tlsOptions, sessions, requireSessionReuse: options.requireSessionReuse ?? true },
-        }),
-      });
+      passive = await PassivePort.open(options.host, socket.remoteAddress ?? '', acceptTimeoutMs);
       return passive.port;
     };
 
@@ -143,7 +149,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       PROT: (argument) =>
         argument?.toUpperCase() === 'P'
           ? reply(200, 'PROT now Private.')
-          : reply(tlsOptions ? 521 : 200, tlsOptions ? 'Data connections must be encrypted.' : 'PROT now Clear.'),
+          : reply(tls ? 521 : 200, tls ? 'Data connections must be encrypted.' : 'PROT now Clear.'),
       TYPE: (argument) =>
         reply(200, argument?.toUpperCase().startsWith('A') ? 'Switching to ASCII mode.' : 'Switching to Binary mode.'),
       NOOP: () => reply(200, 'NOOP ok.'),
@@ -184,8 +190,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
         const path = resolve(argument);
         const info = await stat(path.real).catch(() => undefined);
         if (!info?.isFile()) throw new FtpReplyError(550, 'Failed to open file.');
-        const data = await takeDataConnection();
-        reply(150, `Opening BINARY mode data connection for ${argument} (${info.size} bytes).`);
+        const data = await openData(`Opening BINARY mode data connection for ${argument} (${info.size} bytes).`);
         try {
           await sendData(createReadStream(path.real), data);
         } catch {
@@ -195,8 +200,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       },
       STOR: async (argument) => {
         const path = resolve(argument);
-        const data = await takeDataConnection();
-        reply(150, 'Ok to send data.');
+        const data = await openData('Ok to send data.');
         const file = createWriteStream(path.real);
         try {
           // Like vsFTPd, a broken upload leaves its partial file behind: cleaning up is the client's job.
@@ -262,8 +266,7 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
         const entry = info.isDirectory() ? await stat(join(path.real, name)).catch(() => undefined) : info;
         if (entry) lines.push(namesOnly ? name : listLine(name, entry));
       }
-      const data = await takeDataConnection();
-      reply(150, 'Here comes the directory listing.');
+      const data = await openData('Here comes the directory listing.');
       await sendData(Readable.from([lines.map((line) => `${line}\r\n`).join('')]), data);
       reply(226, 'Directory send OK.');
     }
@@ -279,11 +282,10 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
       try {
         await handler(argument);
       } catch (error) {
-        if (error instanceof FtpReplyError) reply(error.code, error.message);
+        if (error instanceof FtpReplyError || error instanceof FtpDataFailure) reply(error.code, error.message);
         else reply(451, 'Local error.');
-      } finally {
-        used?.close();
-        used = undefined;
+        // vsFTPd ends the session after a data connection that failed its TLS accept.
+        if (error instanceof FtpDataFailure && error.endsSession) socket.end();
       }
     };
 

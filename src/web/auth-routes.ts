@@ -133,6 +133,7 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     if (!stored) throw new UserError(409, 'This Moat has not been claimed yet. Enter its claim code first.');
     if (!(await throttled(req, res, () => verifySecret(password, stored.trim())))) {
       ctx.logger.warn({ address: req.ip }, 'setup page login refused');
+      ctx.events.emit('loginFailure', { service: 'web', address: req.ip ?? 'unknown' });
       throw new UserError(401, 'That password is not right.');
     }
     res.json(describe(startSession(res, true)));

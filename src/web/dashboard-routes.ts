@@ -55,7 +55,7 @@ const auditInput = object({
   limit: optional(str({ pattern: /^\d{1,4}$/ })),
   serial: optional(str({ pattern: serialPattern })),
   label: optional(str({ min: 1, max: 64 })),
-  outcome: optional(oneOf(['allowed', 'refused'] as const)),
+  outcome: optional(oneOf(['allowed', 'refused', 'dropped'] as const)),
 });
 
 /** Print progress and transfer bytes change continuously, not by event: a fresh snapshot this often. */
@@ -70,7 +70,7 @@ function auditQuery(req: Request): AuditQuery {
       limit: 'Show between 1 and 1000 entries.',
       serial: 'Choose a printer from the list.',
       label: 'A label has at most 64 characters.',
-      outcome: 'Choose allowed or refused.',
+      outcome: 'Choose allowed, refused or dropped.',
     },
   );
   const limit = input.limit === undefined ? 200 : Number(input.limit);

@@ -16,6 +16,7 @@ import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, UserError } from './http.js';
+import { metricsEndpoint } from './metrics-routes.js';
 import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
 import { setupRoutes } from './setup-routes.js';
@@ -111,6 +112,8 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
+  const metrics = metricsEndpoint(ctx, status);
+  app.get('/metrics', metrics.scrape);
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.use((_req, res, next) => {
@@ -122,6 +125,7 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
   api.use(requireLogin, requireCsrf(sessions));
   api.use(dashboardRoutes(ctx, status, sessions, healthReader()));
   api.use(setupRoutes(ctx, status, finder, wifi));
+  api.use(metrics.settings);
   api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
   app.use('/api', api);
   app.use(express.static(publicDir, { index: 'index.html', fallthrough: true }));
@@ -142,6 +146,7 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
     httpPort = await listen(httpServer, config.ports.http, config.lan.bindAddress);
   } catch (error) {
     await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
+    metrics.close();
     throw error;
   }
   ctx.logger.info({ httpsPort, httpPort }, 'setup page listening');
@@ -151,6 +156,7 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
     printerFinderPort: finder.port,
     close: async () => {
       await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
+      metrics.close();
     },
   };
 }

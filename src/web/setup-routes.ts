@@ -174,7 +174,7 @@ export function setupRoutes(
       } catch (error) {
         throw new UserError(400, (error as Error).message, 'passphrase');
       }
-    } else if (!readSecret(paths, 'segment-passphrase') !== undefined) {
+    } else if (readSecret(paths, 'segment-passphrase') === undefined) {
       throw new UserError(400, 'Choose a passphrase for the printer’s network (8 to 63 characters).', 'passphrase');
     }
     if (passphrase) writeSecret(paths, 'segment-passphrase', passphrase);

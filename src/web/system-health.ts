@@ -1,5 +1,3 @@
-import si from 'systeminformation';
-
 /**
  * System health for the dashboard. systeminformation shells out for some values, so it is called with
  * fixed arguments only (never anything from a request), for just the four values shown, and at most once
@@ -17,6 +15,9 @@ export interface SystemHealth {
 }
 
 async function measure(): Promise<SystemHealth> {
+  // Loaded when the dashboard first asks, not at start: a Moat whose dashboard is never opened does not
+  // carry it (about 10 MB resident on x86-64, docs/benchmarks.md).
+  const { default: si } = await import('systeminformation');
   const [temperature, load, memory, disks] = await Promise.all([
     si.cpuTemperature(),
     si.currentLoad(),

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { moatLftp, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** lftp through Moat over implicit FTPS, verifying Moat's certificate against Moat's CA. */
@@ -14,23 +13,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
     });
     after(() => harness?.close());
 
-    const lftp = (script: string, debug = false) =>
-      run('lftp', [
-        ...(debug ? ['-d'] : []),
-        '-c',
-        [
-          'set cmd:fail-exit true',
-          `set ssl:ca-file ${harness.moatCaFile}`,
-          'set ssl:verify-certificate true',
-          'set ftp:ssl-force true',
-          'set ftp:ssl-protect-data true',
-          'set ftp:passive-mode true',
-          'set net:max-retries 1',
-          'set net:timeout 10',
-          `open -u bblp,${harness.codes.operator} ftps://127.0.0.1:${harness.moat?.ftp.port}`,
-          script,
-        ].join('; '),
-      ]);
+    const lftp = (script: string, debug = false) => moatLftp(harness, 'operator', script, { debug });
 
     it('uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
       const storage = join(harness.dir, 'printer-storage');
@@ -45,11 +28,11 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const down = await lftp(`get part.gcode -o ${copy}; mv part.gcode moved.gcode`);
       assert.equal(down.code, 0, down.stderr);
       assert.equal(await sha256File(copy), await sha256File(source));
-      assert.deepEqual(readdirSync(storage), ['moved.gcode']);
+      assert.deepEqual(storedFiles(storage), ['moved.gcode']);
 
       const removed = await lftp('rm moved.gcode');
       assert.equal(removed.code, 0, removed.stderr);
-      assert.deepEqual(readdirSync(storage), []);
+      assert.deepEqual(storedFiles(storage), []);
     });
 
     it("gets each 150 before the data connection's TLS handshake, so lftp never waits for it", async () => {

@@ -31,6 +31,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** Start only the simulator, not Moat. */
   simulatorOnly?: boolean;
+  /** The printer's access code, when a printer-side server started before the harness must know it. */
+  printerAccessCode?: string;
 }
 
 export interface Harness {
@@ -53,7 +55,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(join(tmpdir(), 'moat-test-'));
   const serial = options.serial ?? '01S00C000000001';
   const model = options.model ?? 'P1S';
-  const printerAccessCode = generateAccessCode();
+  const printerAccessCode = options.printerAccessCode ?? generateAccessCode();
   const mqtt = options.mqtt ?? 'tls';
   const ftp = options.ftp ?? 'tls';
   let sim: SimulatedPrinter | undefined;

@@ -57,7 +57,7 @@ describe('MQTT bridge limits', () => {
     assert.equal(admin.connected, true);
   });
 
-  test('a connection that never sends CONNECT is closed after connectTimeoutMs', async () => {
+  test('a connection that never sends CONNECT is closed after connectTimeoutMs', { timeout: 20000 }, async () => {
     const socket = connect({
       host: '127.0.0.1',
       port: h.moat?.mqtt.port as number,
@@ -65,11 +65,17 @@ describe('MQTT bridge limits', () => {
       checkServerIdentity: () => undefined,
     });
     socket.on('error', () => {});
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await waitFor('Moat to close the silent connection', async () => {
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 100))]);
-      return socket.destroyed;
+    let securedAt: number | undefined;
+    socket.once('secureConnect', () => {
+      securedAt = performance.now();
     });
+    const closedAt = await new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
+    // A close that comes at once (or before the handshake) is not the timeout: it must come after the TLS
+    // handshake and no sooner than the timeout allows. Timers never fire early, so this lower bound holds under
+    // any load; the server starts its clock a little before the client sees the handshake end, hence the margin.
+    assert.ok(securedAt !== undefined, 'the TLS handshake completed before Moat closed the connection');
+    const connectTimeoutMs = h.moat?.context.config.get().mqtt.connectTimeoutMs as number;
+    assert.ok(closedAt - securedAt >= connectTimeoutMs * 0.8, `closed ${closedAt - securedAt} ms after the handshake`);
     socket.destroy();
   });
 });

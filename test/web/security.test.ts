@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { readSecret } from '../../src/config/secrets.js';
 import { createLogger } from '../../src/log.js';
 import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
@@ -177,6 +178,31 @@ test('bad input gets a clear 400 and the service keeps answering', async () => {
   assert.equal(badAudit.status, 400);
   assert.equal(moat.moat.context.config.get().firewall.cloudAccess, 'off', 'nothing changed');
   assert.equal((await send(admin, 'GET', '/api/overview')).status, 200);
+});
+
+test('the segment step keeps the stored passphrase when the field is left empty, and asks for one when none is stored', async () => {
+  const segment = (channel: number, passphrase?: string) =>
+    send(admin, 'PUT', '/api/segment', {
+      ssid: 'printers',
+      country: 'DE',
+      channel,
+      ...(passphrase !== undefined && { passphrase }),
+    });
+  assert.equal(readSecret(moat.paths, 'segment-passphrase'), undefined, 'no passphrase stored yet');
+  const none = await segment(1);
+  assert.equal(none.status, 400);
+  assert.equal((JSON.parse(none.body) as { field: string }).field, 'passphrase');
+  assert.equal((await segment(6, 'first passphrase 1')).status, 200);
+  assert.equal(readSecret(moat.paths, 'segment-passphrase'), 'first passphrase 1');
+  for (const [channel, empty] of [
+    [11, undefined],
+    [1, ''],
+  ] as const) {
+    const kept = await segment(channel, empty);
+    assert.equal(kept.status, 200, kept.body);
+    assert.equal(moat.moat.context.config.get().segment.channel, channel);
+    assert.equal(readSecret(moat.paths, 'segment-passphrase'), 'first passphrase 1', 'the stored passphrase is kept');
+  }
 });
 
 test('no password, claim code, cookie, CSRF token or access code reaches the log', async () => {

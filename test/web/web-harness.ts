@@ -73,7 +73,11 @@ export interface CurlResult {
 }
 
 /** Runs curl against Moat (its CA trusted) and parses status, headers and body. */
-export function curl(moat: FreshMoat, path: string, args: string[] = []): Promise<CurlResult> {
+export function curl(
+  moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
+  path: string,
+  args: string[] = [],
+): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
     execFile(
       'curl',

@@ -1,5 +1,6 @@
 import { api, rememberSession, type SessionInfo } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
+import { metricsCard } from './metrics-card.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
 
@@ -158,6 +159,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         h('option', { value: '' }, 'any'),
         h('option', { value: 'allowed' }, 'allowed'),
         h('option', { value: 'refused' }, 'refused'),
+        h('option', { value: 'dropped' }, 'dropped'),
       ),
     ),
     h('button', { type: 'submit' }, 'Filter'),
@@ -236,6 +238,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     ),
     h('section', { class: 'card' }, h('h3', {}, 'Audit log'), auditForm, auditMessage, audit),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'), passwordForm, passwordMessage),
+    metricsCard(),
   );
 
   const render = (s: Snapshot) => {
