@@ -1,5 +1,8 @@
 import { AccessCodeVerifier } from './auth/access-codes.js';
-import { loadServerIdentity } from './certs/identity.js';
+import { LanAuthenticator } from './auth/lan-auth.js';
+import { LoginThrottle } from './auth/login-throttle.js';
+import { loadServerIdentity, serverCertificateChanged } from './certs/identity.js';
+import { LiveIdentity } from './certs/live-identity.js';
 import { ConfigHolder } from './config/holder.js';
 import type { MoatConfig } from './config/schema.js';
 import { printerSecretName, readSecret } from './config/secrets.js';
@@ -45,14 +48,24 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   const logger = options.logger ?? createLogger();
   ensureStateDir(paths);
   const config = new ConfigHolder(paths);
-  const identity = await loadServerIdentity(paths, config.get());
+  const identity = new LiveIdentity(await loadServerIdentity(paths, config.get()));
+  const accessCodes = new AccessCodeVerifier(() => config.get());
+  const logins = new LoginThrottle(() => ({
+    baseDelayMs: config.get().mqtt.loginDelayBaseMs,
+    maxDelayMs: config.get().mqtt.loginDelayMaxMs,
+  }));
   const context: ServiceContext = {
     paths,
     config,
-    identity,
+    get identity() {
+      return identity.identity;
+    },
+    followIdentity: (server, options) => identity.follow(server, options),
     logger,
     events: options.events ?? new MoatEvents(),
-    accessCodes: new AccessCodeVerifier(() => config.get()),
+    accessCodes,
+    logins,
+    lanAuth: new LanAuthenticator(accessCodes, logins),
     printerAccessCode(serial) {
       const code = readSecret(paths, printerSecretName(serial));
       if (code === undefined) throw new Error(`no access code stored for printer ${serial}`);
@@ -87,12 +100,33 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     };
     const web = await startWeb(context, status);
     started.push(web);
+    // The certificate names the printers (the slicers check the serial) and Moat's names and addresses.
+    const reissueIdentity = async (next: MoatConfig) => {
+      try {
+        if (identity.replace(await loadServerIdentity(paths, next))) {
+          logger.info({ printers: next.printers.map((p) => p.serial) }, 'server certificate re-issued');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'server certificate could not be re-issued; the previous one stays');
+      }
+    };
     // The bridges, relays and discovery read printers and ports when they start: when those change (the
-    // wizard added a printer, a port moved), they are restarted together. Access codes are read at each
-    // login, so changing them needs no restart.
+    // wizard added a printer, a port moved), they are restarted together. Discovery alone also follows the
+    // printer segment (it joins the SSDP group on the segment's address), without dropping bridged clients.
+    // Access codes are read at each login, so changing them needs no restart.
     config.on('change', (next, previous) => {
-      if (!printerPlaneChanged(next, previous)) return;
+      const reissue = serverCertificateChanged(next, previous);
+      const restart = planeRestart(next, previous);
+      if (!reissue && restart === undefined) return;
       restarting = restarting.then(async () => {
+        // First, so that restarted bridges start with the new certificate too.
+        if (reissue) await reissueIdentity(next);
+        if (restart === undefined) return;
+        if (restart === 'discovery') {
+          logger.info('printer-segment or discovery settings changed: restarting discovery');
+          await printerPlane?.restartDiscovery();
+          return;
+        }
         logger.info('printer settings changed: restarting the bridges');
         await printerPlane?.close();
         printerPlane = undefined;
@@ -135,6 +169,7 @@ interface PrinterPlane extends RunningService {
   ftp: FtpBridge;
   relays: RelayService;
   discovery: DiscoveryRelay;
+  restartDiscovery(): Promise<void>;
 }
 
 const idleMqtt: MqttBridge = {
@@ -161,6 +196,7 @@ const idlePrinterPlane: PrinterPlane = {
   ftp: idleFtp,
   relays: idleRelays,
   discovery: idleDiscovery,
+  restartDiscovery: async () => {},
   close: async () => {},
 };
 
@@ -182,17 +218,35 @@ async function startPrinterPlane(context: ServiceContext): Promise<PrinterPlane>
     started.push(ftp);
     const relays = await startRelays(context);
     started.push(relays);
-    const discovery = await startDiscoveryRelay(context);
-    started.push(discovery);
-    return { mqtt, ftp, relays, discovery, close };
+    // Started last, so it is closed first; never throws (discovery is a convenience, see its service).
+    const plane: PrinterPlane = {
+      mqtt,
+      ftp,
+      relays,
+      discovery: await startDiscoveryRelay(context),
+      async restartDiscovery() {
+        await plane.discovery.close();
+        plane.discovery = await startDiscoveryRelay(context);
+      },
+      async close() {
+        await plane.discovery.close();
+        await close();
+      },
+    };
+    return plane;
   } catch (error) {
     await close();
     throw error;
   }
 }
 
-const printerPlaneSections = ['printers', 'ports', 'lan', 'mqtt', 'ftp', 'relays', 'discovery'] as const;
+const bridgeSections = ['printers', 'ports', 'lan', 'mqtt', 'ftp', 'relays'] as const;
+const discoverySections = ['segment', 'discovery'] as const;
 
-function printerPlaneChanged(next: MoatConfig, previous: MoatConfig): boolean {
-  return printerPlaneSections.some((key) => JSON.stringify(next[key]) !== JSON.stringify(previous[key]));
+/** What a configuration change asks of the printer plane: a full restart, discovery alone, or nothing. */
+function planeRestart(next: MoatConfig, previous: MoatConfig): 'all' | 'discovery' | undefined {
+  const changed = (key: keyof MoatConfig) => JSON.stringify(next[key]) !== JSON.stringify(previous[key]);
+  if (bridgeSections.some(changed)) return 'all';
+  if (discoverySections.some(changed)) return 'discovery';
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type * as X509 from '@peculiar/x509';
 
@@ -93,16 +93,29 @@ export async function createCertificateAuthority(options: IssueOptions): Promise
   return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
-export async function issueServerCertificate(ca: KeyAndCert, options: IssueOptions): Promise<KeyAndCert> {
+async function publicKeyOf(keyPem: string): Promise<CryptoKey> {
+  const spki = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
+  return webcrypto.subtle.importKey('spki', spki, { name: rsaAlgorithm.name, hash: rsaAlgorithm.hash }, true, [
+    'verify',
+  ]);
+}
+
+/** A server certificate signed by `ca`, for a new key or, given `keyPem`, for that existing key. */
+export async function issueServerCertificate(
+  ca: KeyAndCert,
+  options: IssueOptions,
+  keyPem?: string,
+): Promise<KeyAndCert> {
   const x509 = await loadX509();
-  const keys = await generateKeys();
+  const generated = keyPem === undefined ? await generateKeys() : undefined;
+  const publicKey = generated?.publicKey ?? (await publicKeyOf(keyPem as string));
   const caCert = new x509.X509Certificate(ca.certPem);
   const altNames = options.altNames ?? [];
   const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
   if (altNames.length > 0) {
@@ -115,13 +128,16 @@ export async function issueServerCertificate(ca: KeyAndCert, options: IssueOptio
   const cert = await x509.X509CertificateGenerator.create({
     subject: subjectName(options.commonName, options.organization),
     issuer: caCert.subject,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: await importKeyPem(ca.keyPem),
     ...validity(options.validDays),
     serialNumber: randomSerial(),
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return {
+    certPem: cert.toString('pem'),
+    keyPem: generated ? await exportKeyPem(generated.privateKey) : (keyPem as string),
+  };
 }
 
 function randomSerial(): string {

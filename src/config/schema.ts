@@ -192,6 +192,13 @@ export const configSchema = object({
     requireSessionReuse: withDefault(bool(), () => true),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 3600000 }), () => 300000),
     printerTimeoutMs: withDefault(int({ min: 1000, max: 600000 }), () => 60000),
+    /**
+     * Logged-in LAN sessions per printer. Each holds its own connection to the printer, whose vsFTPd admits
+     * only a few: 2 leaves room for Moat's connection test and the printer's own clients (A1: set 1).
+     */
+    maxSessionsPerPrinter: withDefault(int({ min: 1, max: 16 }), () => 2),
+    /** Control connections from one client address, logged in or not (vsFTPd's max_per_ip). */
+    maxConnectionsPerAddress: withDefault(int({ min: 1, max: 1024 }), () => 4),
   }),
   relays: object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),

@@ -23,7 +23,8 @@ export interface DataSettings {
   /** Moat's address as the LAN client sees it: the PASV reply. */
   lanAddress: () => string;
   portRange: { min: number; max: number };
-  tls: TlsOptions;
+  /** Read for each data connection: after a re-issue of Moat's certificate, new data connections present it. */
+  tls: () => TlsOptions;
   sessions: TlsSessionCache;
   requireSessionReuse: () => boolean;
   /** Control-connection idle timeout, suspended while a transfer runs (a long upload is not idle). */
@@ -101,7 +102,7 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
         portRange: settings.portRange,
         peerAddress: session.commandSocket.remoteAddress ?? '',
         tls: {
-          options: settings.tls,
+          options: settings.tls(),
           sessions: settings.sessions,
           requireSessionReuse: settings.requireSessionReuse(),
         },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TLSSocket } from 'node:tls';
-import { loggedIn } from '../../test/helpers/ftp-control.js';
+import { ftpControl, loggedIn } from '../../test/helpers/ftp-control.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { createPrinterPki } from '../certs/printer-pki.js';
 import { silentLogger } from '../log.js';
@@ -13,6 +13,7 @@ import {
   commandSocket,
   connectorOf,
   createFtpServer,
+  refuseConnection,
   registry,
   setConnector,
   signals,
@@ -44,7 +45,10 @@ describe('ftp-srv adapter contract', () => {
       anonymous: false,
       log: silentLogger(),
     });
-    adapted.onConnect((socket) => connected.push(socket));
+    adapted.onConnect((socket) => {
+      connected.push(socket);
+      return undefined;
+    });
     adapted.server.on('login', ({ connection }, resolve) => {
       loginSockets.push(commandSocket(connection));
       resolve({});
@@ -92,6 +96,28 @@ describe('ftp-srv adapter contract', () => {
       assert.ok(loginSockets[0] instanceof TLSSocket, "a login's connection has its commandSocket");
     } finally {
       session.close();
+    }
+  });
+
+  it('refuses a connection with 421 instead of the greeting, or instead of the 530 of a refused login', async () => {
+    let refuseNext = true;
+    const limited = createFtpServer({ url: 'ftps://127.0.0.1:0', tls, log: silentLogger() });
+    limited.onConnect(() => (refuseNext ? 'no room' : undefined));
+    limited.server.on('login', ({ connection }, _resolve, reject) => {
+      refuseConnection(connection, 'full').then(() => reject(new Error('full')));
+    });
+    await limited.server.listen();
+    const limitedPort = (limited.control.address() as { port: number }).port;
+    try {
+      await assert.rejects(ftpControl(limitedPort, caFile), /unexpected greeting: 421 no room/);
+      refuseNext = false;
+      const session = await ftpControl(limitedPort, caFile);
+      await session.send('USER bblp');
+      assert.equal(await session.send('PASS any'), '421 full');
+      await session.closed;
+      await assert.rejects(session.next(), /closed/, 'no 530 after the 421');
+    } finally {
+      await limited.server.close();
     }
   });
 

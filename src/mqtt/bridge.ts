@@ -2,7 +2,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { AuditLog } from '../audit/audit-log.js';
-import { LanAuthenticator } from '../auth/lan-auth.js';
 import type { Role } from '../config/schema.js';
 import type { AuditEvent, ClientEvent } from '../events.js';
 import { SocketStream } from '../net/socket-stream.js';
@@ -43,6 +42,9 @@ interface Session {
 
 const requestTopicPattern = /^device\/([A-Za-z0-9-]{1,32})\/request$/;
 
+/** CONNACK, MQTT 3.1.1 (the versions aedes speaks), return code 3. */
+const serverUnavailable = Buffer.from([0x20, 0x02, 0x00, 0x03]);
+
 function authError(message: string, returnCode: 2 | 3 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode });
 }
@@ -64,10 +66,6 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     );
   };
   const results = new CommandResults(recordAudit);
-  const auth = new LanAuthenticator(ctx.accessCodes, {
-    baseDelayMs: limits.loginDelayBaseMs,
-    maxDelayMs: limits.loginDelayMaxMs,
-  });
   const sessions = new WeakMap<Client, Session>();
   const connections = new WeakMap<object, string>();
   const connected = new Map<Client, ClientEvent>();
@@ -111,9 +109,29 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     connectTimeout: limits.connectTimeoutMs,
     maxClientsIdLength: 128,
     queueLimit: 64,
+    // The client limit comes before any password check: a connection over it costs no scrypt. (Logins in
+    // progress are not counted here, so the check after authentication stays for those that race past.)
+    preConnect(client, _packet, done) {
+      if (authenticatedCount < ctx.config.get().mqtt.maxClients) {
+        done(null, true);
+        return;
+      }
+      log.warn({ address: addressOf(client) }, 'LAN connection refused before login: too many clients');
+      // aedes drops a connection refused here without a CONNACK: send the one the limit after login sends
+      // (3, "server unavailable"), so clients report the reason and back off instead of retrying at once. The
+      // connection is ended, not destroyed, so the CONNACK is not lost to a reset; a client that does not close
+      // its side in time is cut off.
+      const conn = client.conn;
+      const cutOff = setTimeout(() => conn.destroy(), limits.connectTimeoutMs);
+      conn.once('close', () => {
+        clearTimeout(cutOff);
+        done(new Error('too many clients'), false);
+      });
+      conn.end(serverUnavailable);
+    },
     authenticate(client, username, password, done) {
       const address = addressOf(client);
-      auth
+      ctx.lanAuth
         .authenticate(address, username, password, () => client.conn.destroyed === true)
         .then(
           (entry) => {
@@ -326,6 +344,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     connections.set(stream, address);
     broker.handle(stream);
   });
+  ctx.followIdentity(server, lanServerTlsOptions);
   // Sockets still in the TLS handshake or login count too; past this the server stops accepting.
   server.maxConnections = limits.maxClients * 2;
   server.on('tlsClientError', (error, socket) => {

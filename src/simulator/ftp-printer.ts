@@ -66,7 +66,11 @@ export async function startSimulatedFtp(options: SimulatedFtpOptions): Promise<S
 
   function handleSession(socket: Socket | TLSSocket): void {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    options.stats.ftpConnected();
+    socket.on('close', () => {
+      sockets.delete(socket);
+      options.stats.ftpDisconnected();
+    });
     socket.on('error', () => socket.destroy());
     let user: string | undefined;
     let loggedIn = false;

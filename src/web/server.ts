@@ -132,6 +132,7 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
   app.use(errorHandler(ctx.logger));
 
   const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
+  ctx.followIdentity(https, lanServerTlsOptions);
   let httpsPort = 0;
   const httpServer = createHttpServer((req, res) => {
     // Only the host name from the Host header, and only if it looks like one: never reflect anything else.
