@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccessCode } from '../../src/auth/access-codes.js';
+import type { TestContext as NodeTestContext } from 'node:test';
+import { createAccessCode, generateAccessCode } from '../../src/auth/access-codes.js';
 import type { AccessCodeEntry, MoatConfig, PrinterConfig, Role } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
@@ -9,7 +10,11 @@ import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { createServiceContext } from '../../src/service-context.js';
-import type { SimulatedPrinter } from '../../src/simulator/index.js';
+import {
+  type SimulatedPrinter,
+  type SimulatedPrinterOptions,
+  startSimulatedPrinter,
+} from '../../src/simulator/index.js';
 import type { StatusSources } from '../../src/status.js';
 import type { WebContext } from '../../src/web/server.js';
 
@@ -70,6 +75,33 @@ export async function testContext(options: TestContextOptions = {}): Promise<Tes
     await close();
     throw error;
   }
+}
+
+/**
+ * A simulated printer serving `transports` (plus `extra`, e.g. tcpServices; its files in `storage`) and a test
+ * context configured for it, for a capability that talks to a printer; all closed when the test ends.
+ */
+export async function printerContext(
+  t: NodeTestContext,
+  transports: PrinterTransports,
+  extra: Partial<SimulatedPrinterOptions> = {},
+  configure?: (config: MoatConfig) => MoatConfig,
+): Promise<{ sim: SimulatedPrinter; tc: TestServiceContext; storage: string }> {
+  const accessCode = generateAccessCode();
+  const storage = mkdtempSync(join(tmpdir(), 'moat-printer-'));
+  t.after(() => rmSync(storage, { recursive: true, force: true }));
+  const sim = await startSimulatedPrinter({
+    serial: '01S00C000000001',
+    model: 'P1S',
+    accessCode,
+    mqtt: transports.mqtt && { transport: transports.mqtt },
+    ftp: transports.ftp && { transport: transports.ftp, rootDir: storage },
+    ...extra,
+  });
+  t.after(() => sim.close());
+  const tc = await testContext({ printer: { sim, accessCode, transports }, ...(configure && { configure }) });
+  t.after(() => tc.close());
+  return { sim, tc, storage };
 }
 
 /** One LAN access code per role, their plain codes written into `codes`. */

@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generateAccessCode } from '../../src/auth/access-codes.js';
 import { mqttBridge } from '../../src/mqtt/bridge.js';
-import { startSimulatedPrinter } from '../../src/simulator/index.js';
 import { run } from '../helpers/ftp-clients.js';
 import { mosquittoArgs } from '../helpers/mqtt-clients.js';
-import { testContext } from '../helpers/test-context.js';
+import { printerContext } from '../helpers/test-context.js';
 import { waitFor } from '../helpers/wait.js';
 
 test('the MQTT bridge started alone carries the printer report to mosquitto_sub and refuses a wrong code', async (t) => {
-  const accessCode = generateAccessCode();
-  const sim = await startSimulatedPrinter({
-    serial: '01S00C000000001',
-    model: 'P1S',
-    accessCode,
-    mqtt: { transport: 'tls' },
-    ftp: false,
-  });
-  t.after(() => sim.close());
-  const tc = await testContext({ printer: { sim, accessCode, transports: { mqtt: 'tls', ftp: false } } });
-  t.after(() => tc.close());
+  const { sim, tc } = await printerContext(t, { mqtt: 'tls', ftp: false });
   const bridge = await mqttBridge.start(tc.ctx);
   t.after(() => bridge.close());
   await waitFor(() => bridge.printers()[0]?.state, {

@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generateAccessCode } from '../../src/auth/access-codes.js';
 import { relays } from '../../src/relay/service.js';
-import { startSimulatedPrinter } from '../../src/simulator/index.js';
 import { run } from '../helpers/ftp-clients.js';
-import { testContext } from '../helpers/test-context.js';
+import { printerContext } from '../helpers/test-context.js';
 
 test("the relays started alone carry openssl s_client to the printer's own TLS bind service", async (t) => {
-  const accessCode = generateAccessCode();
-  const sim = await startSimulatedPrinter({
-    serial: '01S00C000000001',
-    model: 'P1S',
-    accessCode,
-    mqtt: false,
-    ftp: false,
-    tcpServices: {},
-  });
-  t.after(() => sim.close());
-  const tc = await testContext({ printer: { sim, accessCode, transports: { mqtt: false, ftp: false } } });
-  t.after(() => tc.close());
+  const { sim, tc } = await printerContext(t, { mqtt: false, ftp: false }, { tcpServices: {} });
   const running = await relays.start(tc.ctx);
   t.after(() => running.close());
   const bindTls = running.stats().find((s) => s.name === 'bind tls');
