@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import type { Capability } from '../capability.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { formatNotify, parseNotify, withHeader } from './notify-message.js';
 
@@ -37,7 +38,7 @@ async function bindSocket(port: number, address: string): Promise<Socket> {
  * and multicast leave by the LAN interface only; the firewall's output chain also drops any NOTIFY towards
  * the printer segment.
  */
-export async function startDiscoveryRelay(ctx: ServiceContext): Promise<DiscoveryRelay> {
+async function startDiscoveryRelay(ctx: ServiceContext): Promise<DiscoveryRelay> {
   const stats: DiscoveryStats = {
     received: 0,
     relayed: 0,
@@ -125,3 +126,5 @@ export async function startDiscoveryRelay(ctx: ServiceContext): Promise<Discover
     return { ports: { notify: 0, multicast: 0 }, stats: () => structuredClone(stats), close: async () => {} };
   }
 }
+
+export const discovery: Capability<DiscoveryRelay> = { name: 'discovery', start: startDiscoveryRelay };

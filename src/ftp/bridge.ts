@@ -1,4 +1,5 @@
 import { TLSSocket } from 'node:tls';
+import type { Capability } from '../capability.js';
 import type { ServerIdentity } from '../certs/store.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
@@ -25,7 +26,7 @@ export interface FtpBridge extends RunningService {
  * The LAN FTPS bridge: ftp-srv on implicit TLS (never plaintext), each LAN session logged in with a LAN
  * access code and relayed to the printer through its own printer connection (see relay-fs.ts).
  */
-export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
+async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const config = ctx.config.get();
   const logger = ctx.logger.child({ component: 'ftp' });
   const sessions = new TlsSessionCache();
@@ -173,3 +174,5 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     },
   };
 }
+
+export const ftpBridge: Capability<FtpBridge> = { name: 'ftps bridge', start: startFtpBridge };

@@ -1,7 +1,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
-import { AuditLog } from '../audit/audit-log.js';
+import type { Capability } from '../capability.js';
 import type { Role } from '../config/schema.js';
 import type { AuditEvent, ClientEvent } from '../events.js';
 import { SocketStream } from '../net/socket-stream.js';
@@ -58,7 +58,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   const config = ctx.config.get();
   const limits = config.mqtt;
   const log = ctx.logger.child({ component: 'mqtt' });
-  const auditLog = new AuditLog(ctx.paths.auditLog, () => ctx.config.get().audit.maxBytes);
+  const auditLog = ctx.audit;
   const recordAudit = (event: AuditEvent) => {
     auditLog.append(event).then(
       () => ctx.events.emit('audit', event),
@@ -393,3 +393,5 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     },
   };
 }
+
+export const mqttBridge: Capability<MqttBridge> = { name: 'mqtt bridge', start: startMqttBridge };

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
+import type { Capability } from '../capability.js';
 import { ensureClaimCode } from '../claim/claim.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
 import { lanAddresses } from '../net/lan-addresses.js';
@@ -27,6 +28,11 @@ export interface WebServer extends RunningService {
   httpPort: number;
   /** UDP port listening for printers' NOTIFY. */
   printerFinderPort: number;
+}
+
+/** The web server also reads what the other capabilities report (the composition root joins it). */
+export interface WebContext extends ServiceContext {
+  status: StatusSources;
 }
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -59,7 +65,8 @@ function closeServer(server: HttpServer | HttpsServer): Promise<void> {
 }
 
 /** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
-export async function startWeb(ctx: ServiceContext, status: StatusSources): Promise<WebServer> {
+async function startWeb(ctx: WebContext): Promise<WebServer> {
+  const { status } = ctx;
   const config = ctx.config.get();
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
@@ -160,3 +167,5 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
     },
   };
 }
+
+export const web: Capability<WebServer, WebContext> = { name: 'web', start: startWeb };
