@@ -10,6 +10,10 @@ const sender = (role: Role, withinRate = true): CommandSender => ({ role, within
 const online: CommandTarget = { online: true, fullState: true };
 const offline: CommandTarget = { online: false, fullState: true };
 const adminForUnknown = { unknownCommandRole: 'admin' as const };
+const refused = (reason: string) => ({ action: 'refuse', reason });
+/** A command with no sequence id, decided under the default rules. */
+const decideFor = (role: Role, printer: CommandTarget, kind: string, name: string) =>
+  decide(sender(role), printer, command(kind, name), adminForUnknown);
 
 describe('decide: what happens to a LAN client’s command', () => {
   test('each role forwards what it may and is refused the rest, naming the role it needs', () => {
@@ -27,14 +31,14 @@ describe('decide: what happens to a LAN client’s command', () => {
       const decision = decide(sender(role), online, command(kind, name), adminForUnknown);
       assert.equal(decision.action, action, `${role} ${kind}.${name}`);
     }
-    assert.deepEqual(decide(sender('viewer'), online, command('print', 'pause'), adminForUnknown), {
-      action: 'refuse',
-      reason: 'role viewer may not send print.pause (needs operator)',
-    });
-    assert.deepEqual(decide(sender('operator'), online, command('print', 'gcode_line'), adminForUnknown), {
-      action: 'refuse',
-      reason: 'role operator may not send print.gcode_line (needs admin)',
-    });
+    assert.deepEqual(
+      decideFor('viewer', online, 'print', 'pause'),
+      refused('role viewer may not send print.pause (needs operator)'),
+    );
+    assert.deepEqual(
+      decideFor('operator', online, 'print', 'gcode_line'),
+      refused('role operator may not send print.gcode_line (needs admin)'),
+    );
   });
 
   test('a forwarded command carries what the audit matches the printer’s answer by', () => {
@@ -55,27 +59,24 @@ describe('decide: what happens to a LAN client’s command', () => {
       command('system', 'get_access_code'),
       parseCommand(Buffer.from('{')),
     ]) {
-      assert.deepEqual(decide(sender('admin', false), offline, parsed, adminForUnknown), {
-        action: 'refuse',
-        reason: 'publish rate limit',
-      });
+      assert.deepEqual(decide(sender('admin', false), offline, parsed, adminForUnknown), refused('publish rate limit'));
     }
   });
 
   test('a malformed payload is refused with what is wrong with it', () => {
-    assert.deepEqual(decide(sender('admin'), online, parseCommand(Buffer.from('not json')), adminForUnknown), {
-      action: 'refuse',
-      reason: 'payload is not JSON',
-    });
+    assert.deepEqual(
+      decide(sender('admin'), online, parseCommand(Buffer.from('not json')), adminForUnknown),
+      refused('payload is not JSON'),
+    );
     const twoCommands = parseCommand(Buffer.from('{"print":{"command":"pause"},"system":{"command":"ledctrl"}}'));
-    assert.deepEqual(decide(sender('admin'), online, twoCommands, adminForUnknown), {
-      action: 'refuse',
-      reason: 'payload must hold exactly one command',
-    });
-    assert.deepEqual(decide(sender('admin'), online, parseCommand(Buffer.from('{"print":{}}')), adminForUnknown), {
-      action: 'refuse',
-      reason: 'command has no name',
-    });
+    assert.deepEqual(
+      decide(sender('admin'), online, twoCommands, adminForUnknown),
+      refused('payload must hold exactly one command'),
+    );
+    assert.deepEqual(
+      decide(sender('admin'), online, parseCommand(Buffer.from('{"print":{}}')), adminForUnknown),
+      refused('command has no name'),
+    );
   });
 
   test('an unknown command needs mqtt.unknownCommandRole; a listed one keeps its role', () => {
@@ -83,10 +84,10 @@ describe('decide: what happens to a LAN client’s command', () => {
     assert.equal(decide(sender('operator'), online, unknown, adminForUnknown).action, 'refuse');
     assert.equal(decide(sender('admin'), online, unknown, adminForUnknown).action, 'forward');
     assert.equal(decide(sender('operator'), online, unknown, { unknownCommandRole: 'operator' }).action, 'forward');
-    assert.deepEqual(decide(sender('viewer'), online, unknown, { unknownCommandRole: 'operator' }), {
-      action: 'refuse',
-      reason: 'role viewer may not send print.new_feature (needs operator)',
-    });
+    assert.deepEqual(
+      decide(sender('viewer'), online, unknown, { unknownCommandRole: 'operator' }),
+      refused('role viewer may not send print.new_feature (needs operator)'),
+    );
     const listed = decide(sender('viewer'), online, command('print', 'gcode_line'), { unknownCommandRole: 'viewer' });
     assert.equal(listed.action, 'refuse');
   });
@@ -103,7 +104,7 @@ describe('decide: what happens to a LAN client’s command', () => {
         });
       }
     }
-    const noSequence = decide(sender('admin'), online, command('system', 'get_access_code'), adminForUnknown);
+    const noSequence = decideFor('admin', online, 'system', 'get_access_code');
     assert.equal(
       noSequence.action === 'answer' && (noSequence.reply.system as { sequence_id: string }).sequence_id,
       '0',
@@ -111,15 +112,9 @@ describe('decide: what happens to a LAN client’s command', () => {
   });
 
   test('with the printer offline an allowed command is refused, pushall included; a forbidden one names the role', () => {
-    assert.deepEqual(decide(sender('admin'), offline, command('print', 'gcode_line'), adminForUnknown), {
-      action: 'refuse',
-      reason: 'printer offline',
-    });
-    assert.deepEqual(decide(sender('viewer'), offline, command('pushing', 'pushall'), adminForUnknown), {
-      action: 'refuse',
-      reason: 'printer offline',
-    });
-    const forbidden = decide(sender('viewer'), offline, command('print', 'pause'), adminForUnknown);
+    assert.deepEqual(decideFor('admin', offline, 'print', 'gcode_line'), refused('printer offline'));
+    assert.deepEqual(decideFor('viewer', offline, 'pushing', 'pushall'), refused('printer offline'));
+    const forbidden = decideFor('viewer', offline, 'print', 'pause');
     assert.equal(
       forbidden.action === 'refuse' && forbidden.reason,
       'role viewer may not send print.pause (needs operator)',
