@@ -27,7 +27,7 @@ function authError(message: string, returnCode: 2 | 3 | 5): AuthenticateError {
  * The client limit comes before any password check: a connection over it costs no scrypt. (Logins in
  * progress are not counted here, so the check after authentication stays for those that race past.)
  */
-export function preConnectHook({ clients, log, settings }: LoginHookOptions): AedesOptions['preConnect'] {
+export function preConnectHook({ clients, log, settings }: LoginHookOptions): NonNullable<AedesOptions['preConnect']> {
   return (client, _packet, done) => {
     if (clients.authenticated < settings().maxClients) {
       done(null, true);
@@ -49,7 +49,7 @@ export function preConnectHook({ clients, log, settings }: LoginHookOptions): Ae
 }
 
 /** User `bblp` and a LAN access code, behind the service's login throttle; the code's label and role make the session. */
-export function authenticateHook(options: LoginHookOptions): AedesOptions['authenticate'] {
+export function authenticateHook(options: LoginHookOptions): NonNullable<AedesOptions['authenticate']> {
   const { clients, lanAuth, events, log } = options;
   return (client, username, password, done) => {
     const address = clients.addressOf(client);

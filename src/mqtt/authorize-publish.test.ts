@@ -23,7 +23,7 @@ function setUp(online = true) {
       steps.push('act');
       acted.push(command);
     },
-  }) as NonNullable<ReturnType<typeof authorizePublishHook>>;
+  });
   const client = { id: 'c1', conn: new EventEmitter() } as unknown as Client;
   clients.accept(client.conn, '192.0.2.7');
   const publish = (topic: string, payload: string, qos: 0 | 1 = 0) => {

@@ -21,7 +21,7 @@ const requestTopicPattern = /^device\/([A-Za-z0-9-]{1,32})\/request$/;
  * availability come only from Moat itself) is refused and the client dropped. A command is decided here and
  * acted on after aedes has its answer: this hook only decides.
  */
-export function authorizePublishHook(options: AuthorizePublishOptions): AedesOptions['authorizePublish'] {
+export function authorizePublishHook(options: AuthorizePublishOptions): NonNullable<AedesOptions['authorizePublish']> {
   const { clients, links } = options;
   return (client, packet, done) => {
     const record = client ? clients.of(client) : undefined;

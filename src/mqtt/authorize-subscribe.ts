@@ -18,7 +18,7 @@ export function authorizeSubscribeHook({
   clients,
   serials,
   log,
-}: AuthorizeSubscribeOptions): AedesOptions['authorizeSubscribe'] {
+}: AuthorizeSubscribeOptions): NonNullable<AedesOptions['authorizeSubscribe']> {
   return (client, subscription, done) => {
     const topic = subscription.topic;
     const allowed =
