@@ -3,13 +3,32 @@ import { test } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import { encodeReport, fanOutReport, type ReportQueueCap, type ReportSubscriber } from './report-fanout.js';
 
-test('a report is encoded exactly as mqtt-packet (which aedes writes with) encodes it', () => {
-  // Remaining-length boundaries: 1, 2 and 3 length bytes.
-  for (const size of [0, 10, 127 - 17, 128 - 17, 10240, 16383 - 17, 16384 - 17, 300000]) {
-    const topic = 'device/01S00A000000000/report';
+test('a report is one QoS 0 PUBLISH, retain and dup clear, that an MQTT parser reads back whole', () => {
+  const topic = 'device/01S00A000000000/report';
+  // Remaining length of 1, 2 and 3 bytes, on both sides of each boundary.
+  for (const [size, lengthBytes] of [
+    [0, 1],
+    [127 - 31, 1],
+    [128 - 31, 2],
+    [10240, 2],
+    [16383 - 31, 2],
+    [16384 - 31, 3],
+    [300000, 3],
+  ] as const) {
     const payload = Buffer.alloc(size, 0x7b);
-    const expected = mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
-    assert.deepEqual(encodeReport(topic, payload), expected, `payload of ${size} bytes`);
+    const encoded = encodeReport(topic, payload);
+    assert.equal(encoded[0], 0x30, 'PUBLISH, QoS 0, not retained, not a duplicate');
+    assert.equal(encoded.length, 1 + lengthBytes + 2 + topic.length + size, `payload of ${size} bytes`);
+    const parsed: mqttPacket.Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    parser.on('packet', (packet) => parsed.push(packet));
+    parser.on('error', (error) => assert.fail(error));
+    parser.parse(encoded);
+    assert.equal(parsed.length, 1);
+    const packet = parsed[0] as mqttPacket.IPublishPacket;
+    assert.equal(packet.topic, topic);
+    assert.deepEqual(packet.payload, payload);
+    assert.deepEqual([packet.qos, packet.retain, packet.dup], [0, false, false]);
   }
 });
 
@@ -45,7 +64,7 @@ test('every client whose filters match gets the report once; others and closed c
   );
   assert.equal(exact.written.length, 1);
   assert.equal(both.written.length, 1);
-  assert.deepEqual(both.written[0], exact.written[0]);
+  assert.equal(both.written[0], exact.written[0], 'encoded once: every subscriber gets the same buffer');
   assert.equal(other.written.length + none.written.length + closing.written.length, 0);
 });
 

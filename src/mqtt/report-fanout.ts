@@ -1,3 +1,4 @@
+import mqttPacket from 'mqtt-packet';
 import { topicFilterMatches } from './topic-filter.js';
 
 /**
@@ -19,16 +20,7 @@ export interface ReportSubscriber {
 
 /** An MQTT 3.1.1 PUBLISH, QoS 0, retain and dup clear: the bytes aedes writes for such a packet. */
 export function encodeReport(topic: string, payload: Buffer): Buffer {
-  const topicBytes = Buffer.from(topic, 'utf8');
-  const lengthBytes: number[] = [];
-  let remaining = 2 + topicBytes.length + payload.length;
-  do {
-    const digit = remaining % 128;
-    remaining = Math.floor(remaining / 128);
-    lengthBytes.push(remaining > 0 ? digit | 0x80 : digit);
-  } while (remaining > 0);
-  const head = Buffer.from([0x30, ...lengthBytes, topicBytes.length >> 8, topicBytes.length & 0xff]);
-  return Buffer.concat([head, topicBytes, payload]);
+  return mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
 }
 
 export function subscribesTo(client: ReportSubscriber, topic: string): boolean {
