@@ -3,11 +3,13 @@ import { Router } from 'express';
 import { createAccessCode } from '../auth/access-codes.js';
 import {
   cloudAccessModes,
+  ipv4,
   type MoatConfig,
   type PrinterConfig,
   publicConfig,
   roles,
   serialPattern,
+  sha256Fingerprint,
 } from '../config/schema.js';
 import { deleteSecret, printerSecretName, readSecret, writeSecret } from '../config/secrets.js';
 import { int, object, oneOf, optional, str } from '../config/validate.js';
@@ -21,12 +23,6 @@ import type { PrinterFinder } from './printer-finder.js';
 
 /** The wizard's API: one group of routes per step. Every change goes through ctx.config.update. */
 
-const ipv4 = str({
-  pattern: /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/,
-  hint: 'an IPv4 address',
-});
-const fingerprint = str({ pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/ });
-
 const printerInput = object({
   serial: str({ pattern: serialPattern }),
   name: optional(str({ max: 64 })),
@@ -37,7 +33,7 @@ const printerInput = object({
   ftpPort: optional(int({ min: 1, max: 65535 })),
   certificate: object({
     policy: oneOf(['bbl-ca', 'pinned'] as const),
-    fingerprint: optional(fingerprint),
+    fingerprint: optional(sha256Fingerprint),
   }),
 });
 type PrinterInput = ReturnType<typeof printerInput>;
