@@ -4,6 +4,7 @@ import { type ClaimResult, checkClaimCode, claimDevice, isClaimed } from '../cla
 import { readSecret, writeSecret } from '../config/secrets.js';
 import { object, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
+import type { SessionInfo } from './api-types.js';
 import { UserError, validate } from './http.js';
 import {
   expiredSessionCookie,
@@ -84,7 +85,7 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     return session;
   };
 
-  const describe = (session: Session) => ({
+  const describe = (session: Session): SessionInfo => ({
     authenticated: session.authenticated,
     claimed: isClaimed(ctx.paths),
     csrfToken: session.csrfToken,

@@ -9,6 +9,7 @@ import {
   peerView,
   printerTlsOptions,
 } from '../certs/printer-certificate.js';
+import type { CertificateVerdict, ConnectionTestResult, ServiceVerdict } from './api-types.js';
 
 /**
  * The wizard's "test connection": reaches the printer's MQTT broker and FTPS server the way the bridges
@@ -24,26 +25,6 @@ export interface ConnectionTestInput {
   ftpPort: number;
   certificate: CertificateCheck;
   timeoutMs?: number;
-}
-
-export interface CertificateVerdict {
-  trusted: boolean;
-  /** Why, in the owner's words. */
-  detail: string;
-  fingerprint?: string;
-  commonName?: string;
-  issuer?: string;
-}
-
-export interface ServiceVerdict {
-  ok: boolean;
-  detail: string;
-}
-
-export interface ConnectionTestResult {
-  certificate: CertificateVerdict;
-  mqtt: ServiceVerdict;
-  ftp: ServiceVerdict;
 }
 
 export function judgeCertificate(socket: TLSSocket, serial: string, check: CertificateCheck): CertificateVerdict {
