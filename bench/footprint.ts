@@ -33,7 +33,8 @@ import { printerSecretName, writeSecret } from '../src/config/secrets.js';
 import { type StatePaths, statePaths } from '../src/config/state-dir.js';
 import { saveConfig } from '../src/config/store.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../src/simulator/index.js';
-import { curlArgs, run, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { run } from '../test/helpers/process.js';
 import { freePort, serveUntilStdinCloses, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({

@@ -4,8 +4,10 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ClientEvent } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
-import { curlArgs, moatFtpTarget, run, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Sessions are reported to the dashboard, and no access code reaches a log line, even at trace level. */
 describe('FTPS bridge events and logs', () => {
@@ -31,7 +33,10 @@ describe('FTPS bridge events and logs', () => {
     const target = moatFtpTarget(harness, 'operator');
     assert.equal((await run('curl', curlArgs(target, 'logged.3mf', ['-T', source]))).code, 0);
     assert.notEqual((await run('curl', curlArgs({ ...target, password: 'wrongcode' }, ''))).code, 0);
-    await waitFor(() => clientEvents.some((e) => e.kind === 'disconnected'), 5000, 'the disconnect event');
+    await waitFor(() => clientEvents.some((e) => e.kind === 'disconnected'), {
+      what: 'the disconnect event',
+      timeoutMs: 5000,
+    });
 
     assert.deepEqual(
       clientEvents.map((e) => [e.protocol, e.kind, e.role, e.label]),

@@ -13,14 +13,14 @@ import {
   moatLftp,
   type PythonFtpsTarget,
   pythonFtps,
-  run,
   sha256File,
   storedFiles,
-  waitFor,
   writeRandomFile,
 } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 import { startVsftpd, type Vsftpd, vsftpdUnavailable } from '../helpers/vsftpd.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The printer side against the printer's real FTP server software (Debian's vsftpd, configured as a printer
@@ -240,15 +240,17 @@ describe('Moat in front of vsftpd', { skip }, () => {
     writeRandomFile(source, 5_000_000);
     const curl = spawn('curl', curlArgs(as('operator'), 'killed.3mf', ['-T', source]), { stdio: 'ignore' });
     const exited = new Promise((resolve) => curl.once('exit', resolve));
-    await waitFor(
-      () => storedFiles(storage).some((name) => statSync(join(storage, name)).size > 0),
-      10_000,
-      'the upload to reach vsftpd',
-    );
+    await waitFor(() => storedFiles(storage).some((name) => statSync(join(storage, name)).size > 0), {
+      what: 'the upload to reach vsftpd',
+      timeoutMs: 10_000,
+    });
     assert.match(storedFiles(storage).join(' '), /^\.moat-.*\.part$/, 'Moat uploads under a temporary name');
     curl.kill('SIGKILL');
     await exited;
-    await waitFor(() => storedFiles(storage).length === 0, 15_000, 'the partial upload to be removed from vsftpd');
+    await waitFor(() => storedFiles(storage).length === 0, {
+      what: 'the partial upload to be removed from vsftpd',
+      timeoutMs: 15_000,
+    });
   });
 
   it('refuses a LAN data connection that does not resume the TLS session with 522, and vsftpd gets nothing', async () => {

@@ -1,39 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readdirSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { waitFor as waitForCondition } from './wait.js';
+import { type RunResult, run } from './process.js';
 
-/** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(command: string, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
+/** Real FTP clients (curl, lftp, the Python ftplib client) driven from tests, through process.ts. */
 
 /** The printer's directories that exist from the start (`/cache`, `/model`, `/timelapse`). */
 export const printerDirectories = ['cache', 'model', 'timelapse'];
@@ -128,11 +98,6 @@ export function curlArgs(target: CurlTarget, path: string, extra: string[] = [])
     ...extra,
     `${scheme}://${target.host ?? '127.0.0.1'}:${target.port}/${path}`,
   ];
-}
-
-/** The FTP tests' argument order for the shared `waitFor` (test/helpers/wait.ts). */
-export function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
-  return waitForCondition(condition, { timeoutMs, intervalMs: 20, what });
 }
 
 /** An FTPS server as the Python client (test/clients/bambu_ftps.py) is pointed at it. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { readSecret } from '../../src/config/secrets.js';
 import { createLogger } from '../../src/log.js';
+import { run } from '../helpers/process.js';
 import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
@@ -128,24 +128,18 @@ test('pages carry a strict Content-Security-Policy without inline script', async
 });
 
 test('the HTTP port only redirects to HTTPS', async () => {
-  const output = await new Promise<string>((resolve, reject) =>
-    execFile('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`], (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
-    ),
-  );
+  const redirect = await run('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`]);
+  assert.equal(redirect.code, 0, redirect.stderr);
+  const output = redirect.stdout;
   assert.match(output, /^HTTP\/1\.1 301/);
   assert.match(output, new RegExp(`Location: https://127\\.0\\.0\\.1:${moat.moat.web.httpsPort}/\\r?\\n`));
   assert.doesNotMatch(output, /Please log in|csrf/i, 'no API answer over plain HTTP');
 });
 
 test('TLS below 1.2 is refused', async () => {
-  const result = await new Promise<{ code: number | null }>((resolve) =>
-    execFile(
-      'curl',
-      ['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
-      (error) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
-    ),
-  );
+  const result = await run('curl', [
+    ...['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
+  ]);
   assert.notEqual(result.code, 0);
 });
 

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { type RunningMoat, startMoat } from '../../src/service.js';
+import { run } from '../helpers/process.js';
 
 /**
  * A fresh, unclaimed Moat on loopback (ephemeral ports, temp state dir), plus the real clients the web
@@ -73,33 +73,25 @@ export interface CurlResult {
 }
 
 /** Runs curl against Moat (its CA trusted) and parses status, headers and body. */
-export function curl(
+export async function curl(
   moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
   path: string,
   args: string[] = [],
 ): Promise<CurlResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'curl',
-      ['-sS', '-i', '--cacert', moat.caFile, '--max-time', '20', ...args, `${moat.baseUrl}${path}`],
-      { maxBuffer: 4 * 1024 * 1024 },
-      (error, stdout) => {
-        if (error) {
-          reject(error);
-          return;
-        }
-        const split = stdout.indexOf('\r\n\r\n');
-        const head = stdout.slice(0, split).split('\r\n');
-        const headers: Record<string, string[]> = {};
-        for (const line of head.slice(1)) {
-          const colon = line.indexOf(':');
-          const name = line.slice(0, colon).trim().toLowerCase();
-          headers[name] = [...(headers[name] ?? []), line.slice(colon + 1).trim()];
-        }
-        resolve({ status: Number(head[0]?.split(' ')[1]), headers, body: stdout.slice(split + 4) });
-      },
-    );
-  });
+  const result = await run('curl', [
+    ...['-sS', '-i', '--cacert', moat.caFile, '--max-time', '20', ...args, `${moat.baseUrl}${path}`],
+  ]);
+  if (result.code !== 0) throw new Error(`curl ${path} failed (${result.code}): ${result.stderr}`);
+  const stdout = result.stdout;
+  const split = stdout.indexOf('\r\n\r\n');
+  const head = stdout.slice(0, split).split('\r\n');
+  const headers: Record<string, string[]> = {};
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    headers[name] = [...(headers[name] ?? []), line.slice(colon + 1).trim()];
+  }
+  return { status: Number(head[0]?.split(' ')[1]), headers, body: stdout.slice(split + 4) };
 }
 
 export interface Browser {
