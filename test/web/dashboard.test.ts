@@ -7,14 +7,8 @@ import { test } from 'node:test';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { moatEndpoint, mosquittoArgs } from '../helpers/mqtt-clients.js';
 import { run } from '../helpers/process.js';
-import {
-  type Browser,
-  eventually,
-  type FreshMoat,
-  openBrowser,
-  screenshotDir,
-  unexpectedErrors,
-} from './web-harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { type Browser, type FreshMoat, openBrowser, screenshotDir, unexpectedErrors } from './web-harness.js';
 
 /**
  * The dashboard in a browser while real clients use Moat: a simulated print advancing, a connected
@@ -111,9 +105,17 @@ test('the dashboard shows a print advancing, a connected client and an upload in
     const percent = card.locator('.print-percent');
     const readPercent = async () => Number(/(\d+)%/.exec((await percent.textContent()) ?? '')?.[1] ?? -1);
     const first = await readPercent();
-    await eventually(async () => (await readPercent()) > first, 'the print progress to advance', 15000);
+    await waitFor(async () => (await readPercent()) > first, {
+      what: 'the print progress to advance',
+      timeoutMs: 15000,
+      intervalMs: 100,
+    });
     const second = await readPercent();
-    await eventually(async () => (await readPercent()) > second, 'the print progress to advance again', 15000);
+    await waitFor(async () => (await readPercent()) > second, {
+      what: 'the print progress to advance again',
+      timeoutMs: 15000,
+      intervalMs: 100,
+    });
 
     // An FTPS upload by curl, throttled by the printer: its progress moves while it runs. (curl announces
     // no size, so the bar is indeterminate and the byte count moves; with a known size the bar fills.)
@@ -147,13 +149,21 @@ test('the dashboard shows a print advancing, a connected client and an upload in
       return value === null ? ((await row.textContent()) ?? '') : Number(value);
     };
     const before = await readBytes();
-    await eventually(async () => (await readBytes()) !== before, 'the upload bar to move', 15000);
+    await waitFor(async () => (await readBytes()) !== before, {
+      what: 'the upload bar to move',
+      timeoutMs: 15000,
+      intervalMs: 100,
+    });
     mkdirSync(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'dashboard-desktop.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(screenshotDir, 'dashboard-phone.png'), fullPage: true });
     assert.equal(await uploadDone, 0, 'the upload completed');
-    await eventually(async () => /done/.test((await row.textContent()) ?? ''), 'the transfer to show done');
+    await waitFor(async () => /done/.test((await row.textContent()) ?? ''), {
+      what: 'the transfer to show done',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
 
     // The audit log shows the operator's command; the filter narrows it.
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -167,10 +177,13 @@ test('the dashboard shows a print advancing, a connected client and an upload in
     ]);
     await page.selectOption('#audit-filter select[name=outcome]', 'refused');
     await page.click('#audit-filter button[type=submit]');
-    await eventually(async () => {
-      const rows = await page.locator('#audit-log tbody tr').allTextContents();
-      return rows.length > 0 && rows.every((r) => /refused/.test(r) && /viewer test/.test(r));
-    }, 'only refused commands after filtering');
+    await waitFor(
+      async () => {
+        const rows = await page.locator('#audit-log tbody tr').allTextContents();
+        return rows.length > 0 && rows.every((r) => /refused/.test(r) && /viewer test/.test(r));
+      },
+      { what: 'only refused commands after filtering', timeoutMs: 15_000, intervalMs: 100 },
+    );
 
     assert.deepEqual(unexpectedErrors(browser.errors), [], 'no console errors');
   } finally {

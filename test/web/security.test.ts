@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { readSecret } from '../../src/config/secrets.js';
-import { createLogger } from '../../src/log.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { run } from '../helpers/process.js';
 import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
@@ -40,16 +39,10 @@ function send(
   ]);
 }
 
-const logLines: string[] = [];
+const log = capturingLogger('debug');
 
 before(async () => {
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  });
-  moat = await startFreshMoat(undefined, createLogger({ destination, level: 'debug' }));
+  moat = await startFreshMoat(undefined, log.logger);
   const session = await anonymous();
   claimCode = moat.claimCode();
   const claimed = await send(session, 'POST', '/api/claim', { code: claimCode, password });
@@ -209,7 +202,7 @@ test('no password, claim code, cookie, CSRF token or access code reaches the log
     channel: 6,
   });
   await send(await anonymous(), 'POST', '/api/login', { password: 'a wrong password here' });
-  const text = logLines.join('');
+  const text = log.text();
   assert.match(text, /device claimed/, 'the log did capture the claim');
   assert.match(text, /login refused/, 'the log did capture the refused login');
   const cookieValue = admin.cookie.split('=')[1] ?? '';

@@ -173,12 +173,3 @@ export function unexpectedErrors(errors: string[], provokedStatuses: number[] = 
 }
 
 export const screenshotDir = join(process.cwd(), 'docs', 'screenshots');
-
-/** Waits until check() holds, polling; fails with `what` after the deadline. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
