@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { MoatConfig } from '../../src/config/schema.js';
-import { parseConfig } from '../../src/config/schema.js';
 import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { type RunningMoat, startMoat } from '../../src/service.js';
 import { run } from '../helpers/process.js';
+import { loopbackConfig } from '../helpers/test-config.js';
 
 /**
  * A fresh, unclaimed Moat on loopback (ephemeral ports, temp state dir), plus the real clients the web
@@ -34,13 +34,8 @@ export async function startFreshMoat(
 ): Promise<FreshMoat> {
   const dir = mkdtempSync(join(tmpdir(), 'moat-web-'));
   const paths = statePaths(join(dir, 'state'));
-  const claimFile = join(dir, 'boot', 'moat-claim.txt');
-  let config = parseConfig({
-    lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
-    ports: { mqtt: 0, ftps: 0, https: 0, http: 0 },
-    firewall: { enabled: false },
-    web: { claimFile, printerFinderPort: 0 },
-  });
+  let config = loopbackConfig(dir);
+  const claimFile = config.web.claimFile;
   if (configure) config = configure(config);
   saveConfig(paths, config);
   let moat: RunningMoat;
