@@ -8,6 +8,7 @@ import { generateAccessCode } from '../../src/auth/access-codes.js';
 import { createPrinterPki, type PrinterPki } from '../../src/certs/printer-pki.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulator/index.js';
 import {
+  assertLftpRoundTrip,
   curlArgs,
   moatFtpTarget,
   moatLftp,
@@ -216,23 +217,7 @@ describe('Moat in front of vsftpd', { skip }, () => {
   });
 
   it('lftp: uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
-    const source = join(harness.dir, 'lftp.gcode');
-    const copy = join(harness.dir, 'lftp-back.gcode');
-    writeRandomFile(source, 1024 * 1024 + 3);
-    const lftp = (script: string) => moatLftp(harness, 'operator', script);
-    const up = await lftp(`put ${source} -o lftp.gcode; cls -l`);
-    assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /lftp\.gcode/);
-    assert.equal(await sha256File(join(storage, 'lftp.gcode')), await sha256File(source));
-
-    const down = await lftp(`get lftp.gcode -o ${copy}; mv lftp.gcode moved.gcode`);
-    assert.equal(down.code, 0, down.stderr);
-    assert.equal(await sha256File(copy), await sha256File(source));
-    assert.deepEqual(storedFiles(storage), ['moved.gcode']);
-
-    const removed = await lftp('rm moved.gcode');
-    assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual(storedFiles(storage), []);
+    await assertLftpRoundTrip((script) => moatLftp(harness, 'operator', script), harness.dir, storage, 'lftp.gcode');
   });
 
   it('an upload killed mid-transfer leaves neither the file nor a .moat-*.part on the printer', async () => {

@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RunResult, run } from './process.js';
 
@@ -134,4 +136,29 @@ export async function pythonFtps(
     output = { error: `no JSON from the client: ${result.stdout} ${result.stderr}` };
   }
   return { code: result.code, output, stderr: result.stderr };
+}
+
+/** Upload, list, download, rename and delete through lftp, the copies compared by SHA-256; `storage` ends empty. */
+export async function assertLftpRoundTrip(
+  lftp: (script: string) => Promise<RunResult>,
+  dir: string,
+  storage: string,
+  name: string,
+): Promise<void> {
+  const source = join(dir, name);
+  const copy = join(dir, `back-${name}`);
+  writeRandomFile(source, 1024 * 1024 + 3);
+  const up = await lftp(`put ${source} -o ${name}; cls -l`);
+  assert.equal(up.code, 0, up.stderr);
+  assert.ok(up.stdout.includes(name), up.stdout);
+  assert.equal(await sha256File(join(storage, name)), await sha256File(source));
+
+  const down = await lftp(`get ${name} -o ${copy}; mv ${name} moved.gcode`);
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(await sha256File(copy), await sha256File(source));
+  assert.deepEqual(storedFiles(storage), ['moved.gcode']);
+
+  const removed = await lftp('rm moved.gcode');
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(storedFiles(storage), []);
 }

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { readSecret } from '../../src/config/secrets.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { run } from '../helpers/process.js';
-import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+import { apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
 
@@ -26,17 +26,7 @@ function send(
   body?: unknown,
   extra: string[] = [],
 ) {
-  return curl(moat, path, [
-    '-X',
-    method,
-    '-H',
-    `Cookie: ${session.cookie}`,
-    '-H',
-    'Content-Type: application/json',
-    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
-    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
-    ...extra,
-  ]);
+  return apiRequest(moat, session, method, path, body, extra);
 }
 
 const log = capturingLogger('debug');

@@ -89,6 +89,23 @@ export async function curl(
   return { status: Number(head[0]?.split(' ')[1]), headers, body: stdout.slice(split + 4) };
 }
 
+/** An API request as the page sends it: the session's cookie, its CSRF token when it has one, a JSON body. */
+export function apiRequest(
+  moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
+  session: { cookie: string; csrf?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: string[] = [],
+): Promise<CurlResult> {
+  return curl(moat, path, [
+    ...['-X', method, '-H', `Cookie: ${session.cookie}`, '-H', 'Content-Type: application/json'],
+    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
+    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
+    ...extra,
+  ]);
+}
+
 export interface Browser {
   context: BrowserContext;
   page: Page;
