@@ -28,12 +28,13 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { serviceNodeFlags } from '../src/appliance/node-flags.js';
 import { createAccessCode, generateAccessCode } from '../src/auth/access-codes.js';
 import { loadServerIdentity } from '../src/certs/identity.js';
-import { parseConfig } from '../src/config/schema.js';
 import { printerSecretName, writeSecret } from '../src/config/secrets.js';
 import { type StatePaths, statePaths } from '../src/config/state-dir.js';
 import { saveConfig } from '../src/config/store.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../src/simulator/index.js';
-import { curlArgs, run, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { run } from '../test/helpers/process.js';
+import { isolatedPorts, loopbackConfig } from '../test/helpers/test-config.js';
 import { freePort, serveUntilStdinCloses, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
@@ -153,21 +154,17 @@ interface RunningMoat {
 async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operatorEntry: unknown): Promise<RunningMoat> {
   const paths: StatePaths = statePaths(join(dir, `state-${printers.length}`));
   const ports = { mqtt: await freePort(), ftps: await freePort(), https: await freePort(), http: await freePort() };
-  // Below Linux's ephemeral range (32768-60999), where an outgoing connection could already hold a port.
-  const passiveBase = 28000 + Math.floor(Math.random() * 90) * 50;
   const caFiles = printers.map((p) => {
     const file = join(dir, `ca-${p.serial}.pem`);
     writeFileSync(file, p.caPem);
     return file;
   });
-  const config = parseConfig({
-    lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
-    ports: { ...ports, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
+  const isolated = isolatedPorts(28000, 90);
+  const config = loopbackConfig(dir, {
+    ...isolated,
+    ports: { ...ports, ...isolated.ports },
     accessCodes: [operatorEntry],
-    firewall: { enabled: false },
-    relays: { ports: { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 } },
-    discovery: { enabled: false, notifyPort: 0, multicastPort: 0, multicast: false },
-    web: { claimFile: join(dir, 'claim.txt'), printerFinderPort: 0 },
+    web: { claimFile: join(dir, 'claim.txt') },
     printers: printers.map((p, i) => ({
       serial: p.serial,
       model: 'P1S',

@@ -22,7 +22,8 @@ import { saveConfig } from '../src/config/store.js';
 import { silentLogger } from '../src/log.js';
 import { startMoat } from '../src/service.js';
 import { startSimulatedPrinter } from '../src/simulator/index.js';
-import { curlArgs, run, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { run } from '../test/helpers/process.js';
 import { serveUntilStdinCloses } from './helpers.js';
 
 interface SimulatorPorts {

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { printerModelIds } from '../printer-models.js';
 import {
   arrayOf,
@@ -19,10 +20,13 @@ import {
  * password live in their own 0600 files (see secrets.ts); access codes are stored here only as scrypt hashes.
  */
 
-const ipv4Pattern = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-export const ipv4 = str({ pattern: ipv4Pattern, hint: 'an IPv4 address such as 192.0.2.10' });
+export const ipv4 = str({ valid: isIPv4, hint: 'an IPv4 address such as 192.0.2.10' });
+const prefixLengthPattern = /^([0-9]|[12]\d|3[0-2])$/;
 const cidr4 = str({
-  pattern: /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/,
+  valid: (value) => {
+    const [address = '', prefix = '', ...rest] = value.split('/');
+    return rest.length === 0 && isIPv4(address) && prefixLengthPattern.test(prefix);
+  },
   hint: 'an IPv4 network such as 198.51.100.0/24',
 });
 const port = int({ min: 1, max: 65535 });
@@ -31,7 +35,7 @@ const listenPort = int({ min: 0, max: 65535 });
 const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
 const macPattern = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
-const sha256Fingerprint = str({
+export const sha256Fingerprint = str({
   pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
   hint: 'SHA-256 fingerprint as 32 upper-case hex pairs separated by colons',
 });

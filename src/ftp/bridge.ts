@@ -1,7 +1,9 @@
 import { TLSSocket } from 'node:tls';
+import type { FtpConnection } from 'ftp-srv';
 import type { Capability } from '../capability.js';
 import type { ServerIdentity } from '../certs/store.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
+import type { Logger } from '../log.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { dataCommands } from './data-commands.js';
@@ -20,6 +22,95 @@ export interface FtpBridge extends RunningService {
   transfers(): TransferEvent[];
   /** Logged-in FTP sessions, for the dashboard. */
   clients(): ClientEvent[];
+}
+
+/** Control connections per client address, counted before login (vsFTPd's max_per_ip). */
+function limitPerAddress(ctx: ServiceContext, logger: Logger): (socket: TLSSocket) => string | undefined {
+  const perAddress = new Map<string, number>();
+  return (socket) => {
+    // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
+    socket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
+    const address = socket.remoteAddress ?? '';
+    const open = perAddress.get(address) ?? 0;
+    if (open >= ctx.config.get().ftp.maxConnectionsPerAddress) {
+      logger.warn({ address }, 'FTP connection refused: too many from this address');
+      return tooManyFromAddress;
+    }
+    perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+    return undefined;
+  };
+}
+
+interface LoginDeps {
+  ctx: ServiceContext;
+  logger: Logger;
+  printerSessions: Map<string, PrinterSession>;
+  clients: Map<string, ClientEvent>;
+  transfers: TransferTracker;
+}
+
+/** A LAN login: the access code, then a printer session of its own, under the printer's session limit. */
+async function logIn(
+  { ctx, logger, printerSessions, clients, transfers }: LoginDeps,
+  connection: FtpConnection,
+  username: string,
+  password: string | undefined,
+): Promise<RelayFileSystem> {
+  const socket = commandSocket(connection);
+  const address = connection.ip ?? '';
+  if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
+  // The MQTT bridge's login rules and the service's one throttle (see ctx.logins).
+  const entry = await ctx.lanAuth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
+  if (!entry) {
+    logger.info({ address }, 'FTP login refused');
+    throw new Error('Login incorrect');
+  }
+  const current = ctx.config.get();
+  // Printers in passthrough are reached through the TCP relays, not through this bridge.
+  const printer = current.printers.find((p) => !p.passthrough);
+  if (!printer) throw new Error('No printer configured');
+  // Every session here holds its own connection to this one printer: keep under what the printer admits.
+  if (printerSessions.size >= current.ftp.maxSessionsPerPrinter) {
+    logger.warn({ address, label: entry.label }, 'FTP login refused: the printer has its most sessions');
+    await refuseConnection(connection, tooManyUsers);
+    throw new Error(tooManyUsers);
+  }
+  const session = new PrinterSession(
+    {
+      printer,
+      accessCode: ctx.printerAccessCode(printer.serial),
+      timeoutMs: current.ftp.printerTimeoutMs,
+    },
+    logger,
+  );
+  printerSessions.set(connection.id, session);
+  const connected: ClientEvent = {
+    protocol: 'ftp',
+    kind: 'connected',
+    clientId: connection.id,
+    label: entry.label,
+    role: entry.role,
+    address,
+    at: new Date().toISOString(),
+  };
+  clients.set(connection.id, connected);
+  ctx.events.emit('client', connected);
+  logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
+  return new RelayFileSystem(connection, {
+    session,
+    role: entry.role,
+    policy: current.ftp,
+    transfers,
+    serial: printer.serial,
+    label: entry.label,
+    address,
+    logger,
+  });
 }
 
 /**
@@ -67,85 +158,11 @@ async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const printerSessions = new Map<string, PrinterSession>();
   const clients = new Map<string, ClientEvent>();
 
-  // Control connections per client address, counted before login (vsFTPd's max_per_ip).
-  const perAddress = new Map<string, number>();
-  onConnect((socket) => {
-    // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
-    socket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
-    const address = socket.remoteAddress ?? '';
-    const open = perAddress.get(address) ?? 0;
-    if (open >= ctx.config.get().ftp.maxConnectionsPerAddress) {
-      logger.warn({ address }, 'FTP connection refused: too many from this address');
-      return tooManyFromAddress;
-    }
-    perAddress.set(address, open + 1);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    });
-    return undefined;
-  });
+  onConnect(limitPerAddress(ctx, logger));
 
+  const bridge: LoginDeps = { ctx, logger, printerSessions, clients, transfers };
   server.on('login', ({ connection, username, password }, resolve, reject) => {
-    const socket = commandSocket(connection);
-    const address = connection.ip ?? '';
-    const login = async () => {
-      if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
-      // The MQTT bridge's login rules and the service's one throttle (see ctx.logins).
-      const entry = await ctx.lanAuth.authenticate(
-        address,
-        username,
-        Buffer.from(password ?? ''),
-        () => socket.destroyed,
-      );
-      if (!entry) {
-        logger.info({ address }, 'FTP login refused');
-        throw new Error('Login incorrect');
-      }
-      const current = ctx.config.get();
-      // Printers in passthrough are reached through the TCP relays, not through this bridge.
-      const printer = current.printers.find((p) => !p.passthrough);
-      if (!printer) throw new Error('No printer configured');
-      // Every session here holds its own connection to this one printer: keep under what the printer admits.
-      if (printerSessions.size >= current.ftp.maxSessionsPerPrinter) {
-        logger.warn({ address, label: entry.label }, 'FTP login refused: the printer has its most sessions');
-        await refuseConnection(connection, tooManyUsers);
-        throw new Error(tooManyUsers);
-      }
-      const session = new PrinterSession(
-        {
-          printer,
-          accessCode: ctx.printerAccessCode(printer.serial),
-          timeoutMs: current.ftp.printerTimeoutMs,
-        },
-        logger,
-      );
-      printerSessions.set(connection.id, session);
-      const connected: ClientEvent = {
-        protocol: 'ftp',
-        kind: 'connected',
-        clientId: connection.id,
-        label: entry.label,
-        role: entry.role,
-        address,
-        at: new Date().toISOString(),
-      };
-      clients.set(connection.id, connected);
-      ctx.events.emit('client', connected);
-      logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
-      return new RelayFileSystem(connection, {
-        session,
-        role: entry.role,
-        policy: current.ftp,
-        transfers,
-        serial: printer.serial,
-        label: entry.label,
-        address,
-        logger,
-      });
-    };
-    login().then(
+    logIn(bridge, connection, username, password).then(
       (fs) => resolve({ fs }),
       (error: Error) => reject(error),
     );

@@ -21,19 +21,18 @@ const roles = ['viewer', 'operator', 'admin'] as const;
 /** Relay names ("camera rtsps") as label values in the exposition's usual style ("camera_rtsps"). */
 const serviceLabel = (name: string) => name.replace(/\s+/g, '_');
 
-export async function startMetrics(ctx: ServiceContext, status: StatusSources): Promise<MoatMetrics> {
-  // Loaded only when the owner turns metrics on: a Moat nobody scrapes does not carry prom-client.
-  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = await import('prom-client');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'moat_' });
-  const registers = [registry];
+type Prom = typeof import('prom-client');
+type Registers = import('prom-client').Registry[];
+
+/** What render() read just before the registry collects: the collect callbacks stay synchronous. */
+interface Scraped {
+  firewall?: FirewallStatus;
+  disk?: { free: number; size: number };
+}
+
+function printerMetrics(prom: Prom, registers: Registers, ctx: ServiceContext, status: StatusSources) {
   const configuredSerials = () => ctx.config.get().printers.map((p) => p.serial);
-
-  // What render() read just before the registry collects: the collect callbacks below stay synchronous.
-  let firewall: FirewallStatus | undefined;
-  let disk: { free: number; size: number } | undefined;
-
-  new Gauge({
+  new prom.Gauge({
     name: 'moat_printer_online',
     help: 'Whether Moat is connected to the printer (1) or not (0).',
     labelNames: ['serial'],
@@ -44,7 +43,7 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       for (const serial of configuredSerials()) this.set({ serial }, online.get(serial) ? 1 : 0);
     },
   });
-  const reconnects = new Counter({
+  const reconnects = new prom.Counter({
     name: 'moat_upstream_reconnects_total',
     help: 'Times Moat connected to the printer again after having been connected.',
     labelNames: ['serial'],
@@ -53,7 +52,7 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       for (const serial of configuredSerials()) this.inc({ serial }, 0);
     },
   });
-  const reports = new Counter({
+  const reports = new prom.Counter({
     name: 'moat_reports_total',
     help: 'Reports received from the printer (each fanned out to the LAN subscribers).',
     labelNames: ['serial'],
@@ -62,13 +61,17 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       for (const serial of configuredSerials()) this.inc({ serial }, 0);
     },
   });
-  const commands = new Counter({
+  const commands = new prom.Counter({
     name: 'moat_commands_total',
     help: 'Commands from LAN clients, by outcome (allowed, refused, dropped) and the role of the access code.',
     labelNames: ['serial', 'role', 'outcome'],
     registers,
   });
-  new Gauge({
+  return { reconnects, reports, commands };
+}
+
+function clientMetrics(prom: Prom, registers: Registers, status: StatusSources) {
+  new prom.Gauge({
     name: 'moat_lan_clients',
     help: 'LAN clients connected now, by protocol and role.',
     labelNames: ['protocol', 'role'],
@@ -79,12 +82,23 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       for (const client of status.clients()) this.inc({ protocol: client.protocol, role: client.role });
     },
   });
-  const connections = new Counter({
+  const connections = new prom.Counter({
     name: 'moat_lan_connections_total',
     help: 'LAN clients that logged in, by protocol and role.',
     labelNames: ['protocol', 'role'],
     registers,
   });
+  const loginFailures = new prom.Counter({
+    name: 'moat_login_failures_total',
+    help: 'Refused logins: setup page password, LAN access code (MQTT), metrics token.',
+    labelNames: ['service'],
+    registers,
+  });
+  for (const service of ['web', 'mqtt', 'metrics']) loginFailures.inc({ service }, 0);
+  return { connections, loginFailures };
+}
+
+function trafficMetrics(prom: Prom, registers: Registers, status: StatusSources) {
   // Bytes Moat carried itself (MQTT reports, FTPS transfers) plus what the relays count; a relay's count
   // starts again when the bridges restart after a settings change (a counter reset, as Prometheus expects).
   const carried = new Map<string, number>();
@@ -92,7 +106,7 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
     const key = `${service}\n${direction}`;
     carried.set(key, (carried.get(key) ?? 0) + bytes);
   };
-  new Counter({
+  new prom.Counter({
     name: 'moat_relayed_bytes_total',
     help: 'Bytes carried between LAN clients and printers, by service and direction.',
     labelNames: ['service', 'direction'],
@@ -110,74 +124,83 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       }
     },
   });
-  const transfers = new Counter({
+  const transfers = new prom.Counter({
     name: 'moat_transfers_total',
     help: 'Finished FTPS transfers, by direction and outcome (done, failed).',
     labelNames: ['direction', 'outcome'],
     registers,
   });
-  const uploadDuration = new Histogram({
+  const uploadDuration = new prom.Histogram({
     name: 'moat_upload_duration_seconds',
     help: 'How long FTPS uploads took, from the client starting the transfer to its end, by outcome (done, failed).',
     labelNames: ['outcome'],
     buckets: uploadBuckets,
     registers,
   });
-  const loginFailures = new Counter({
-    name: 'moat_login_failures_total',
-    help: 'Refused logins: setup page password, LAN access code (MQTT), metrics token.',
-    labelNames: ['service'],
-    registers,
-  });
-  for (const service of ['web', 'mqtt', 'metrics']) loginFailures.inc({ service }, 0);
-  new Gauge({
+  return { carry, transfers, uploadDuration };
+}
+
+function firewallMetrics(prom: Prom, registers: Registers, scraped: Scraped): void {
+  new prom.Gauge({
     name: 'moat_firewall_applied',
     help: 'Whether Moat’s firewall ruleset is in place (1) or not (0: off in development, or failed).',
     registers,
     collect() {
-      this.set(firewall?.applied ? 1 : 0);
+      this.set(scraped.firewall?.applied ? 1 : 0);
     },
   });
   const nftCounter = (name: string, help: string, pick: (c: { packets: number; bytes: number }) => number) =>
-    new Counter({
+    new prom.Counter({
       name,
       help,
       labelNames: ['reason'],
       registers,
       collect() {
         this.reset();
-        for (const [reason, counter] of Object.entries(firewall?.counters ?? {})) this.inc({ reason }, pick(counter));
+        for (const [reason, counter] of Object.entries(scraped.firewall?.counters ?? {}))
+          this.inc({ reason }, pick(counter));
       },
     });
   nftCounter('moat_firewall_dropped_packets_total', 'Packets the firewall dropped, by rule.', (c) => c.packets);
   nftCounter('moat_firewall_dropped_bytes_total', 'Bytes the firewall dropped, by rule.', (c) => c.bytes);
-  new Counter({
+  new prom.Counter({
     name: 'moat_firewall_cloud_dropped_packets_total',
     help: 'Strict cloud access: packets from the printer towards the internet refused, by protocol and port.',
     labelNames: ['protocol', 'port'],
     registers,
     collect() {
       this.reset();
-      for (const d of firewall?.droppedPorts ?? []) this.inc({ protocol: d.protocol, port: String(d.port) }, d.packets);
+      for (const d of scraped.firewall?.droppedPorts ?? [])
+        this.inc({ protocol: d.protocol, port: String(d.port) }, d.packets);
     },
   });
-  new Gauge({
+}
+
+function diskMetrics(prom: Prom, registers: Registers, scraped: Scraped): void {
+  new prom.Gauge({
     name: 'moat_state_dir_free_bytes',
     help: 'Free space for Moat on the file system of its state directory (the SD card on the appliance).',
     registers,
     collect() {
-      if (disk) this.set(disk.free);
+      if (scraped.disk) this.set(scraped.disk.free);
     },
   });
-  new Gauge({
+  new prom.Gauge({
     name: 'moat_state_dir_size_bytes',
     help: 'Size of the file system holding Moat’s state directory.',
     registers,
     collect() {
-      if (disk) this.set(disk.size);
+      if (scraped.disk) this.set(scraped.disk.size);
     },
   });
+}
 
+type EventMetrics = ReturnType<typeof printerMetrics> &
+  ReturnType<typeof clientMetrics> &
+  ReturnType<typeof trafficMetrics>;
+
+/** Feeds the counters from the event bus; returns what stops it. */
+function countEvents(ctx: ServiceContext, status: StatusSources, m: EventMetrics): () => void {
   // Printers online when counting starts have connected once already: their next connection is a reconnect.
   const connectedBefore = new Set(
     status
@@ -193,16 +216,16 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
   };
   listen('printer', (event) => {
     if (!event.online) return;
-    if (connectedBefore.has(event.serial)) reconnects.inc({ serial: event.serial });
+    if (connectedBefore.has(event.serial)) m.reconnects.inc({ serial: event.serial });
     connectedBefore.add(event.serial);
   });
   listen('report', (event) => {
-    reports.inc({ serial: event.serial });
-    carry('mqtt', 'from_printer', event.bytes);
+    m.reports.inc({ serial: event.serial });
+    m.carry('mqtt', 'from_printer', event.bytes);
   });
-  listen('audit', (event) => commands.inc({ serial: event.serial, role: event.role, outcome: event.outcome }));
+  listen('audit', (event) => m.commands.inc({ serial: event.serial, role: event.role, outcome: event.outcome }));
   listen('client', (event) => {
-    if (event.kind === 'connected') connections.inc({ protocol: event.protocol, role: event.role });
+    if (event.kind === 'connected') m.connections.inc({ protocol: event.protocol, role: event.role });
   });
   listen('transfer', (event) => {
     // Bytes as they move, so a long upload shows while it runs; its duration when it ends (only for
@@ -211,23 +234,42 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       bytes: 0,
       ...(event.state === 'active' && event.bytes === 0 && { startedAt: Date.now() }),
     };
-    carry('ftp', event.direction === 'upload' ? 'to_printer' : 'from_printer', event.bytes - seen.bytes);
+    m.carry('ftp', event.direction === 'upload' ? 'to_printer' : 'from_printer', event.bytes - seen.bytes);
     seen.bytes = event.bytes;
     if (event.state === 'active') {
       transfersSeen.set(event.id, seen);
       return;
     }
     transfersSeen.delete(event.id);
-    transfers.inc({ direction: event.direction, outcome: event.state });
+    m.transfers.inc({ direction: event.direction, outcome: event.state });
     if (event.direction === 'upload' && seen.startedAt !== undefined)
-      uploadDuration.observe({ outcome: event.state }, (Date.now() - seen.startedAt) / 1000);
+      m.uploadDuration.observe({ outcome: event.state }, (Date.now() - seen.startedAt) / 1000);
   });
-  listen('loginFailure', (event) => loginFailures.inc({ service: event.service }));
+  listen('loginFailure', (event) => m.loginFailures.inc({ service: event.service }));
+  return () => {
+    for (const off of unsubscribe) off();
+  };
+}
+
+export async function startMetrics(ctx: ServiceContext, status: StatusSources): Promise<MoatMetrics> {
+  // Loaded only when the owner turns metrics on: a Moat nobody scrapes does not carry prom-client.
+  const prom = await import('prom-client');
+  const registry = new prom.Registry();
+  prom.collectDefaultMetrics({ register: registry, prefix: 'moat_' });
+  const registers = [registry];
+  const scraped: Scraped = {};
+  const stopCounting = countEvents(ctx, status, {
+    ...printerMetrics(prom, registers, ctx, status),
+    ...clientMetrics(prom, registers, status),
+    ...trafficMetrics(prom, registers, status),
+  });
+  firewallMetrics(prom, registers, scraped);
+  diskMetrics(prom, registers, scraped);
 
   return {
     contentType: registry.contentType,
     async render() {
-      [firewall, disk] = await Promise.all([
+      [scraped.firewall, scraped.disk] = await Promise.all([
         status.firewall().catch((error: unknown) => {
           ctx.logger.warn({ err: error }, 'metrics: firewall status unavailable');
           return undefined;
@@ -240,7 +282,7 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
       return registry.metrics();
     },
     close() {
-      for (const off of unsubscribe) off();
+      stopCounting();
       registry.clear();
     },
   };

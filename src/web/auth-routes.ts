@@ -4,6 +4,7 @@ import { type ClaimResult, checkClaimCode, claimDevice, isClaimed } from '../cla
 import { readSecret, writeSecret } from '../config/secrets.js';
 import { object, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
+import type { SessionInfo } from './api-types.js';
 import { UserError, validate } from './http.js';
 import {
   expiredSessionCookie,
@@ -54,8 +55,13 @@ export function requireLogin(_req: Request, res: Response, next: NextFunction) {
 const passwordInput = str({ min: 10, max: 256 });
 const passwordHelp = { password: 'Choose an admin password of at least 10 characters.' };
 
-export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router {
-  const router = Router();
+interface AuthTools {
+  throttled(req: Request, res: Response, check: () => Promise<boolean>): Promise<boolean>;
+  startSession(res: Response, authenticated: boolean): Session;
+  describe(session: Session): SessionInfo;
+}
+
+function authTools(ctx: ServiceContext, sessions: SessionStore): AuthTools {
   /**
    * Claim codes and passwords are checked behind the service's one login throttle (ctx.logins), so wrong
    * access codes on MQTT or FTPS count here too, and the reverse: each check waits the address's delay. Past
@@ -84,18 +90,33 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     return session;
   };
 
-  const describe = (session: Session) => ({
+  const describe = (session: Session): SessionInfo => ({
     authenticated: session.authenticated,
     claimed: isClaimed(ctx.paths),
     csrfToken: session.csrfToken,
     idleMinutes: ctx.config.get().web.sessionIdleMinutes,
   });
+  return { throttled, startSession, describe };
+}
 
+export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router {
+  const router = Router();
+  const tools = authTools(ctx, sessions);
   router.get('/session', (_req, res) => {
-    const session = currentSession(res) ?? startSession(res, false);
-    res.json(describe(session));
+    const session = currentSession(res) ?? tools.startSession(res, false);
+    res.json(tools.describe(session));
   });
+  claimRoutes(router, ctx, sessions, tools);
+  passwordRoutes(router, ctx, sessions, tools);
+  return router;
+}
 
+function claimRoutes(
+  router: Router,
+  ctx: ServiceContext,
+  sessions: SessionStore,
+  { throttled, startSession, describe }: AuthTools,
+): void {
   router.post('/claim/check', requireCsrf(sessions), async (req, res) => {
     const { code } = validate(object({ code: str({ max: 64 }) }), req.body, { code: 'Enter the claim code.' });
     if (isClaimed(ctx.paths)) throw new UserError(409, 'This Moat is already set up. Log in with its password.');
@@ -126,7 +147,14 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
       );
     res.json(describe(startSession(res, true)));
   });
+}
 
+function passwordRoutes(
+  router: Router,
+  ctx: ServiceContext,
+  sessions: SessionStore,
+  { throttled, startSession, describe }: AuthTools,
+): void {
   router.post('/login', requireCsrf(sessions), async (req, res) => {
     const { password } = validate(object({ password: str({ max: 256 }) }), req.body, passwordHelp);
     const stored = readSecret(ctx.paths, 'admin-password');
@@ -157,6 +185,4 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     sessions.destroyOtherAuthenticated(session);
     res.json(describe(session));
   });
-
-  return router;
 }

@@ -3,10 +3,10 @@ import { serialPattern } from '../config/schema.js';
 import { object, oneOf, optional, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
 import type { AuditQuery, PrinterStatus, StatusSources } from '../status.js';
+import type { SystemHealth } from './api-types.js';
 import { currentSession } from './auth-routes.js';
 import { UserError, validate } from './http.js';
 import type { SessionStore } from './sessions.js';
-import type { SystemHealth } from './system-health.js';
 
 /** The dashboard's API: one snapshot, the audit log, and a server-sent event stream of both. */
 

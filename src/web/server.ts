@@ -17,22 +17,22 @@ import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, UserError } from './http.js';
-import { metricsEndpoint } from './metrics-routes.js';
+import { type MetricsEndpoint, metricsEndpoint } from './metrics-routes.js';
 import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
 import { setupRoutes } from './setup-routes.js';
 import { healthReader } from './system-health.js';
+
+/** The web server also reads what the other capabilities report (the composition root joins it). */
+export interface WebContext extends ServiceContext {
+  status: StatusSources;
+}
 
 export interface WebServer extends RunningService {
   httpsPort: number;
   httpPort: number;
   /** UDP port listening for printers' NOTIFY. */
   printerFinderPort: number;
-}
-
-/** The web server also reads what the other capabilities report (the composition root joins it). */
-export interface WebContext extends ServiceContext {
-  status: StatusSources;
 }
 
 const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
@@ -64,15 +64,13 @@ function closeServer(server: HttpServer | HttpsServer): Promise<void> {
   });
 }
 
-/** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
-async function startWeb(ctx: WebContext): Promise<WebServer> {
-  const { status } = ctx;
+/** The claim code goes to a person at a terminal, never to the log. */
+async function announceClaimCode(ctx: ServiceContext): Promise<void> {
   const config = ctx.config.get();
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
-    // The code goes to a person at a terminal, never to the log. Without a terminal (under systemd, stderr is
-    // the journal, which is kept) only the file that holds it is named; the appliance shows that file on its
-    // console above the login prompt.
+    // Without a terminal (under systemd, stderr is the journal, which is kept) only the file that holds it
+    // is named; the appliance shows that file on its console above the login prompt.
     const where = `Open https://${config.hostname}.local and enter the claim code`;
     process.stderr.write(
       process.stderr.isTTY
@@ -80,11 +78,14 @@ async function startWeb(ctx: WebContext): Promise<WebServer> {
         : `Moat is not set up yet. ${where} from ${config.web.claimFile}.\n`,
     );
   }
-  const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+}
+
+function startFinder(ctx: ServiceContext): Promise<PrinterFinder> {
+  const config = ctx.config.get();
   // Moat's own addresses are ignored except on loopback (development), where the simulator shares them.
   // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
   // keep the setup page down.
-  const finder = await startPrinterFinder(
+  return startPrinterFinder(
     config.web.printerFinderPort,
     ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
     () => (ctx.developmentMode ? [] : lanAddresses(ctx.config.get())),
@@ -92,34 +93,35 @@ async function startWeb(ctx: WebContext): Promise<WebServer> {
     ctx.logger.warn({ err: error, port: config.web.printerFinderPort }, 'cannot listen for printer NOTIFY');
     return { port: 0, found: () => [], close: async () => {} };
   });
-  // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
-  // let NetworkManager pick wlan0 for the client side.
-  const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });
+}
 
+function securityHeaders() {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+}
+
+function webApp(ctx: ServiceContext, status: StatusSources, parts: WebParts): express.Express {
+  const { sessions, finder, wifi, metrics } = parts;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          fontSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-        },
-      },
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
-  const metrics = metricsEndpoint(ctx, status);
+  app.use(securityHeaders());
   app.get('/metrics', metrics.scrape);
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
@@ -137,16 +139,42 @@ async function startWeb(ctx: WebContext): Promise<WebServer> {
   app.use('/api', api);
   app.use(express.static(publicDir, { index: 'index.html', fallthrough: true }));
   app.use(errorHandler(ctx.logger));
+  return app;
+}
+
+interface WebParts {
+  sessions: SessionStore;
+  finder: PrinterFinder;
+  wifi: WifiControl;
+  metrics: MetricsEndpoint;
+}
+
+/** Only the host name from the Host header, and only if it looks like one: never reflect anything else. */
+function redirectToHttps(ctx: ServiceContext, httpsPort: () => number): HttpServer {
+  return createHttpServer((req, res) => {
+    const host = /^([A-Za-z0-9.-]{1,253})(:\d+)?$/.exec(req.headers.host ?? '')?.[1] ?? ctx.lanAddress();
+    const port = httpsPort() === 443 ? '' : `:${httpsPort()}`;
+    res.writeHead(301, { Location: `https://${host}${port}/`, 'Content-Length': '0' }).end();
+  });
+}
+
+/** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
+async function startWeb(ctx: WebContext): Promise<WebServer> {
+  const { status } = ctx;
+  const config = ctx.config.get();
+  await announceClaimCode(ctx);
+  const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+  const finder = await startFinder(ctx);
+  // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
+  // let NetworkManager pick wlan0 for the client side.
+  const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });
+  const metrics = metricsEndpoint(ctx, status);
+  const app = webApp(ctx, status, { sessions, finder, wifi, metrics });
 
   const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
   ctx.followIdentity(https, lanServerTlsOptions);
   let httpsPort = 0;
-  const httpServer = createHttpServer((req, res) => {
-    // Only the host name from the Host header, and only if it looks like one: never reflect anything else.
-    const host = /^([A-Za-z0-9.-]{1,253})(:\d+)?$/.exec(req.headers.host ?? '')?.[1] ?? ctx.lanAddress();
-    const port = httpsPort === 443 ? '' : `:${httpsPort}`;
-    res.writeHead(301, { Location: `https://${host}${port}/`, 'Content-Length': '0' }).end();
-  });
+  const httpServer = redirectToHttps(ctx, () => httpsPort);
   let httpPort: number;
   try {
     httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);

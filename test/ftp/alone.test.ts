@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ftpBridge } from '../../src/ftp/bridge.js';
-import { curlArgs, printerDirectories, run } from '../helpers/ftp-clients.js';
+import { curlArgs, printerDirectories } from '../helpers/ftp-clients.js';
+import { run } from '../helpers/process.js';
 import { printerContext } from '../helpers/test-context.js';
 
 test('the FTPS bridge started alone lists and uploads through curl, verifying Moat, to the printer', async (t) => {

@@ -2,16 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  curlArgs,
-  moatFtpTarget,
-  run,
-  sha256File,
-  storedFiles,
-  waitFor,
-  writeRandomFile,
-} from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const maxUpload = 3 * 1024 * 1024;
 
@@ -66,8 +60,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       assert.ok(transfers().some((t) => t.direction === 'upload' && t.state === 'done' && t.bytes === 2097157));
       await waitFor(
         () => transfers().some((t) => t.direction === 'download' && t.state === 'done' && t.total === 2097157),
-        5000,
-        'the download to be reported done',
+        { what: 'the download to be reported done', timeoutMs: 5000 },
       );
     });
 
@@ -123,7 +116,10 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const result = await run('curl', [...curlArgs(as('admin'), 'big.3mf', ['-T', big]), '--verbose']);
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, /< 552 Upload exceeds the maximum size of 3145728 bytes/);
-      await waitFor(() => storedFiles(storage).length === before.length, 5000, 'the partial upload to be removed');
+      await waitFor(() => storedFiles(storage).length === before.length, {
+        what: 'the partial upload to be removed',
+        timeoutMs: 5000,
+      });
       assert.deepEqual(storedFiles(storage).sort(), before);
     });
   });

@@ -7,16 +7,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createPrinterPki } from '../../src/certs/printer-pki.js';
 import type { TransferEvent } from '../../src/events.js';
-import {
-  curlArgs,
-  moatFtpTarget,
-  run,
-  sha256File,
-  storedFiles,
-  waitFor,
-  writeRandomFile,
-} from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** What a broken client or a broken printer does to the bridge: nothing left behind, Moat keeps serving. */
 describe('FTPS bridge under failure', () => {
@@ -47,11 +41,17 @@ describe('FTPS bridge under failure', () => {
       const curl = spawn('curl', curlArgs(operator(harness), 'killed.3mf', ['-T', source]), { stdio: 'ignore' });
       const exited = new Promise((resolve) => curl.once('exit', resolve));
       // Wait until bytes reach the printer, then kill at a random later point within the transfer.
-      await waitFor(() => storedFiles(storage).length > 0, 10_000, 'the upload to reach the printer');
+      await waitFor(() => storedFiles(storage).length > 0, {
+        what: 'the upload to reach the printer',
+        timeoutMs: 10_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 900)));
       curl.kill('SIGKILL');
       await exited;
-      await waitFor(() => storedFiles(storage).length === 0, 10_000, `upload ${i} to be cleaned up`);
+      await waitFor(() => storedFiles(storage).length === 0, {
+        what: `upload ${i} to be cleaned up`,
+        timeoutMs: 10_000,
+      });
     }
 
     const good = await run('curl', curlArgs(operator(harness), 'fine.3mf', ['-T', source]));
@@ -76,11 +76,10 @@ describe('FTPS bridge under failure', () => {
     const source = join(harness.dir, 'vanish.3mf');
     writeRandomFile(source, 4_000_000);
     const upload = run('curl', [...curlArgs(operator(harness), 'vanish.3mf', ['-T', source]), '--verbose']);
-    await waitFor(
-      () => storedFiles(storage).some((name) => statSync(join(storage, name)).size > 100_000),
-      10_000,
-      'the upload to reach the printer',
-    );
+    await waitFor(() => storedFiles(storage).some((name) => statSync(join(storage, name)).size > 100_000), {
+      what: 'the upload to reach the printer',
+      timeoutMs: 10_000,
+    });
     await slow.close();
     const result = await upload;
     assert.notEqual(result.code, 0);

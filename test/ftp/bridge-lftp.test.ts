@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { moatLftp, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
+import { assertLftpRoundTrip, moatLftp, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** lftp through Moat over implicit FTPS, verifying Moat's certificate against Moat's CA. */
@@ -17,22 +17,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
 
     it('uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
       const storage = join(harness.dir, 'printer-storage');
-      const source = join(harness.dir, 'part.gcode');
-      const copy = join(harness.dir, 'back.gcode');
-      writeRandomFile(source, 1024 * 1024 + 3);
-      const up = await lftp(`put ${source} -o part.gcode; cls -l`);
-      assert.equal(up.code, 0, up.stderr);
-      assert.match(up.stdout, /part\.gcode/);
-      assert.equal(await sha256File(join(storage, 'part.gcode')), await sha256File(source));
-
-      const down = await lftp(`get part.gcode -o ${copy}; mv part.gcode moved.gcode`);
-      assert.equal(down.code, 0, down.stderr);
-      assert.equal(await sha256File(copy), await sha256File(source));
-      assert.deepEqual(storedFiles(storage), ['moved.gcode']);
-
-      const removed = await lftp('rm moved.gcode');
-      assert.equal(removed.code, 0, removed.stderr);
-      assert.deepEqual(storedFiles(storage), []);
+      await assertLftpRoundTrip(lftp, harness.dir, storage, 'part.gcode');
     });
 
     it("gets each 150 before the data connection's TLS handshake, so lftp never waits for it", async () => {

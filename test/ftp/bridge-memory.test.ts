@@ -5,8 +5,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { packageRoot } from '../../src/paths.js';
 import type { SimulatedPrinter } from '../../src/simulator/index.js';
-import { curlArgs, moatFtpTarget, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 
 /**
  * A slow printer and a fast client: Moat must hold the client back (backpressure) instead of buffering the

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
 describe('FTPS bridge data-session reuse', () => {

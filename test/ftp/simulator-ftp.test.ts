@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulator/index.js';
-import { curlArgs, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { run } from '../helpers/process.js';
 
 const clientsDir = fileURLToPath(new URL('../../../test/clients', import.meta.url));
 

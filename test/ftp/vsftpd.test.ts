@@ -8,19 +8,20 @@ import { generateAccessCode } from '../../src/auth/access-codes.js';
 import { createPrinterPki, type PrinterPki } from '../../src/certs/printer-pki.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulator/index.js';
 import {
+  assertLftpRoundTrip,
   curlArgs,
   moatFtpTarget,
   moatLftp,
   type PythonFtpsTarget,
   pythonFtps,
-  run,
   sha256File,
   storedFiles,
-  waitFor,
   writeRandomFile,
 } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 import { startVsftpd, type Vsftpd, vsftpdUnavailable } from '../helpers/vsftpd.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The printer side against the printer's real FTP server software (Debian's vsftpd, configured as a printer
@@ -216,23 +217,7 @@ describe('Moat in front of vsftpd', { skip }, () => {
   });
 
   it('lftp: uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
-    const source = join(harness.dir, 'lftp.gcode');
-    const copy = join(harness.dir, 'lftp-back.gcode');
-    writeRandomFile(source, 1024 * 1024 + 3);
-    const lftp = (script: string) => moatLftp(harness, 'operator', script);
-    const up = await lftp(`put ${source} -o lftp.gcode; cls -l`);
-    assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /lftp\.gcode/);
-    assert.equal(await sha256File(join(storage, 'lftp.gcode')), await sha256File(source));
-
-    const down = await lftp(`get lftp.gcode -o ${copy}; mv lftp.gcode moved.gcode`);
-    assert.equal(down.code, 0, down.stderr);
-    assert.equal(await sha256File(copy), await sha256File(source));
-    assert.deepEqual(storedFiles(storage), ['moved.gcode']);
-
-    const removed = await lftp('rm moved.gcode');
-    assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual(storedFiles(storage), []);
+    await assertLftpRoundTrip((script) => moatLftp(harness, 'operator', script), harness.dir, storage, 'lftp.gcode');
   });
 
   it('an upload killed mid-transfer leaves neither the file nor a .moat-*.part on the printer', async () => {
@@ -240,15 +225,17 @@ describe('Moat in front of vsftpd', { skip }, () => {
     writeRandomFile(source, 5_000_000);
     const curl = spawn('curl', curlArgs(as('operator'), 'killed.3mf', ['-T', source]), { stdio: 'ignore' });
     const exited = new Promise((resolve) => curl.once('exit', resolve));
-    await waitFor(
-      () => storedFiles(storage).some((name) => statSync(join(storage, name)).size > 0),
-      10_000,
-      'the upload to reach vsftpd',
-    );
+    await waitFor(() => storedFiles(storage).some((name) => statSync(join(storage, name)).size > 0), {
+      what: 'the upload to reach vsftpd',
+      timeoutMs: 10_000,
+    });
     assert.match(storedFiles(storage).join(' '), /^\.moat-.*\.part$/, 'Moat uploads under a temporary name');
     curl.kill('SIGKILL');
     await exited;
-    await waitFor(() => storedFiles(storage).length === 0, 15_000, 'the partial upload to be removed from vsftpd');
+    await waitFor(() => storedFiles(storage).length === 0, {
+      what: 'the partial upload to be removed from vsftpd',
+      timeoutMs: 15_000,
+    });
   });
 
   it('refuses a LAN data connection that does not resume the TLS session with 522, and vsftpd gets nothing', async () => {

@@ -1,39 +1,11 @@
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor as waitForCondition } from './wait.js';
+import { type RunResult, run } from './process.js';
 
-/** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(command: string, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
+/** Real FTP clients (curl, lftp, the Python ftplib client) driven from tests, through process.ts. */
 
 /** The printer's directories that exist from the start (`/cache`, `/model`, `/timelapse`). */
 export const printerDirectories = ['cache', 'model', 'timelapse'];
@@ -130,11 +102,6 @@ export function curlArgs(target: CurlTarget, path: string, extra: string[] = [])
   ];
 }
 
-/** The FTP tests' argument order for the shared `waitFor` (test/helpers/wait.ts). */
-export function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
-  return waitForCondition(condition, { timeoutMs, intervalMs: 20, what });
-}
-
 /** An FTPS server as the Python client (test/clients/bambu_ftps.py) is pointed at it. */
 export interface PythonFtpsTarget {
   host: string;
@@ -169,4 +136,29 @@ export async function pythonFtps(
     output = { error: `no JSON from the client: ${result.stdout} ${result.stderr}` };
   }
   return { code: result.code, output, stderr: result.stderr };
+}
+
+/** Upload, list, download, rename and delete through lftp, the copies compared by SHA-256; `storage` ends empty. */
+export async function assertLftpRoundTrip(
+  lftp: (script: string) => Promise<RunResult>,
+  dir: string,
+  storage: string,
+  name: string,
+): Promise<void> {
+  const source = join(dir, name);
+  const copy = join(dir, `back-${name}`);
+  writeRandomFile(source, 1024 * 1024 + 3);
+  const up = await lftp(`put ${source} -o ${name}; cls -l`);
+  assert.equal(up.code, 0, up.stderr);
+  assert.ok(up.stdout.includes(name), up.stdout);
+  assert.equal(await sha256File(join(storage, name)), await sha256File(source));
+
+  const down = await lftp(`get ${name} -o ${copy}; mv ${name} moved.gcode`);
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(await sha256File(copy), await sha256File(source));
+  assert.deepEqual(storedFiles(storage), ['moved.gcode']);
+
+  const removed = await lftp('rm moved.gcode');
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(storedFiles(storage), []);
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mqttBridge } from '../../src/mqtt/bridge.js';
-import { run } from '../helpers/ftp-clients.js';
 import { mosquittoArgs } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
 import { printerContext } from '../helpers/test-context.js';
 import { waitFor } from '../helpers/wait.js';
 

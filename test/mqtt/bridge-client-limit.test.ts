@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { scryptChannel } from '../../src/auth/access-codes.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { connectMqtt, moatEndpoint, waitFor } from '../helpers/mqtt-clients.js';
+import { connectMqtt, moatEndpoint } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The MQTT client limit is enforced before any password is checked (aedes `preConnect`): a flood of
@@ -54,7 +55,7 @@ describe('MQTT client limit before login', () => {
 
     // The counter does count: with a place free, one wrong code costs scrypt work (one per stored code).
     await (clients.shift() as MqttClient).endAsync();
-    await waitFor('the place to free up', () => h.moat?.mqtt.clients().length === 1);
+    await waitFor(() => h.moat?.mqtt.clients().length === 1, { what: 'the place to free up' });
     await assert.rejects(connectMqtt({ ...moatEndpoint(h, 'viewer'), password: 'wrongcod' }), /Not authorized/);
     assert.equal(scryptRuns - runsBefore, 3, 'the wrong code was tried against each of the three stored codes');
   });

@@ -5,7 +5,8 @@ import type { MqttClient } from 'mqtt';
 import type { AuditEvent } from '../../src/events.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { capturingLogger } from '../helpers/log-capture.js';
-import { connectMqtt, moatEndpoint, waitFor, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { connectMqtt, moatEndpoint, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * A TCP relay between Moat and the printer's MQTT (plaintext, so it can see the command go by). Armed with a
@@ -111,12 +112,10 @@ describe('MQTT bridge: a command lost with the printer connection', () => {
   });
 
   const audited = (command: string) =>
-    waitFor(
-      `the audit entry of ${command}`,
-      async () => (await h.moat?.mqtt.audit({}))?.find((e) => e.command === command),
-      // Longer than the 10 s Moat waits for a printer's answer: an entry it records "allowed" shows up here.
-      15000,
-    );
+    waitFor(async () => (await h.moat?.mqtt.audit({}))?.find((e) => e.command === command), {
+      what: `the audit entry of ${command}`,
+      timeoutMs: 15000,
+    });
 
   test('no PUBACK, then the connection closes: audited dropped with the reason; the next command is allowed', async () => {
     const request = `device/${h.serial}/request`;
@@ -131,9 +130,11 @@ describe('MQTT bridge: a command lost with the printer connection', () => {
     const gcode = JSON.stringify({ print: { sequence_id: 'lost-1', command: 'gcode_line', param: 'M400\n' } });
     relay.arm(Buffer.from(gcode));
     await admin.publishAsync(request, gcode, { qos: 1 });
-    await waitFor('the printer to receive the command', () => h.sim.stats.commands.some((c) => c.payload === gcode));
+    await waitFor(() => h.sim.stats.commands.some((c) => c.payload === gcode), {
+      what: 'the printer to receive the command',
+    });
     // The printer acknowledged it (and answered); none of that reached Moat.
-    await waitFor('the printer to answer into the relay', () => relay.swallowedBytes > 0);
+    await waitFor(() => relay.swallowedBytes > 0, { what: 'the printer to answer into the relay' });
     relay.cut();
 
     const lost: AuditEvent = await audited('print.gcode_line');
@@ -147,7 +148,7 @@ describe('MQTT bridge: a command lost with the printer connection', () => {
     assert.equal(logged.command, 'print.gcode_line');
     assert.match(String(logged.msg), /before the printer acknowledged it/);
 
-    await waitFor('Moat to reach the printer again through the relay', () => relay.connections >= 2);
+    await waitFor(() => relay.connections >= 2, { what: 'Moat to reach the printer again through the relay' });
     await waitForPrinterReady(h);
     const ledctrl = JSON.stringify({
       system: { sequence_id: 'after-1', command: 'ledctrl', led_node: 'chamber_light', led_mode: 'on' },

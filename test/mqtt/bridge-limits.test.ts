@@ -4,7 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { connectMqtt, moatEndpoint, waitFor, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { connectMqtt, moatEndpoint, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The limits in config.mqtt hold against real clients. */
 describe('MQTT bridge limits', () => {
@@ -31,7 +32,7 @@ describe('MQTT bridge limits', () => {
     clients.push(first, second);
     await assert.rejects(connectMqtt(moatEndpoint(h, 'operator')), /Server unavailable/);
     await first.endAsync();
-    await waitFor('the place to free up', () => h.moat?.mqtt.clients().length === 1);
+    await waitFor(() => h.moat?.mqtt.clients().length === 1, { what: 'the place to free up' });
     clients.push(await connectMqtt(moatEndpoint(h, 'operator')));
   });
 
@@ -43,16 +44,19 @@ describe('MQTT bridge limits', () => {
     );
     // Sent as one burst: at 1 per second only the burst of 2 gets through.
     await Promise.all(payloads.map((payload) => admin.publishAsync(request, payload, { qos: 1 })));
-    const refused = await waitFor('the refusals in the audit log', async () => {
-      const entries = (await h.moat?.mqtt.audit({ outcome: 'refused' }))?.filter(
-        (e) => e.reason === 'publish rate limit',
-      );
-      return entries !== undefined && entries.length >= 3 && entries;
-    });
-    assert.equal(refused.length, 3);
-    await waitFor('the two allowed ones at the printer', () =>
-      payloads.slice(0, 2).every((p) => h.sim.stats.commands.some((c) => c.payload === p)),
+    const refused = await waitFor(
+      async () => {
+        const entries = (await h.moat?.mqtt.audit({ outcome: 'refused' }))?.filter(
+          (e) => e.reason === 'publish rate limit',
+        );
+        return entries !== undefined && entries.length >= 3 && entries;
+      },
+      { what: 'the refusals in the audit log' },
     );
+    assert.equal(refused.length, 3);
+    await waitFor(() => payloads.slice(0, 2).every((p) => h.sim.stats.commands.some((c) => c.payload === p)), {
+      what: 'the two allowed ones at the printer',
+    });
     assert.ok(!payloads.slice(2).some((p) => h.sim.stats.commands.some((c) => c.payload === p)));
     assert.equal(admin.connected, true);
   });

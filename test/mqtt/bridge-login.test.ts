@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { connectMqtt, MosquittoProcess, moatEndpoint, mosquittoArgs, waitFor } from '../helpers/mqtt-clients.js';
+import { connectMqtt, MosquittoProcess, moatEndpoint, mosquittoArgs } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Wrong codes are refused, and guessing from one address slows that address only. */
 describe('MQTT bridge login', () => {
@@ -58,7 +59,7 @@ describe('MQTT bridge login', () => {
         .finally(() => settled++),
     );
     // Once the cap turns guesses away at once, every wrong attempt has arrived; many still wait their delay.
-    await waitFor('the first guesses to be turned away', () => settled >= 10);
+    await waitFor(() => settled >= 10, { what: 'the first guesses to be turned away' });
     const good = await connectMqtt(moatEndpoint(h, 'viewer'), { localAddress: '127.0.0.2' } as never);
     clients.push(good);
     // The event that matters, not a stopwatch: the other address was let in while guesses were still held back.

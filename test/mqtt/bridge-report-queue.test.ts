@@ -8,7 +8,8 @@ import type { MqttClient } from 'mqtt';
 import { serviceNodeFlags } from '../../src/appliance/node-flags.js';
 import type { AuditEvent } from '../../src/events.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { connectMqtt, moatEndpoint, waitFor } from '../helpers/mqtt-clients.js';
+import { connectMqtt, moatEndpoint } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 const cap = 1024 * 1024;
 const reportBytes = 10 * 1024;
@@ -55,7 +56,6 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
   const moatStdout: string[] = [];
   moat.stdout?.on('data', (chunk: Buffer) => moatStdout.push(chunk.toString()));
   const { mqtt: port } = await waitFor(
-    'Moat to start',
     () => {
       const line = moatStdout
         .join('')
@@ -63,7 +63,7 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
         .find((l) => l.startsWith('{"mqtt"'));
       return line ? (JSON.parse(line) as { mqtt: number }) : undefined;
     },
-    20000,
+    { what: 'Moat to start', timeoutMs: 20000 },
   );
   const endpoint = moatEndpoint({ moat: { mqtt: { port } }, moatCaFile: h.moatCaFile, codes: h.codes }, 'viewer');
   reader = await connectMqtt(endpoint);
@@ -74,10 +74,13 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
   });
   await reader.subscribeAsync(topic);
   // Moat is connected to the printer once a report reaches the reader.
-  await waitFor('Moat to relay reports', () => {
-    harness.sim.publishReport?.(report(-1));
-    return seen.includes(-1);
-  });
+  await waitFor(
+    () => {
+      harness.sim.publishReport?.(report(-1));
+      return seen.includes(-1);
+    },
+    { what: 'Moat to relay reports' },
+  );
 
   const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${moat?.pid}/status`, 'utf8'))?.[1]) * 1024;
   let next = 0;
@@ -106,10 +109,13 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
   ]);
   const stalledStdout: string[] = [];
   stalled.stdout?.on('data', (chunk: Buffer) => stalledStdout.push(chunk.toString()));
-  await waitFor('the stalled subscriber to subscribe', () => stalledStdout.join('').includes('subscribed'));
+  await waitFor(() => stalledStdout.join('').includes('subscribed'), { what: 'the stalled subscriber to subscribe' });
   const peak = await sendReports(reportsPerSecond * seconds);
   const total = next;
-  await waitFor('the reading subscriber to get the last report', () => seen.includes(total - 1), 10000);
+  await waitFor(() => seen.includes(total - 1), {
+    what: 'the reading subscriber to get the last report',
+    timeoutMs: 10000,
+  });
 
   assert.deepEqual(
     seen.filter((n) => n >= 0),
@@ -121,9 +127,9 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as AuditEvent);
-  const dropped = await waitFor('the audit entry of the dropped subscriber', () =>
-    audits().find((a) => a.command === 'report' && a.outcome === 'refused'),
-  );
+  const dropped = await waitFor(() => audits().find((a) => a.command === 'report' && a.outcome === 'refused'), {
+    what: 'the audit entry of the dropped subscriber',
+  });
   // Dropped at the default cap (1 MiB): not before, and not with more queued than it.
   const queued = Number(/(\d+) bytes of reports queued unread/.exec(dropped.reason ?? '')?.[1]);
   assert.ok(queued <= cap && queued > cap - 2 * reportBytes, `dropped with ${queued} bytes queued`);

@@ -8,9 +8,9 @@ import {
   MosquittoProcess,
   moatEndpoint,
   mosquittoArgs,
-  waitFor,
   waitForPrinterReady,
 } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The printer goes away and comes back 20 times; LAN clients never notice more than the availability. */
 describe('MQTT bridge across printer restarts', () => {
@@ -59,15 +59,15 @@ describe('MQTT bridge across printer restarts', () => {
     let current: SimulatedPrinter = h.sim;
     for (let round = 1; round <= 20; round++) {
       await current.close();
-      await waitFor(`offline in round ${round}`, () => states.at(-1) === 'offline');
+      await waitFor(() => states.at(-1) === 'offline', { what: `offline in round ${round}` });
       const command = JSON.stringify({ print: { sequence_id: `off${round}`, command: 'pause', param: '' } });
       await operator.publishAsync(`device/${h.serial}/request`, command, { qos: 1 });
       await waitFor(
-        `the offline refusal in round ${round}`,
         async () =>
           (await h.moat?.mqtt.audit({ outcome: 'refused', label: 'operator test' }))?.filter(
             (e) => e.reason === 'printer offline',
           ).length === round,
+        { what: `the offline refusal in round ${round}` },
       );
 
       const fullStatesBefore = fullStates;
@@ -82,7 +82,10 @@ describe('MQTT bridge across printer restarts', () => {
       });
       current = sim;
       // Moat's retry delay is capped at 400 ms here: the state is back once a full state arrives.
-      await waitFor(`state flowing again in round ${round}`, () => fullStates > fullStatesBefore, 10000);
+      await waitFor(() => fullStates > fullStatesBefore, {
+        what: `state flowing again in round ${round}`,
+        timeoutMs: 10000,
+      });
       assert.equal(states.at(-1), 'online');
       // The printer never saw the command sent while it was away.
       assert.ok(!current.stats.commands.some((c) => c.payload === command));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { run } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { relays } from '../../src/relay/service.js';
-import { run } from '../helpers/ftp-clients.js';
+import { run } from '../helpers/process.js';
 import { printerContext } from '../helpers/test-context.js';
 
 test("the relays started alone carry openssl s_client to the printer's own TLS bind service", async (t) => {

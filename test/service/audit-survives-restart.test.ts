@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { type AddressInfo, createServer } from 'node:net';
 import { test } from 'node:test';
-import { run } from '../helpers/ftp-clients.js';
 import { startHarness } from '../helpers/harness.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { moatEndpoint, mosquittoArgs, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**

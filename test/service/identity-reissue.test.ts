@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { connect, type TLSSocket } from 'node:tls';
 import type { PrinterConfig } from '../../src/config/schema.js';
-import { run } from '../helpers/ftp-clients.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { web } from '../../src/web/server.js';
-import { run } from '../helpers/ftp-clients.js';
+import { run } from '../helpers/process.js';
 import { testContext } from '../helpers/test-context.js';
 
 test('the web server started alone serves the setup page to curl over HTTPS and redirects HTTP there', async (t) => {

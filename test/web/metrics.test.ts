@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { MosquittoProcess, moatEndpoint, mosquittoArgs, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
 import { type Family, parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { waitFor } from '../helpers/wait.js';
-import { curl, launchBrowser, unexpectedErrors } from './web-harness.js';
+import { apiRequest, curl, launchBrowser, unexpectedErrors } from './web-harness.js';
 
 /**
  * /metrics over real HTTPS (curl) against a Moat with a simulated printer: off until the owner turns it
@@ -21,17 +22,7 @@ let admin: { cookie: string; csrf: string };
 const children: MosquittoProcess[] = [];
 
 function api(method: string, path: string, session = admin, body?: unknown) {
-  return curl(endpoint, path, [
-    '-X',
-    method,
-    '-H',
-    `Cookie: ${session.cookie}`,
-    '-H',
-    'Content-Type: application/json',
-    '-H',
-    `X-CSRF-Token: ${session.csrf}`,
-    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
-  ]);
+  return apiRequest(endpoint, session, method, path, body);
 }
 
 function scrapeWith(token?: string) {

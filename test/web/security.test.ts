@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { readSecret } from '../../src/config/secrets.js';
-import { createLogger } from '../../src/log.js';
-import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+import { capturingLogger } from '../helpers/log-capture.js';
+import { run } from '../helpers/process.js';
+import { apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
 
@@ -27,29 +26,13 @@ function send(
   body?: unknown,
   extra: string[] = [],
 ) {
-  return curl(moat, path, [
-    '-X',
-    method,
-    '-H',
-    `Cookie: ${session.cookie}`,
-    '-H',
-    'Content-Type: application/json',
-    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
-    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
-    ...extra,
-  ]);
+  return apiRequest(moat, session, method, path, body, extra);
 }
 
-const logLines: string[] = [];
+const log = capturingLogger('debug');
 
 before(async () => {
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  });
-  moat = await startFreshMoat(undefined, createLogger({ destination, level: 'debug' }));
+  moat = await startFreshMoat(undefined, log.logger);
   const session = await anonymous();
   claimCode = moat.claimCode();
   const claimed = await send(session, 'POST', '/api/claim', { code: claimCode, password });
@@ -128,24 +111,18 @@ test('pages carry a strict Content-Security-Policy without inline script', async
 });
 
 test('the HTTP port only redirects to HTTPS', async () => {
-  const output = await new Promise<string>((resolve, reject) =>
-    execFile('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`], (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
-    ),
-  );
+  const redirect = await run('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`]);
+  assert.equal(redirect.code, 0, redirect.stderr);
+  const output = redirect.stdout;
   assert.match(output, /^HTTP\/1\.1 301/);
   assert.match(output, new RegExp(`Location: https://127\\.0\\.0\\.1:${moat.moat.web.httpsPort}/\\r?\\n`));
   assert.doesNotMatch(output, /Please log in|csrf/i, 'no API answer over plain HTTP');
 });
 
 test('TLS below 1.2 is refused', async () => {
-  const result = await new Promise<{ code: number | null }>((resolve) =>
-    execFile(
-      'curl',
-      ['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
-      (error) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
-    ),
-  );
+  const result = await run('curl', [
+    ...['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
+  ]);
   assert.notEqual(result.code, 0);
 });
 
@@ -215,7 +192,7 @@ test('no password, claim code, cookie, CSRF token or access code reaches the log
     channel: 6,
   });
   await send(await anonymous(), 'POST', '/api/login', { password: 'a wrong password here' });
-  const text = logLines.join('');
+  const text = log.text();
   assert.match(text, /device claimed/, 'the log did capture the claim');
   assert.match(text, /login refused/, 'the log did capture the refused login');
   const cookieValue = admin.cookie.split('=')[1] ?? '';

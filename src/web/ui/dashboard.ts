@@ -1,4 +1,5 @@
-import { api, rememberSession, type SessionInfo } from './api.js';
+import type { SessionInfo, SystemHealth } from '../api-types.js';
+import { api, rememberSession } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
 import { metricsCard } from './metrics-card.js';
 
@@ -43,13 +44,6 @@ interface Snapshot {
   clients: ClientView[];
   transfers: TransferView[];
   firewall: FirewallView;
-}
-interface Health {
-  cpuTemperature: number | null;
-  cpuLoad: number;
-  memory: { used: number; total: number };
-  disk: { used: number; total: number } | null;
-  uptimeSeconds: number;
 }
 interface AuditEntry {
   at: string;
@@ -295,7 +289,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         ),
     );
   };
-  const renderHealth = (m: Health) =>
+  const renderHealth = (m: SystemHealth) =>
     replace(
       health,
       h(
