@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { createLogger } from '../../src/log.js';
-import { curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+import { type ApiSession, anonymousSession, curl, type FreshMoat, sendApi, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
 
@@ -12,32 +12,9 @@ const password = 'correct horse battery';
 let admin: { cookie: string; csrf: string };
 let claimCode = '';
 
-/** A new anonymous session: its cookie and CSRF token. */
-async function anonymous(): Promise<{ cookie: string; csrf: string }> {
-  const response = await curl(moat, '/api/session');
-  const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
-  return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
-}
-
-function send(
-  session: { cookie: string; csrf?: string },
-  method: string,
-  path: string,
-  body?: unknown,
-  extra: string[] = [],
-) {
-  return curl(moat, path, [
-    '-X',
-    method,
-    '-H',
-    `Cookie: ${session.cookie}`,
-    '-H',
-    'Content-Type: application/json',
-    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
-    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
-    ...extra,
-  ]);
-}
+const anonymous = () => anonymousSession(moat);
+const send = (session: ApiSession, method: string, path: string, body?: unknown, extra: string[] = []) =>
+  sendApi(moat, session, method, path, body, extra);
 
 const logLines: string[] = [];
 

@@ -98,6 +98,41 @@ export function curl(moat: FreshMoat, path: string, args: string[] = []): Promis
   });
 }
 
+/** A session of the setup page's API: its cookie, and its CSRF token (unsafe methods need it). */
+export interface ApiSession {
+  cookie: string;
+  csrf?: string;
+}
+
+/** A new anonymous session: its cookie and CSRF token. */
+export async function anonymousSession(moat: FreshMoat): Promise<{ cookie: string; csrf: string }> {
+  const response = await curl(moat, '/api/session');
+  const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+  return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
+}
+
+/** One API call with curl in the given session (JSON body when given). */
+export function sendApi(
+  moat: FreshMoat,
+  session: ApiSession,
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: string[] = [],
+): Promise<CurlResult> {
+  return curl(moat, path, [
+    '-X',
+    method,
+    '-H',
+    `Cookie: ${session.cookie}`,
+    '-H',
+    'Content-Type: application/json',
+    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
+    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
+    ...extra,
+  ]);
+}
+
 export interface Browser {
   context: BrowserContext;
   page: Page;
