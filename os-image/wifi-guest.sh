@@ -24,7 +24,7 @@ radios() {
 ap_state() {
   local state
   state=$(nmcli -g GENERAL.STATE connection show moat-segment 2>/dev/null || true)
-  echo "nm=${state:-none} $(iw dev wlan0 info 2>/dev/null | awk '$1 == "type" { printf "type=%s ", $2 } $1 == "ssid" { printf "ssid=%s", $2 }')"
+  echo "nm=${state:-none} $(iw dev wlan0 info 2>/dev/null | awk '$1 == "type" { t = $2 } $1 == "ssid" { s = $2 } END { printf "type=%s ssid=%s", t, s }')"
 }
 
 # station NS IFACE MAC: moves the radio behind IFACE into a new network namespace NS and gives it MAC.

@@ -12,6 +12,7 @@
 # right one it gets a lease but reaches nothing beyond DHCP and DNS.
 #   os-image/wifi-test.sh [IMAGE]   (default: the newest os-image/out/moat-*-arm64.img; as root)
 # Prints one PASS/FAIL line per check, the stage times, and "N passed, M failed"; exits 0 only if all pass.
+# MOAT_WIFI_HOLD=1 keeps the guest running after the checks, for investigating by hand, until told to finish.
 # Test-only tools reach the guest on a scratch disk (a tar of wifi-guest.sh and the simulated printer's
 # access code), never in the image. Logs beside the image: IMAGE-without-.img.wifi-{console,shell}.log.
 set -Eeuo pipefail
@@ -39,7 +40,11 @@ printer_mac=02:00:00:5a:00:01
 printer_address=192.0.2.5
 stranger_mac=02:00:00:5a:00:99
 ssid=moat-wifi-test
-random() { tr -dc "$1" </dev/urandom | head -c "$2"; }
+random() { # random CHARACTERS LENGTH (no pipe left early: under pipefail a SIGPIPE would end the script)
+  local pool
+  pool=$(head -c 4096 /dev/urandom | LC_ALL=C tr -dc "$1")
+  printf '%s' "${pool:0:$2}"
+}
 random A-Za-z0-9 20 >"$secrets/passphrase"
 random A-Za-z0-9 20 >"$secrets/admin-password"
 random 0-9 8 >"$secrets/printer-access-code"
@@ -58,6 +63,8 @@ ftps_port=$(free_port)
 forwards=",hostfwd=tcp:127.0.0.1:$https_port-:443,hostfwd=tcp:127.0.0.1:$mqtt_port-:8883"
 forwards+=",hostfwd=tcp:127.0.0.1:$ftps_port-:990"
 for ((p = 50000; p <= 50100; p++)); do forwards+=",hostfwd=tcp:127.0.0.1:$p-:$p"; done
+taken=$(ss -ltnH '( sport >= :50000 and sport <= :50100 )' | awk '{ print $4 }' | paste -sd' ')
+[[ -z $taken ]] || { echo "wifi-test.sh: host ports in 50000-50100 are taken ($taken): QEMU could not forward them" >&2; exit 2; }
 echo "# setup page on 127.0.0.1:$https_port, MQTT on $mqtt_port, FTPS on $ftps_port (+ 50000-50100)"
 
 guest_memory=2048
@@ -255,6 +262,12 @@ if ((failed > 0)); then
   guest_show_trouble
   guest 60 "tail -n 20 /run/wifi-test/*/wpa.log /run/wifi-test/*/simulator.log /run/wifi-test/*/ipconfig.log" | sed 's/^/#   /' || true
   guest 60 "journalctl -b --no-pager -u NetworkManager -u dnsmasq -u moat-host-config | tail -n 40" | sed 's/^/#   /' || true
+fi
+if [[ ${MOAT_WIFI_HOLD:-0} == 1 ]]; then
+  # For investigating a failure without another boot: type into the guest's shell through the pipe.
+  touch "$work/hold"
+  echo "# holding the guest: commands to $work/shell.in, output in $work/shell.log; rm $work/hold to finish"
+  while [[ -e $work/hold ]] && kill -0 "$qemu_pid" 2>/dev/null; do sleep 5; done
 fi
 guest_poweroff
 echo "$passed passed, $failed failed"
