@@ -105,9 +105,14 @@ lease() {
   )
 }
 
-# resolve NS NAME: the IPv4 address NAME resolves to inside NS (through the leased DNS server), or "none".
+# resolve NS NAME [SECONDS]: the IPv4 address NAME resolves to inside NS (through the leased DNS server), asking
+# again for up to SECONDS (default 60: every settings change restarts dnsmasq), or "none".
 resolve() {
-  ip netns exec "$1" getent ahostsv4 "$2" | awk '{ print $1; exit }' | grep . || echo none
+  local deadline=$((SECONDS + ${3:-60})) address
+  until address=$(ip netns exec "$1" getent ahostsv4 "$2" | awk '{ print $1; exit }'); [[ -n $address ]] || ((SECONDS >= deadline)); do
+    sleep 2
+  done
+  echo "${address:-none}"
 }
 
 # probe NS HOST PORT: a TCP connection from NS: "open", "filtered" (no answer within 8 s: dropped) or
