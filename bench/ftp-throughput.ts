@@ -22,7 +22,9 @@ import { saveConfig } from '../src/config/store.js';
 import { silentLogger } from '../src/log.js';
 import { startMoat } from '../src/service.js';
 import { startSimulatedPrinter } from '../src/simulator/index.js';
-import { curlArgs, run, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { run } from '../test/helpers/process.js';
+import { serveUntilStdinCloses } from './helpers.js';
 
 interface SimulatorPorts {
   tls: number;
@@ -61,12 +63,9 @@ async function simulatorChild(dir: string, accessCode: string): Promise<void> {
     plain: plain.ports.ftp as number,
     caPem: tls.pki.ca.certPem,
   };
-  process.stdout.write(`${JSON.stringify(ports)}\n`);
-  process.stdin.resume();
-  process.stdin.on('end', async () => {
+  serveUntilStdinCloses(ports, async () => {
     await tls.close();
     await plain.close();
-    process.exit(0);
   });
 }
 

@@ -10,10 +10,9 @@
  *
  * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 3]
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { serviceNodeFlags } from '../src/appliance/node-flags.js';
 import { startHarness } from '../test/helpers/harness.js';
+import { freePort, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -72,31 +72,6 @@ interface Usage {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-/** Resolves once something accepts TCP connections on the port (a freshly spawned Mosquitto). */
-async function listening(port: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const accepted = await new Promise<boolean>((resolve) => {
-      socket.once('connect', () => resolve(true));
-      socket.once('error', () => resolve(false));
-    });
-    socket.destroy();
-    if (accepted) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 function connect(endpoint: Endpoint): Promise<MqttClient> {
@@ -251,39 +226,31 @@ try {
 
   // 3. Via Mosquitto: a TLS listener with Moat's certificate, bridged to the same printer.
   const mosquittoPort = await freePort();
-  const conf = join(h.dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    [
-      'user root',
-      'persistence false',
-      'log_type error',
-      `listener ${mosquittoPort} 127.0.0.1`,
-      'allow_anonymous true',
-      `cafile ${h.paths.caCert}`,
-      `certfile ${h.paths.serverCert}`,
-      `keyfile ${h.paths.serverKey}`,
-      'connection printer',
-      `address 127.0.0.1:${h.sim.ports.mqtt}`,
-      `bridge_cafile ${h.printerCaFile}`,
-      // The printer's leaf has CN = serial and no SAN: skip the host-name check, as Moat does (Moat checks CN).
-      'bridge_insecure true',
-      'bridge_tls_version tlsv1.2',
-      'bridge_protocol_version mqttv311',
-      'remote_username bblp',
-      `remote_password ${h.printerAccessCode}`,
-      'remote_clientid mosquitto-bench',
-      'notifications false',
-      'try_private false',
-      'cleansession true',
-      `topic ${topic} in 0`,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const mosquitto = await startMosquitto(h.dir, mosquittoPort, [
+    'user root',
+    'persistence false',
+    'log_type error',
+    `listener ${mosquittoPort} 127.0.0.1`,
+    'allow_anonymous true',
+    `cafile ${h.paths.caCert}`,
+    `certfile ${h.paths.serverCert}`,
+    `keyfile ${h.paths.serverKey}`,
+    'connection printer',
+    `address 127.0.0.1:${h.sim.ports.mqtt}`,
+    `bridge_cafile ${h.printerCaFile}`,
+    // The printer's leaf has CN = serial and no SAN: skip the host-name check, as Moat does (Moat checks CN).
+    'bridge_insecure true',
+    'bridge_tls_version tlsv1.2',
+    'bridge_protocol_version mqttv311',
+    'remote_username bblp',
+    `remote_password ${h.printerAccessCode}`,
+    'remote_clientid mosquitto-bench',
+    'notifications false',
+    'try_private false',
+    'cleansession true',
+    `topic ${topic} in 0`,
+  ]);
   children.push(mosquitto);
-  await listening(mosquittoPort);
   const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish, async () =>
     procUsage(mosquitto.pid as number),
   );

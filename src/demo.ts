@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createAccessCode, generateAccessCode } from './auth/access-codes.js';
+import { startInOrder } from './capability.js';
 import { type MoatConfig, type Role, roles } from './config/schema.js';
 import { printerSecretName, writeSecret } from './config/secrets.js';
-import { statePaths } from './config/state-dir.js';
+import { type StatePaths, statePaths } from './config/state-dir.js';
 import { loadConfig, saveConfig } from './config/store.js';
 import type { Logger } from './log.js';
 import { canListen, firstListenable } from './net/port-probe.js';
@@ -73,120 +74,158 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const host = '127.0.0.1';
   // The printer gets its own loopback address, so it can keep its real ports next to Moat's.
   const printerHost = (await canListen('127.0.0.2', 0)) ? '127.0.0.2' : host;
-  const serial = options.serial ?? '01S00C000000001';
-  const model = options.model ?? 'P1S';
-  const printerCode = generateAccessCode();
-  const ftpDir = join(dir, 'printer-storage');
-
-  const simulator = await startSimulatedPrinter({
-    serial,
-    model,
-    accessCode: printerCode,
-    host: printerHost,
-    mqtt: { transport: 'tls', port: await choosePort(printerHost, [8883, 0]) },
-    ftp: { transport: 'tls', port: await choosePort(printerHost, [990, 0]), rootDir: ftpDir },
-    statsPort: 0,
-  });
-  let moat: RunningMoat | undefined;
-  try {
-    const printerCaFile = join(dir, 'printer-ca.pem');
-    writeFileSync(printerCaFile, simulator.pki.ca.certPem);
-    const paths = statePaths(join(dir, 'state'));
-    const ports = {
-      mqtt: await choosePort(host, moatPortChoices.mqtt),
-      ftps: await choosePort(host, moatPortChoices.ftps),
-      https: await choosePort(host, moatPortChoices.https),
-      http: await choosePort(host, moatPortChoices.http),
-    };
-    const passive: [number, number] = (await findPassiveRange(host)) ?? [50000, 50100];
-    const codes = {} as Record<Role, string>;
-    const entries = [];
-    for (const role of roles) {
-      const { entry, code } = await createAccessCode(`demo ${role}`, role);
-      codes[role] = code;
-      entries.push(entry);
-    }
-    // Moat's CA and keys survive demo restarts (so a slicer told to trust it keeps trusting it); the
-    // printer, its access code and the LAN access codes are new each run.
-    const previous = loadConfig(paths);
-    const config: MoatConfig = {
-      ...previous,
-      lan: { ...previous.lan, interface: 'lo', bindAddress: host, addresses: [host] },
-      ports: { ...ports, passiveMin: passive[0], passiveMax: passive[1] },
-      accessCodes: entries,
-      firewall: { ...previous.firewall, enabled: false },
-      web: { ...previous.web, claimFile: join(dir, 'moat-claim.txt') },
-      printers: [
-        {
+  const plan: DemoPlan = {
+    dir,
+    host,
+    printerHost,
+    serial: options.serial ?? '01S00C000000001',
+    model: options.model ?? 'P1S',
+    printerCode: generateAccessCode(),
+    ftpDir: join(dir, 'printer-storage'),
+    logger: options.logger,
+  };
+  const { serial, model, printerCode, ftpDir } = plan;
+  let simulator: SimulatedPrinter | undefined;
+  const started = await startInOrder({ logger: options.logger }, [
+    {
+      name: 'simulated printer',
+      start: async () => {
+        simulator = await startSimulatedPrinter({
           serial,
           model,
-          name: `Simulated ${simulator.model.displayName}`,
-          address: printerHost,
-          mqtt: { transport: 'tls', port: simulator.ports.mqtt },
-          ftp: { transport: 'tls', port: simulator.ports.ftp },
-          certificate: { policy: 'test-ca', caFile: printerCaFile },
-          passthrough: false,
-          relays: { camera: false, fileTunnel: false, bind: false },
-          relayPorts: { rtsps: 322, tunnel: 6000, bind: 3000, bindTls: 3002 },
-        },
-      ],
-    };
-    saveConfig(paths, config);
-    writeSecret(paths, printerSecretName(serial), printerCode);
-    moat = await startMoat({ paths, developmentMode: true, logger: options.logger });
+          accessCode: printerCode,
+          host: printerHost,
+          mqtt: { transport: 'tls', port: await choosePort(printerHost, [8883, 0]) },
+          ftp: { transport: 'tls', port: await choosePort(printerHost, [990, 0]), rootDir: ftpDir },
+          statsPort: 0,
+        });
+        return simulator;
+      },
+    },
+    { name: 'moat', start: () => startDemoMoat(plan, simulator as SimulatedPrinter) },
+  ] as const);
+  const [sim, moat] = started.running;
+  const info = describeDemo(plan, sim, moat);
+  writeFileSync(join(dir, 'demo.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  return { info, moat: moat.moat, simulator: sim, close: started.close };
+}
 
-    const mqttPort = moat.mqtt.port || ports.mqtt;
-    const ftpsPort = moat.ftp.port || ports.ftps;
-    const httpsPort = moat.web.httpsPort || ports.https;
-    const caFile = paths.caCert;
-    const report = `device/${serial}/report`;
-    const info: DemoInfo = {
-      username: 'bblp',
-      moat: {
-        host,
-        mqtt: { host, port: mqttPort },
-        ftps: { host, port: ftpsPort, passive },
-        https: { url: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}/`, port: httpsPort },
-        http: { port: moat.web.httpPort || ports.http },
-        caFile,
-        caFingerprint256: moat.context.identity.caFingerprint256,
-        stateDir: paths.root,
-        logFile: join(dir, 'moat.log'),
-        claimFile: config.web.claimFile,
-      },
-      accessCodes: codes,
-      printer: { serial, model },
-      simulator: {
-        host: printerHost,
-        mqttPort: simulator.ports.mqtt ?? 0,
-        ftpPort: simulator.ports.ftp ?? 0,
-        statsUrl: simulator.statsUrl ?? '',
-        ftpDir,
-        caFile: printerCaFile,
-      },
-      commands: {
-        mosquittoSub: `mosquitto_sub -h ${host} -p ${mqttPort} --cafile ${caFile} -u bblp -P ${codes.viewer} -t '${report}' -C 1`,
-        mosquittoPushall: `mosquitto_pub -h ${host} -p ${mqttPort} --cafile ${caFile} -u bblp -P ${codes.viewer} -t 'device/${serial}/request' -m '{"pushing":{"sequence_id":"1","command":"pushall"}}'`,
-        curlUpload: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.operator} -T model.3mf ftps://${host}:${ftpsPort}/`,
-        curlList: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.viewer} ftps://${host}:${ftpsPort}/`,
-      },
-    };
-    writeFileSync(join(dir, 'demo.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-    const running = moat;
-    return {
-      info,
-      moat: running,
-      simulator,
-      close: async () => {
-        await running.close();
-        await simulator.close();
-      },
-    };
-  } catch (error) {
-    await moat?.close();
-    await simulator.close();
-    throw error;
+/** What the demo decided before starting anything: where things run and the printer's identity. */
+interface DemoPlan {
+  dir: string;
+  host: string;
+  printerHost: string;
+  serial: string;
+  model: string;
+  printerCode: string;
+  ftpDir: string;
+  logger: Logger;
+}
+
+/** Moat as the demo started it, with what it chose on the way (ports, access codes). */
+interface DemoMoat {
+  moat: RunningMoat;
+  paths: StatePaths;
+  config: MoatConfig;
+  ports: { mqtt: number; ftps: number; https: number; http: number };
+  passive: [number, number];
+  codes: Record<Role, string>;
+  printerCaFile: string;
+  close(): Promise<void>;
+}
+
+/** Moat in front of the simulated printer, on the demo's ports; its close() is Moat's. */
+async function startDemoMoat(plan: DemoPlan, simulator: SimulatedPrinter): Promise<DemoMoat> {
+  const { dir, host, printerHost, serial, model } = plan;
+  const printerCaFile = join(dir, 'printer-ca.pem');
+  writeFileSync(printerCaFile, simulator.pki.ca.certPem);
+  const paths = statePaths(join(dir, 'state'));
+  const ports = {
+    mqtt: await choosePort(host, moatPortChoices.mqtt),
+    ftps: await choosePort(host, moatPortChoices.ftps),
+    https: await choosePort(host, moatPortChoices.https),
+    http: await choosePort(host, moatPortChoices.http),
+  };
+  const passive: [number, number] = (await findPassiveRange(host)) ?? [50000, 50100];
+  const codes = {} as Record<Role, string>;
+  const entries = [];
+  for (const role of roles) {
+    const { entry, code } = await createAccessCode(`demo ${role}`, role);
+    codes[role] = code;
+    entries.push(entry);
   }
+  // Moat's CA and keys survive demo restarts (so a slicer told to trust it keeps trusting it); the
+  // printer, its access code and the LAN access codes are new each run.
+  const previous = loadConfig(paths);
+  const config: MoatConfig = {
+    ...previous,
+    lan: { ...previous.lan, interface: 'lo', bindAddress: host, addresses: [host] },
+    ports: { ...ports, passiveMin: passive[0], passiveMax: passive[1] },
+    accessCodes: entries,
+    firewall: { ...previous.firewall, enabled: false },
+    web: { ...previous.web, claimFile: join(dir, 'moat-claim.txt') },
+    printers: [
+      {
+        serial,
+        model,
+        name: `Simulated ${simulator.model.displayName}`,
+        address: printerHost,
+        mqtt: { transport: 'tls', port: simulator.ports.mqtt },
+        ftp: { transport: 'tls', port: simulator.ports.ftp },
+        certificate: { policy: 'test-ca', caFile: printerCaFile },
+        passthrough: false,
+        relays: { camera: false, fileTunnel: false, bind: false },
+        relayPorts: { rtsps: 322, tunnel: 6000, bind: 3000, bindTls: 3002 },
+      },
+    ],
+  };
+  saveConfig(paths, config);
+  writeSecret(paths, printerSecretName(serial), plan.printerCode);
+  const moat = await startMoat({ paths, developmentMode: true, logger: plan.logger });
+  return { moat, paths, config, ports, passive, codes, printerCaFile, close: () => moat.close() };
+}
+
+function describeDemo(plan: DemoPlan, simulator: SimulatedPrinter, started: DemoMoat): DemoInfo {
+  const { host, serial, model } = plan;
+  const { moat, paths, config, ports, passive, codes } = started;
+
+  const mqttPort = moat.mqtt.port || ports.mqtt;
+  const ftpsPort = moat.ftp.port || ports.ftps;
+  const httpsPort = moat.web.httpsPort || ports.https;
+  const caFile = paths.caCert;
+  const report = `device/${serial}/report`;
+  const info: DemoInfo = {
+    username: 'bblp',
+    moat: {
+      host,
+      mqtt: { host, port: mqttPort },
+      ftps: { host, port: ftpsPort, passive },
+      https: { url: `https://${host}${httpsPort === 443 ? '' : `:${httpsPort}`}/`, port: httpsPort },
+      http: { port: moat.web.httpPort || ports.http },
+      caFile,
+      caFingerprint256: moat.context.identity.caFingerprint256,
+      stateDir: paths.root,
+      logFile: join(plan.dir, 'moat.log'),
+      claimFile: config.web.claimFile,
+    },
+    accessCodes: codes,
+    printer: { serial, model },
+    simulator: {
+      host: plan.printerHost,
+      mqttPort: simulator.ports.mqtt ?? 0,
+      ftpPort: simulator.ports.ftp ?? 0,
+      statsUrl: simulator.statsUrl ?? '',
+      ftpDir: plan.ftpDir,
+      caFile: started.printerCaFile,
+    },
+    commands: {
+      mosquittoSub: `mosquitto_sub -h ${host} -p ${mqttPort} --cafile ${caFile} -u bblp -P ${codes.viewer} -t '${report}' -C 1`,
+      mosquittoPushall: `mosquitto_pub -h ${host} -p ${mqttPort} --cafile ${caFile} -u bblp -P ${codes.viewer} -t 'device/${serial}/request' -m '{"pushing":{"sequence_id":"1","command":"pushall"}}'`,
+      curlUpload: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.operator} -T model.3mf ftps://${host}:${ftpsPort}/`,
+      curlList: `curl --ssl-reqd --ftp-pasv --cacert ${caFile} -u bblp:${codes.viewer} ftps://${host}:${ftpsPort}/`,
+    },
+  };
+  return info;
 }
 
 async function findPassiveRange(host: string): Promise<[number, number] | undefined> {

@@ -29,6 +29,9 @@ export interface TransferEvent {
   error?: string;
 }
 
+/** `refused`: Moat's policy said no. `dropped`: allowed, but the printer connection lost it (see `reason`). */
+export type AuditOutcome = 'allowed' | 'refused' | 'dropped';
+
 export interface AuditEvent {
   at: string;
   serial: string;
@@ -37,7 +40,7 @@ export interface AuditEvent {
   address: string;
   /** `print.pause`, `pushing.pushall`, ... */
   command: string;
-  outcome: 'allowed' | 'refused';
+  outcome: AuditOutcome;
   reason?: string;
   /** The printer's `result` when it answered. */
   result?: string;
@@ -49,11 +52,25 @@ export interface PrinterEvent {
   at: string;
 }
 
+/** One report from a printer, as received (before it is fanned out to LAN clients). */
+export interface ReportEvent {
+  serial: string;
+  bytes: number;
+}
+
+/** A refused login: a wrong password or access code, or a wrong metrics token. */
+export interface LoginFailureEvent {
+  service: 'web' | 'mqtt' | 'metrics';
+  address: string;
+}
+
 export interface MoatEventMap {
   client: [ClientEvent];
   transfer: [TransferEvent];
   audit: [AuditEvent];
   printer: [PrinterEvent];
+  report: [ReportEvent];
+  loginFailure: [LoginFailureEvent];
 }
 
 export class MoatEvents extends EventEmitter<MoatEventMap> {

@@ -1,5 +1,6 @@
 import type { CloudAccess } from './config/schema.js';
-import type { AuditEvent, ClientEvent, TransferEvent } from './events.js';
+import type { AuditEvent, AuditOutcome, ClientEvent, TransferEvent } from './events.js';
+import type { PrinterRelayStats } from './relay/service.js';
 
 /**
  * What the dashboard reads. Each capability provides its part; the composition root joins them.
@@ -39,7 +40,7 @@ export interface AuditQuery {
   limit?: number;
   serial?: string;
   label?: string;
-  outcome?: 'allowed' | 'refused';
+  outcome?: AuditOutcome;
 }
 
 export interface StatusSources {
@@ -48,4 +49,6 @@ export interface StatusSources {
   transfers(): TransferEvent[];
   firewall(): Promise<FirewallStatus>;
   audit(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Camera, file-tunnel, bind and passthrough relays: connections and bytes (metrics). */
+  relays(): PrinterRelayStats[];
 }

@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 
 /**
@@ -5,6 +6,7 @@ import type { ConnectionOptions, TlsOptions } from 'node:tls';
  *
  * LAN side: Mozilla "intermediate" suites for TLS 1.2, plus the plain-RSA AES-GCM suites that Bambu's
  * network plugin needs to bind; server preference on, so forward-secret suites win whenever a client offers them.
+ * Every LAN listener (MQTT, FTPS control and data, HTTPS) is built from lanServerTlsOptions.
  * Printer side: printers speak TLS 1.2 and offer only plain-RSA key exchange, which OpenSSL's defaults leave out.
  */
 export const plainRsaSuites = ['AES256-GCM-SHA384', 'AES128-GCM-SHA256'];
@@ -30,6 +32,9 @@ export function lanServerTlsOptions(identity: { certPem: string; keyPem: string 
     maxVersion: 'TLSv1.3',
     ciphers: [...tls13Suites, ...intermediateSuites, ...plainRsaSuites].join(':'),
     honorCipherOrder: true,
+    // A client-initiated TLS 1.2 renegotiation is a full handshake the client can ask for again and again on
+    // one connection: a cheap way to make a Pi burn CPU. No LAN client needs it; OpenSSL answers with an alert.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
 }
 

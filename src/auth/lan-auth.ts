@@ -1,17 +1,16 @@
 import type { AccessCodeEntry } from '../config/schema.js';
 import type { AccessCodeVerifier } from './access-codes.js';
-import { LoginThrottle } from './login-throttle.js';
+import type { LoginThrottle } from './login-throttle.js';
 
-/** LAN login: user name `bblp` and one of Moat's access codes, behind the per-address throttle. */
+/**
+ * LAN login (MQTT and FTPS): user name `bblp` and one of Moat's access codes, behind the login throttle
+ * the whole service shares.
+ */
 export class LanAuthenticator {
-  private readonly throttle: LoginThrottle;
-
   constructor(
     private readonly verifier: AccessCodeVerifier,
-    delays: { baseDelayMs: number; maxDelayMs: number },
-  ) {
-    this.throttle = new LoginThrottle(delays);
-  }
+    private readonly throttle: LoginThrottle,
+  ) {}
 
   async authenticate(
     address: string,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,10 @@ test('a new LAN address re-issues the server certificate under the same CA', asy
   assert.equal(second.caCertPem, first.caCertPem);
   assert.notEqual(second.certPem, first.certPem);
   assert.ok(describeCertificate(second.certPem).altNames.includes('198.51.100.2'));
+  // Same key: a client that pinned it (a browser trusting the key's SPKI) keeps trusting the new certificate.
+  assert.equal(second.keyPem, first.keyPem);
+  const publicKey = (pem: string) => new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'pem' });
+  assert.equal(publicKey(second.certPem), publicKey(first.certPem));
 });
 
 test('a printer serial configured at start is added to the names: the certificate is re-issued', async () => {
@@ -95,5 +100,6 @@ test('a server certificate near expiry is renewed', async () => {
   const renewed = await ensureServerIdentity(paths, wanted);
   assert.notEqual(renewed.certPem, shortLived);
   assert.notEqual(renewed.certPem, first.certPem);
+  assert.notEqual(renewed.keyPem, first.keyPem, 'a renewal brings a new key');
   assert.ok(describeCertificate(renewed.certPem).validTo.getTime() > Date.now() + 300 * 86400_000);
 });

@@ -71,19 +71,19 @@ export async function ensureServerIdentity(
   }
   const altNames = wantedAltNames(wanted);
   let server: KeyAndCert | undefined;
+  let keepKey: string | undefined;
   if (existsSync(paths.serverCert) && existsSync(paths.serverKey)) {
     const certPem = readFileSync(paths.serverCert, 'utf8');
-    if (serverCertificateFits(certPem, ca.certPem, wanted.commonName, altNames)) {
-      server = { certPem, keyPem: readFileSync(paths.serverKey, 'utf8') };
-    }
+    const keyPem = readFileSync(paths.serverKey, 'utf8');
+    const fit = serverCertificateFit(certPem, ca.certPem, wanted.commonName, altNames);
+    if (fit === 'fits') server = { certPem, keyPem };
+    // Only the names changed (a printer added while Moat runs): the same key gets the new certificate, so a
+    // client that pinned the key keeps trusting it, and no key is generated on the Pi. Renewal brings a new key.
+    else if (fit === 'names') keepKey = keyPem;
   }
   if (!server) {
-    server = await issueServerCertificate(ca, {
-      commonName: wanted.commonName,
-      altNames,
-      validDays: serverValidDays,
-      organization: 'Moat',
-    });
+    const options = { commonName: wanted.commonName, altNames, validDays: serverValidDays, organization: 'Moat' };
+    server = await issueServerCertificate(ca, options, keepKey);
     writeFileAtomic(paths.serverKey, server.keyPem, 0o600);
     writeFileAtomic(paths.serverCert, server.certPem, 0o644);
   }
@@ -95,15 +95,20 @@ export async function ensureServerIdentity(
   };
 }
 
-function serverCertificateFits(certPem: string, caCertPem: string, commonName: string, altNames: string[]): boolean {
+/** Whether the stored certificate serves as it is, needs new names only, or must be renewed (key and all). */
+function serverCertificateFit(
+  certPem: string,
+  caCertPem: string,
+  commonName: string,
+  altNames: string[],
+): 'fits' | 'names' | 'renew' {
   const summary = describeCertificate(certPem);
   const ca = describeCertificate(caCertPem);
   const renewAt = summary.validTo.getTime() - renewBeforeDays * 86400_000;
-  return (
-    summary.issuer === ca.subject &&
+  if (summary.issuer !== ca.subject || Date.now() >= renewAt) return 'renew';
+  const sameNames =
     summary.commonName === commonName &&
-    Date.now() < renewAt &&
     altNames.every((name) => summary.altNames.includes(name)) &&
-    summary.altNames.length === altNames.length
-  );
+    summary.altNames.length === altNames.length;
+  return sameNames ? 'fits' : 'names';
 }

@@ -1,8 +1,6 @@
-import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API loaded first.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -12,7 +10,22 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair;
  * encodes the certificates. No openssl binary is run.
  */
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+let encoder: Promise<typeof X509> | undefined;
+
+/**
+ * @peculiar/x509 with its dependencies costs about 10 MB of resident memory, and Moat needs it only when it
+ * makes a certificate (first start, a new address or printer, renewal): loaded then, not at every start.
+ */
+function loadX509(): Promise<typeof X509> {
+  encoder ??= (async () => {
+    // It resolves its services through tsyringe, which needs the Reflect metadata API loaded first.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  })();
+  return encoder;
+}
 
 const rsaAlgorithm = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -63,6 +76,7 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 }
 
 export async function createCertificateAuthority(options: IssueOptions): Promise<KeyAndCert> {
+  const x509 = await loadX509();
   const keys = await generateKeys();
   const name = subjectName(options.commonName, options.organization);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -79,15 +93,29 @@ export async function createCertificateAuthority(options: IssueOptions): Promise
   return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
-export async function issueServerCertificate(ca: KeyAndCert, options: IssueOptions): Promise<KeyAndCert> {
-  const keys = await generateKeys();
+async function publicKeyOf(keyPem: string): Promise<CryptoKey> {
+  const spki = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
+  return webcrypto.subtle.importKey('spki', spki, { name: rsaAlgorithm.name, hash: rsaAlgorithm.hash }, true, [
+    'verify',
+  ]);
+}
+
+/** A server certificate signed by `ca`, for a new key or, given `keyPem`, for that existing key. */
+export async function issueServerCertificate(
+  ca: KeyAndCert,
+  options: IssueOptions,
+  keyPem?: string,
+): Promise<KeyAndCert> {
+  const x509 = await loadX509();
+  const generated = keyPem === undefined ? await generateKeys() : undefined;
+  const publicKey = generated?.publicKey ?? (await publicKeyOf(keyPem as string));
   const caCert = new x509.X509Certificate(ca.certPem);
   const altNames = options.altNames ?? [];
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert),
   ];
   if (altNames.length > 0) {
@@ -100,13 +128,16 @@ export async function issueServerCertificate(ca: KeyAndCert, options: IssueOptio
   const cert = await x509.X509CertificateGenerator.create({
     subject: subjectName(options.commonName, options.organization),
     issuer: caCert.subject,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: await importKeyPem(ca.keyPem),
     ...validity(options.validDays),
     serialNumber: randomSerial(),
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return {
+    certPem: cert.toString('pem'),
+    keyPem: generated ? await exportKeyPem(generated.privateKey) : (keyPem as string),
+  };
 }
 
 function randomSerial(): string {

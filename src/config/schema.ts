@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { printerModelIds } from '../printer-models.js';
 import {
   arrayOf,
@@ -19,10 +20,13 @@ import {
  * password live in their own 0600 files (see secrets.ts); access codes are stored here only as scrypt hashes.
  */
 
-const ipv4Pattern = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-export const ipv4 = str({ pattern: ipv4Pattern, hint: 'an IPv4 address such as 192.0.2.10' });
+export const ipv4 = str({ valid: isIPv4, hint: 'an IPv4 address such as 192.0.2.10' });
+const prefixLengthPattern = /^([0-9]|[12]\d|3[0-2])$/;
 const cidr4 = str({
-  pattern: /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/,
+  valid: (value) => {
+    const [address = '', prefix = '', ...rest] = value.split('/');
+    return rest.length === 0 && isIPv4(address) && prefixLengthPattern.test(prefix);
+  },
   hint: 'an IPv4 network such as 198.51.100.0/24',
 });
 const port = int({ min: 1, max: 65535 });
@@ -31,7 +35,7 @@ const listenPort = int({ min: 0, max: 65535 });
 const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
 export const macPattern = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
-const sha256Fingerprint = str({
+export const sha256Fingerprint = str({
   pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,
   hint: 'SHA-256 fingerprint as 32 upper-case hex pairs separated by colons',
 });
@@ -159,6 +163,8 @@ export const configSchema = object({
     publishesPerSecond: withDefault(int({ min: 1, max: 10000 }), () => 20),
     publishBurst: withDefault(int({ min: 1, max: 10000 }), () => 40),
     connectTimeoutMs: withDefault(int({ min: 100, max: 120000 }), () => 10000),
+    /** Unsent report bytes one LAN client may have queued before it is disconnected (it stopped reading). */
+    maxQueuedReportBytes: withDefault(int({ min: 64 * 1024, max: 256 * 1024 * 1024 }), () => 1024 * 1024),
     maxClients: withDefault(int({ min: 1, max: 10000 }), () => 64),
     /** Upstream pushall at most once per this window, however many clients ask. */
     pushallIntervalMs: withDefault(int({ min: 0, max: 3600000 }), () => 10000),
@@ -190,6 +196,13 @@ export const configSchema = object({
     requireSessionReuse: withDefault(bool(), () => true),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 3600000 }), () => 300000),
     printerTimeoutMs: withDefault(int({ min: 1000, max: 600000 }), () => 60000),
+    /**
+     * Logged-in LAN sessions per printer. Each holds its own connection to the printer, whose vsFTPd admits
+     * only a few: 2 leaves room for Moat's connection test and the printer's own clients (A1: set 1).
+     */
+    maxSessionsPerPrinter: withDefault(int({ min: 1, max: 16 }), () => 2),
+    /** Control connections from one client address, logged in or not (vsFTPd's max_per_ip). */
+    maxConnectionsPerAddress: withDefault(int({ min: 1, max: 1024 }), () => 4),
   }),
   relays: object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),

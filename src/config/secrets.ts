@@ -8,7 +8,13 @@ import type { StatePaths } from './state-dir.js';
  * Wi-Fi passphrase, the session key) live one per file, mode 0600, in a 0700 directory. They are never
  * part of the configuration object, so they cannot leak through it into logs or API answers.
  */
-export type SecretName = `printer-${string}` | 'segment-passphrase' | 'session-key' | 'admin-password' | 'claim-code';
+export type SecretName =
+  | `printer-${string}`
+  | 'segment-passphrase'
+  | 'session-key'
+  | 'admin-password'
+  | 'claim-code'
+  | 'metrics-token';
 
 const secretNamePattern = /^[A-Za-z0-9-]{1,64}$/;
 

@@ -24,14 +24,23 @@ function describe(value: unknown): string {
   return `${typeof value} ${typeof value === 'object' ? '' : String(value)}`.trim();
 }
 
-export function str(opts: { pattern?: RegExp; min?: number; max?: number; hint?: string } = {}): Schema<string> {
+export interface StringRules {
+  pattern?: RegExp;
+  /** For rules a pattern says badly (an IPv4 address: `net.isIPv4`). */
+  valid?: (value: string) => boolean;
+  min?: number;
+  max?: number;
+  hint?: string;
+}
+
+export function str(opts: StringRules = {}): Schema<string> {
   return (value, path) => {
     if (typeof value !== 'string') throw new ConfigError(path, `expected a string, got ${describe(value)}`);
     if (opts.min !== undefined && value.length < opts.min)
       throw new ConfigError(path, `must be at least ${opts.min} characters`);
     if (opts.max !== undefined && value.length > opts.max)
       throw new ConfigError(path, `must be at most ${opts.max} characters`);
-    if (opts.pattern && !opts.pattern.test(value))
+    if ((opts.pattern && !opts.pattern.test(value)) || (opts.valid && !opts.valid(value)))
       throw new ConfigError(path, `${describe(value)} is not valid${opts.hint ? ` (${opts.hint})` : ''}`);
     return value;
   };

@@ -3,6 +3,9 @@
  * 239.255.255.250:1990). One module formats it (the simulator) and parses it (the discovery relay), so
  * both sides agree on the wire format.
  */
+import { isIPv4 } from 'node:net';
+import { serialPattern } from '../config/schema.js';
+
 export const notifyStartLine = 'NOTIFY * HTTP/1.1';
 export const bambuDeviceType = 'urn:bambulab-com:device:3dprinter:1';
 /** Real NOTIFYs are ~400 bytes; anything this large is not one. */
@@ -38,8 +41,6 @@ export function withHeader(headers: NotifyHeaders, name: string, value: string):
 // Printable ASCII only: a header that smuggles control characters or CR/LF is malformed.
 const headerNamePattern = /^[A-Za-z0-9.-]{1,64}$/;
 const headerValuePattern = /^[\x20-\x7e]{0,256}$/;
-const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
-const ipv4Pattern = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 export type NotifyParseResult = { ok: true; notify: ParsedNotify } | { ok: false; reason: 'oversized' | 'malformed' };
 
@@ -68,7 +69,7 @@ export function parseNotify(datagram: Buffer): NotifyParseResult {
   const serial = headerValue(headers, 'USN');
   const location = headerValue(headers, 'Location');
   const nt = headerValue(headers, 'NT');
-  if (nt !== bambuDeviceType || !serial || !serialPattern.test(serial) || !location || !ipv4Pattern.test(location))
+  if (nt !== bambuDeviceType || !serial || !serialPattern.test(serial) || !location || !isIPv4(location))
     return { ok: false, reason: 'malformed' };
   return { ok: true, notify: { headers, serial, location } };
 }

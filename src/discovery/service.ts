@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import type { Capability } from '../capability.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { formatNotify, parseNotify, withHeader } from './notify-message.js';
 
@@ -29,6 +30,41 @@ async function bindSocket(port: number, address: string): Promise<Socket> {
   return socket;
 }
 
+/** Re-announces a configured printer's NOTIFY on the LAN, once per duplicate window. */
+function relayNotify(ctx: ServiceContext, stats: DiscoveryStats, sender: Socket, lanAddress: string) {
+  const lastSent = new Map<string, number>();
+  const senderPort = sender.address().port;
+  return (datagram: Buffer, from: { address: string; port: number }) => {
+    const config = ctx.config.get();
+    // Our own re-announcements come back to the wildcard listener: not the printer's, not counted.
+    if (from.port === senderPort && from.address === lanAddress) return;
+    stats.received++;
+    const parsed = parseNotify(datagram);
+    if (!parsed.ok) {
+      stats.ignored[parsed.reason]++;
+      return;
+    }
+    const { serial, headers } = parsed.notify;
+    const printer = config.printers.find((p) => p.serial === serial);
+    if (!printer || printer.address !== from.address) {
+      stats.ignored.unknownPrinter++;
+      return;
+    }
+    const now = Date.now();
+    if (now - (lastSent.get(serial) ?? 0) < duplicateWindowMs) {
+      stats.ignored.duplicate++;
+      return;
+    }
+    lastSent.set(serial, now);
+    const announcement = formatNotify(withHeader(headers, 'Location', ctx.lanAddress()));
+    const { announceAddress, announcePort, multicast: toMulticast } = config.discovery;
+    sender.send(announcement, announcePort, announceAddress);
+    if (toMulticast) sender.send(announcement, ssdpMulticastPort, ssdpGroup);
+    stats.relayed++;
+    stats.lastRelayed[serial] = new Date(now).toISOString();
+  };
+}
+
 /**
  * Listens on the printer segment for the printer's NOTIFY and re-announces it on the LAN with `Location`
  * set to Moat's LAN address, every other header kept. It relays only what a configured printer sends from its
@@ -37,7 +73,7 @@ async function bindSocket(port: number, address: string): Promise<Socket> {
  * and multicast leave by the LAN interface only; the firewall's output chain also drops any NOTIFY towards
  * the printer segment.
  */
-export async function startDiscoveryRelay(ctx: ServiceContext): Promise<DiscoveryRelay> {
+async function startDiscoveryRelay(ctx: ServiceContext): Promise<DiscoveryRelay> {
   const stats: DiscoveryStats = {
     received: 0,
     relayed: 0,
@@ -72,37 +108,7 @@ export async function startDiscoveryRelay(ctx: ServiceContext): Promise<Discover
     sender.setBroadcast(true);
     if (initial.discovery.multicast) sender.setMulticastInterface(lanAddress);
 
-    const lastSent = new Map<string, number>();
-    const senderPort = sender.address().port;
-    const onMessage = (datagram: Buffer, from: { address: string; port: number }) => {
-      const config = ctx.config.get();
-      // Our own re-announcements come back to the wildcard listener: not the printer's, not counted.
-      if (from.port === senderPort && from.address === lanAddress) return;
-      stats.received++;
-      const parsed = parseNotify(datagram);
-      if (!parsed.ok) {
-        stats.ignored[parsed.reason]++;
-        return;
-      }
-      const { serial, headers } = parsed.notify;
-      const printer = config.printers.find((p) => p.serial === serial);
-      if (!printer || printer.address !== from.address) {
-        stats.ignored.unknownPrinter++;
-        return;
-      }
-      const now = Date.now();
-      if (now - (lastSent.get(serial) ?? 0) < duplicateWindowMs) {
-        stats.ignored.duplicate++;
-        return;
-      }
-      lastSent.set(serial, now);
-      const announcement = formatNotify(withHeader(headers, 'Location', ctx.lanAddress()));
-      const { announceAddress, announcePort, multicast: toMulticast } = config.discovery;
-      sender.send(announcement, announcePort, announceAddress);
-      if (toMulticast) sender.send(announcement, ssdpMulticastPort, ssdpGroup);
-      stats.relayed++;
-      stats.lastRelayed[serial] = new Date(now).toISOString();
-    };
+    const onMessage = relayNotify(ctx, stats, sender, lanAddress);
     for (const socket of sockets) {
       // A send or receive error on UDP (no route, interface down) must not stop the service.
       socket.on('error', (error) => ctx.logger.warn({ reason: error.message }, 'discovery socket error'));
@@ -125,3 +131,5 @@ export async function startDiscoveryRelay(ctx: ServiceContext): Promise<Discover
     return { ports: { notify: 0, multicast: 0 }, stats: () => structuredClone(stats), close: async () => {} };
   }
 }
+
+export const discovery: Capability<DiscoveryRelay> = { name: 'discovery', start: startDiscoveryRelay };

@@ -52,6 +52,7 @@ for (const [name, config] of Object.entries(configurations)) {
       mkdirSync(goldenDir, { recursive: true });
       writeFileSync(file, text);
     }
+    // A missing golden file is a failure, not a new baseline: written here, it would pass whatever was rendered.
     assert.ok(existsSync(file), `${file} is missing: write it with MOAT_UPDATE_GOLDEN=1 and review it`);
     assert.equal(text, readFileSync(file, 'utf8'));
     if (!(await nftUsable())) {

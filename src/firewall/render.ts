@@ -152,16 +152,14 @@ export function lanTcpPorts(config: MoatConfig): { ports: number[]; comment: str
   return entries.filter((e) => e.ports.some((p) => p > 0));
 }
 
-export function buildRuleset(config: MoatConfig, facts: FirewallFacts): FirewallRuleset {
-  const lan = quote(config.lan.interface);
-  const segment = quote(config.segment.interface);
-  const upstream = quote(config.firewall.upstreamInterface ?? config.lan.interface);
-  const segmentNet = networkOf(config.segment.address, config.segment.prefixLength);
-  const icmpRate = `limit rate ${config.firewall.icmpPerSecond}/second`;
-  const { passiveMin, passiveMax } = config.ports;
-  const passthrough = config.printers.some((p) => p.passthrough);
-  const discoveryPorts = portSet([config.discovery.notifyPort, config.discovery.multicastPort]);
+const quoteInterfaces = (config: MoatConfig) => ({
+  lan: quote(config.lan.interface),
+  segment: quote(config.segment.interface),
+  upstream: quote(config.firewall.upstreamInterface ?? config.lan.interface),
+});
 
+function inputChain(config: MoatConfig): FirewallChain {
+  const { lan, segment, upstream } = quoteInterfaces(config);
   const input: FirewallChain = {
     name: 'input',
     base: 'type filter hook input priority filter; policy drop;',
@@ -178,8 +176,14 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
     // The upstream interface only carries replies (accepted above as established); nothing is served there.
     input.rules.splice(5, 0, { text: `iifname ${upstream} counter drop`, comment: 'upstream drop' });
   }
+  return input;
+}
 
-  const lanIn: FirewallChain = {
+function lanInChain(config: MoatConfig): FirewallChain {
+  const icmpRate = `limit rate ${config.firewall.icmpPerSecond}/second`;
+  const { passiveMin, passiveMax } = config.ports;
+  const passthrough = config.printers.some((p) => p.passthrough);
+  return {
     name: 'lan_in',
     rules: [
       ...lanTcpPorts(config).map(({ ports, comment }) => ({ text: `tcp dport ${portSet(ports)} accept`, comment })),
@@ -197,8 +201,12 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
       { text: 'counter drop', comment: 'lan drop' },
     ],
   };
+}
 
-  const segmentIn: FirewallChain = {
+function segmentInChain(config: MoatConfig): FirewallChain {
+  const segmentNet = networkOf(config.segment.address, config.segment.prefixLength);
+  const discoveryPorts = portSet([config.discovery.notifyPort, config.discovery.multicastPort]);
+  return {
     name: 'segment_in',
     rules: [
       // Only Moat's address on the segment (and broadcast/multicast there) is served: a packet from the printer
@@ -214,13 +222,18 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
       { text: 'counter drop', comment: 'segment drop' },
     ],
   };
+}
 
+/** The forward chain, with the set and the NAT chain cloud access needs. */
+function forwarding(config: MoatConfig, facts: FirewallFacts): { chains: FirewallChain[]; sets: FirewallSet[] } {
+  const { segment, upstream } = quoteInterfaces(config);
+  const segmentNet = networkOf(config.segment.address, config.segment.prefixLength);
   const forward: FirewallChain = {
     name: 'forward',
     base: 'type filter hook forward priority filter; policy drop;',
     rules: [],
   };
-  const chains: FirewallChain[] = [input, lanIn, segmentIn, forward];
+  const chains: FirewallChain[] = [forward];
   const sets: FirewallSet[] = [];
   if (cloudAccessOn(config)) {
     const never = [...new Set([...facts.lanSubnets, ...neverForwardTo])].join(', ');
@@ -256,7 +269,13 @@ export function buildRuleset(config: MoatConfig, facts: FirewallFacts): Firewall
     });
   }
   forward.rules.push({ text: 'counter drop', comment: 'forward drop' });
+  return { chains, sets };
+}
 
+export function buildRuleset(config: MoatConfig, facts: FirewallFacts): FirewallRuleset {
+  const { segment } = quoteInterfaces(config);
+  const { chains: forwardChains, sets } = forwarding(config, facts);
+  const chains: FirewallChain[] = [inputChain(config), lanInChain(config), segmentInChain(config), ...forwardChains];
   chains.push({
     name: 'output',
     base: 'type filter hook output priority filter; policy accept;',

@@ -1,3 +1,4 @@
+import type { Capability } from '../capability.js';
 import type { MoatConfig } from '../config/schema.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { FirewallStatus } from '../status.js';
@@ -14,7 +15,7 @@ export interface FirewallService extends RunningService {
  * Stopping Moat leaves the table in place (a stopped Moat must not open the printer); `moat firewall remove`
  * takes it away.
  */
-export async function startFirewall(ctx: ServiceContext): Promise<FirewallService> {
+async function startFirewall(ctx: ServiceContext): Promise<FirewallService> {
   const appliedFile = appliedRecordFile(ctx.paths);
   let lastError: string | undefined;
   let applied = false;
@@ -80,3 +81,5 @@ export async function startFirewall(ctx: ServiceContext): Promise<FirewallServic
     },
   };
 }
+
+export const firewall: Capability<FirewallService> = { name: 'firewall', start: startFirewall };

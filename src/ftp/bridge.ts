@@ -1,14 +1,21 @@
 import { TLSSocket } from 'node:tls';
-import { LanAuthenticator } from '../auth/lan-auth.js';
+import type { FtpConnection } from 'ftp-srv';
+import type { Capability } from '../capability.js';
+import type { ServerIdentity } from '../certs/store.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
+import type { Logger } from '../log.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
 import { dataCommands } from './data-commands.js';
-import { commandSocket, createFtpServer } from './ftp-srv-adapter.js';
+import { commandSocket, createFtpServer, refuseConnection } from './ftp-srv-adapter.js';
 import { PrinterSession } from './printer-session.js';
 import { RelayFileSystem } from './relay-fs.js';
 import { TlsSessionCache } from './tls-sessions.js';
 import { TransferTracker } from './transfers.js';
+
+// vsFTPd's words when max_per_ip and max_clients are reached, so clients treat them as they do the printer's.
+const tooManyFromAddress = 'There are too many connections from your internet address.';
+const tooManyUsers = 'There are too many connected users, please try later.';
 
 export interface FtpBridge extends RunningService {
   port: number;
@@ -17,20 +24,110 @@ export interface FtpBridge extends RunningService {
   clients(): ClientEvent[];
 }
 
+/** Control connections per client address, counted before login (vsFTPd's max_per_ip). */
+function limitPerAddress(ctx: ServiceContext, logger: Logger): (socket: TLSSocket) => string | undefined {
+  const perAddress = new Map<string, number>();
+  return (socket) => {
+    // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
+    socket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
+    const address = socket.remoteAddress ?? '';
+    const open = perAddress.get(address) ?? 0;
+    if (open >= ctx.config.get().ftp.maxConnectionsPerAddress) {
+      logger.warn({ address }, 'FTP connection refused: too many from this address');
+      return tooManyFromAddress;
+    }
+    perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+    return undefined;
+  };
+}
+
+interface LoginDeps {
+  ctx: ServiceContext;
+  logger: Logger;
+  printerSessions: Map<string, PrinterSession>;
+  clients: Map<string, ClientEvent>;
+  transfers: TransferTracker;
+}
+
+/** A LAN login: the access code, then a printer session of its own, under the printer's session limit. */
+async function logIn(
+  { ctx, logger, printerSessions, clients, transfers }: LoginDeps,
+  connection: FtpConnection,
+  username: string,
+  password: string | undefined,
+): Promise<RelayFileSystem> {
+  const socket = commandSocket(connection);
+  const address = connection.ip ?? '';
+  if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
+  // The MQTT bridge's login rules and the service's one throttle (see ctx.logins).
+  const entry = await ctx.lanAuth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
+  if (!entry) {
+    logger.info({ address }, 'FTP login refused');
+    throw new Error('Login incorrect');
+  }
+  const current = ctx.config.get();
+  // Printers in passthrough are reached through the TCP relays, not through this bridge.
+  const printer = current.printers.find((p) => !p.passthrough);
+  if (!printer) throw new Error('No printer configured');
+  // Every session here holds its own connection to this one printer: keep under what the printer admits.
+  if (printerSessions.size >= current.ftp.maxSessionsPerPrinter) {
+    logger.warn({ address, label: entry.label }, 'FTP login refused: the printer has its most sessions');
+    await refuseConnection(connection, tooManyUsers);
+    throw new Error(tooManyUsers);
+  }
+  const session = new PrinterSession(
+    {
+      printer,
+      accessCode: ctx.printerAccessCode(printer.serial),
+      timeoutMs: current.ftp.printerTimeoutMs,
+    },
+    logger,
+  );
+  printerSessions.set(connection.id, session);
+  const connected: ClientEvent = {
+    protocol: 'ftp',
+    kind: 'connected',
+    clientId: connection.id,
+    label: entry.label,
+    role: entry.role,
+    address,
+    at: new Date().toISOString(),
+  };
+  clients.set(connection.id, connected);
+  ctx.events.emit('client', connected);
+  logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
+  return new RelayFileSystem(connection, {
+    session,
+    role: entry.role,
+    policy: current.ftp,
+    transfers,
+    serial: printer.serial,
+    label: entry.label,
+    address,
+    logger,
+  });
+}
+
 /**
  * The LAN FTPS bridge: ftp-srv on implicit TLS (never plaintext), each LAN session logged in with a LAN
  * access code and relayed to the printer through its own printer connection (see relay-fs.ts).
  */
-export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
+async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const config = ctx.config.get();
   const logger = ctx.logger.child({ component: 'ftp' });
   const sessions = new TlsSessionCache();
-  const tls = { ...lanServerTlsOptions(ctx.identity), ...sessions.serverOptions() };
+  // Control and data listeners share the session cache and ticket keys, with whichever certificate is current.
+  const tls = (identity: ServerIdentity) => ({ ...lanServerTlsOptions(identity), ...sessions.serverOptions() });
   const transfers = new TransferTracker(ctx.events);
 
   const { server, control, onConnect, replaceCommands } = createFtpServer({
     url: `ftps://${config.lan.bindAddress}:${config.ports.ftps}`,
-    tls,
+    tls: tls(ctx.identity),
     pasv_url: ctx.lanAddress(),
     pasv_min: config.ports.passiveMin,
     pasv_max: config.ports.passiveMax,
@@ -43,13 +140,14 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     log: logger.child({ library: 'ftp-srv' }, { level: logger.isLevelEnabled('trace') ? 'debug' : logger.level }),
   });
   sessions.attach(control);
+  ctx.followIdentity(control, tls);
   control.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
   replaceCommands(
     dataCommands({
       bindAddress: config.lan.bindAddress,
       lanAddress: () => ctx.lanAddress(),
       portRange: { min: config.ports.passiveMin, max: config.ports.passiveMax },
-      tls,
+      tls: () => tls(ctx.identity),
       sessions,
       requireSessionReuse: () => ctx.config.get().ftp.requireSessionReuse,
       idleTimeoutMs: () => ctx.config.get().ftp.idleTimeoutMs,
@@ -57,64 +155,14 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     }),
   );
 
-  // The MQTT bridge's login rules (user `bblp`, growing delay per address after failures) for FTP logins too.
-  const auth = new LanAuthenticator(ctx.accessCodes, {
-    baseDelayMs: config.mqtt.loginDelayBaseMs,
-    maxDelayMs: config.mqtt.loginDelayMaxMs,
-  });
   const printerSessions = new Map<string, PrinterSession>();
   const clients = new Map<string, ClientEvent>();
 
-  // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
-  onConnect((socket) => socket.setTimeout(ctx.config.get().ftp.idleTimeoutMs));
+  onConnect(limitPerAddress(ctx, logger));
 
+  const bridge: LoginDeps = { ctx, logger, printerSessions, clients, transfers };
   server.on('login', ({ connection, username, password }, resolve, reject) => {
-    const socket = commandSocket(connection);
-    const address = connection.ip ?? '';
-    const login = async () => {
-      if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
-      const entry = await auth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
-      if (!entry) {
-        logger.info({ address }, 'FTP login refused');
-        throw new Error('Login incorrect');
-      }
-      const current = ctx.config.get();
-      // Printers in passthrough are reached through the TCP relays, not through this bridge.
-      const printer = current.printers.find((p) => !p.passthrough);
-      if (!printer) throw new Error('No printer configured');
-      const session = new PrinterSession(
-        {
-          printer,
-          accessCode: ctx.printerAccessCode(printer.serial),
-          timeoutMs: current.ftp.printerTimeoutMs,
-        },
-        logger,
-      );
-      printerSessions.set(connection.id, session);
-      const connected: ClientEvent = {
-        protocol: 'ftp',
-        kind: 'connected',
-        clientId: connection.id,
-        label: entry.label,
-        role: entry.role,
-        address,
-        at: new Date().toISOString(),
-      };
-      clients.set(connection.id, connected);
-      ctx.events.emit('client', connected);
-      logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
-      return new RelayFileSystem(connection, {
-        session,
-        role: entry.role,
-        policy: current.ftp,
-        transfers,
-        serial: printer.serial,
-        label: entry.label,
-        address,
-        logger,
-      });
-    };
-    login().then(
+    logIn(bridge, connection, username, password).then(
       (fs) => resolve({ fs }),
       (error: Error) => reject(error),
     );
@@ -143,3 +191,5 @@ export async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
     },
   };
 }
+
+export const ftpBridge: Capability<FtpBridge> = { name: 'ftps bridge', start: startFtpBridge };

@@ -23,7 +23,8 @@ export interface DataSettings {
   /** Moat's address as the LAN client sees it: the PASV reply. */
   lanAddress: () => string;
   portRange: { min: number; max: number };
-  tls: TlsOptions;
+  /** Read for each data connection: after a re-issue of Moat's certificate, new data connections present it. */
+  tls: () => TlsOptions;
   sessions: TlsSessionCache;
   requireSessionReuse: () => boolean;
   /** Control-connection idle timeout, suspended while a transfer runs (a long upload is not idle). */
@@ -45,7 +46,17 @@ function replyFor(error: unknown, fallback: number): { code: number; message: st
   };
 }
 
-export function dataCommands(settings: DataSettings): Record<string, CommandHandler<RelayFileSystem>> {
+interface Transfers {
+  transfer(
+    session: Session,
+    command: string,
+    work: (data: Socket) => Promise<void>,
+    onFailure?: (reason: string) => Promise<void>,
+  ): Promise<void>;
+  refuse(session: Session, command: string, error: unknown): Promise<void>;
+}
+
+function transfers(settings: DataSettings): Transfers {
   const logger = settings.logger;
 
   /** Every refused or failed data connection and transfer, with its reply: the operator's only trace of it. */
@@ -94,14 +105,18 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
     await session.reply(reply.code, reply.message);
   }
 
-  const passive: CommandHandler<RelayFileSystem> = async (session, command) => {
+  return { transfer, refuse };
+}
+
+function passiveHandler(settings: DataSettings, { refuse }: Transfers): CommandHandler<RelayFileSystem> {
+  return async (session, command) => {
     try {
       const channel = await openPassiveData({
         host: settings.bindAddress,
         portRange: settings.portRange,
         peerAddress: session.commandSocket.remoteAddress ?? '',
         tls: {
-          options: settings.tls,
+          options: settings.tls(),
           sessions: settings.sessions,
           requireSessionReuse: settings.requireSessionReuse(),
         },
@@ -115,8 +130,10 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
       return refuse(session, command.directive, error);
     }
   };
+}
 
-  const list: CommandHandler<RelayFileSystem> = async (session, command) => {
+function listHandler({ transfer, refuse }: Transfers): CommandHandler<RelayFileSystem> {
+  return async (session, command) => {
     // ftp-srv takes single-letter options (-a) out of the argument but leaves combined ones (-la): ignore them.
     const path = command.arg && !command.arg.startsWith('-') ? command.arg : '.';
     let entries: EntryStat[];
@@ -133,8 +150,10 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
       await pipeline([Buffer.from(text)], data);
     });
   };
+}
 
-  const retrieve: CommandHandler<RelayFileSystem> = async (session, command) => {
+function retrieveHandler({ transfer, refuse }: Transfers): CommandHandler<RelayFileSystem> {
+  return async (session, command) => {
     let download: PrinterDownload;
     try {
       download = await session.fs.read(command.arg ?? '');
@@ -157,8 +176,10 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
       },
     );
   };
+}
 
-  const store: CommandHandler<RelayFileSystem> = async (session, command) => {
+function storeHandler({ transfer, refuse }: Transfers): CommandHandler<RelayFileSystem> {
+  return async (session, command) => {
     let upload: PrinterUpload;
     try {
       upload = session.fs.write(command.arg ?? '');
@@ -178,33 +199,38 @@ export function dataCommands(settings: DataSettings): Record<string, CommandHand
       (reason) => upload.discard(reason),
     );
   };
+}
 
-  /** The printer's own MDTM, to the second (a LIST date may only name the day). */
-  const modified: CommandHandler<RelayFileSystem> = async (session, command) => {
-    try {
-      const date = await session.fs.modified(command.arg ?? '');
-      return session.reply(213, date.toISOString().replace(/[-:T]/g, '').slice(0, 14));
-    } catch (error) {
-      const reply = replyFor(error, 550);
-      return session.reply(reply.code, reply.message);
-    }
-  };
+/** The printer's own MDTM, to the second (a LIST date may only name the day). */
+const modified: CommandHandler<RelayFileSystem> = async (session, command) => {
+  try {
+    const date = await session.fs.modified(command.arg ?? '');
+    return session.reply(213, date.toISOString().replace(/[-:T]/g, '').slice(0, 14));
+  } catch (error) {
+    const reply = replyFor(error, 550);
+    return session.reply(reply.code, reply.message);
+  }
+};
 
-  /** What the printer's dialect lacks, refused with the reason (ftp-srv would only say "blacklisted"). */
-  const refusal =
-    (reason: string): CommandHandler<RelayFileSystem> =>
-    (session) =>
-      session.reply(502, reason);
-  // Active mode would have Moat connect out to addresses a client names (FTP bounce).
-  const active = refusal('Active mode is not supported: use PASV or EPSV');
+/** What the printer's dialect lacks, refused with the reason (ftp-srv would only say "blacklisted"). */
+const refusal =
+  (reason: string): CommandHandler<RelayFileSystem> =>
+  (session) =>
+    session.reply(502, reason);
+// Active mode would have Moat connect out to addresses a client names (FTP bounce).
+const active = refusal('Active mode is not supported: use PASV or EPSV');
 
+export function dataCommands(settings: DataSettings): Record<string, CommandHandler<RelayFileSystem>> {
+  const run = transfers(settings);
+  const passive = passiveHandler(settings, run);
+  const list = listHandler(run);
   return {
     PASV: passive,
     EPSV: passive,
     LIST: list,
     NLST: list,
-    RETR: retrieve,
-    STOR: store,
+    RETR: retrieveHandler(run),
+    STOR: storeHandler(run),
     MDTM: modified,
     PORT: active,
     EPRT: active,

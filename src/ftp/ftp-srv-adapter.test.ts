@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TLSSocket } from 'node:tls';
-import { loggedIn } from '../../test/helpers/ftp-control.js';
+import { ftpControl, loggedIn } from '../../test/helpers/ftp-control.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { createPrinterPki } from '../certs/printer-pki.js';
 import { silentLogger } from '../log.js';
@@ -13,10 +13,87 @@ import {
   commandSocket,
   connectorOf,
   createFtpServer,
+  refuseConnection,
   registry,
   setConnector,
   signals,
 } from './ftp-srv-adapter.js';
+
+interface ContractServer {
+  adapted: AdaptedServer;
+  tls: { key: string; cert: string };
+  port: number;
+  /** What the 'connect' listener and the login handler were given. */
+  connected: unknown[];
+  loginSockets: unknown[];
+  closedChannels(): number;
+}
+
+/** An ftp-srv server through the adapter, with a replaced NOOP and a data channel that never comes. */
+async function startContractServer(caFile: string): Promise<ContractServer> {
+  const pki = await createPrinterPki('01S00C000000001');
+  writeFileSync(caFile, pki.ca.certPem);
+  const tls = { key: pki.leaf.keyPem, cert: pki.leaf.certPem };
+  const connected: unknown[] = [];
+  const loginSockets: unknown[] = [];
+  let closedChannels = 0;
+  const adapted = createFtpServer({
+    url: 'ftps://127.0.0.1:0',
+    tls,
+    anonymous: false,
+    log: silentLogger(),
+  });
+  adapted.onConnect((socket) => {
+    connected.push(socket);
+    return undefined;
+  });
+  adapted.server.on('login', ({ connection }, resolve) => {
+    loginSockets.push(commandSocket(connection));
+    resolve({});
+  });
+  adapted.replaceCommands({
+    NOOP: (session) => session.reply(200, `moat ${session.id}`),
+    // A data channel that never comes; ftp-srv itself must end it (ABOR, disconnect).
+    PASV: async (session) => {
+      setConnector(
+        session,
+        () => new Promise(() => {}),
+        () => closedChannels++,
+      );
+      return session.reply(227, 'PASV OK (127,0,0,1,0,1)');
+    },
+    SIZE: async (session) => {
+      connectorOf(session).end();
+      return session.reply(213, '0');
+    },
+  });
+  await adapted.server.listen();
+  const port = (adapted.control.address() as { port: number }).port;
+  return { adapted, tls, port, connected, loginSockets, closedChannels: () => closedChannels };
+}
+
+/** refuseConnection and onConnect's refusal, on a server of their own. */
+async function assertRefusals(tls: { key: string; cert: string }, caFile: string): Promise<void> {
+  let refuseNext = true;
+  const limited = createFtpServer({ url: 'ftps://127.0.0.1:0', tls, log: silentLogger() });
+  limited.onConnect(() => (refuseNext ? 'no room' : undefined));
+  limited.server.on('login', ({ connection }, _resolve, reject) => {
+    refuseConnection(connection, 'full').then(() => reject(new Error('full')));
+  });
+  await limited.server.listen();
+  const limitedPort = (limited.control.address() as { port: number }).port;
+  try {
+    await assert.rejects(ftpControl(limitedPort, caFile), /unexpected greeting: 421 no room/);
+    refuseNext = false;
+    const session = await ftpControl(limitedPort, caFile);
+    await session.send('USER bblp');
+    assert.equal(await session.send('PASS any'), '421 full');
+    await session.closed;
+    await assert.rejects(session.next(), /closed/, 'no 530 after the 421');
+  } finally {
+    await limited.server.close();
+  }
+}
 
 /**
  * The contract between Moat and ftp-srv's internals: if an ftp-srv update moves any of them, this fails here,
@@ -25,48 +102,16 @@ import {
 describe('ftp-srv adapter contract', () => {
   const dir = mkdtempSync(join(tmpdir(), 'moat-ftp-srv-'));
   const caFile = join(dir, 'ca.pem');
+  let server: ContractServer;
   let adapted: AdaptedServer;
   let tls: { key: string; cert: string };
   let port: number;
   let listenersBefore: number[];
-  const connected: unknown[] = [];
-  const loginSockets: unknown[] = [];
-  let closedChannels = 0;
 
   before(async () => {
-    const pki = await createPrinterPki('01S00C000000001');
-    writeFileSync(caFile, pki.ca.certPem);
-    tls = { key: pki.leaf.keyPem, cert: pki.leaf.certPem };
     listenersBefore = signals.map((signal) => process.listenerCount(signal));
-    adapted = createFtpServer({
-      url: 'ftps://127.0.0.1:0',
-      tls,
-      anonymous: false,
-      log: silentLogger(),
-    });
-    adapted.onConnect((socket) => connected.push(socket));
-    adapted.server.on('login', ({ connection }, resolve) => {
-      loginSockets.push(commandSocket(connection));
-      resolve({});
-    });
-    adapted.replaceCommands({
-      NOOP: (session) => session.reply(200, `moat ${session.id}`),
-      // A data channel that never comes; ftp-srv itself must end it (ABOR, disconnect).
-      PASV: async (session) => {
-        setConnector(
-          session,
-          () => new Promise(() => {}),
-          () => closedChannels++,
-        );
-        return session.reply(227, 'PASV OK (127,0,0,1,0,1)');
-      },
-      SIZE: async (session) => {
-        connectorOf(session).end();
-        return session.reply(213, '0');
-      },
-    });
-    await adapted.server.listen();
-    port = (adapted.control.address() as { port: number }).port;
+    server = await startContractServer(caFile);
+    ({ adapted, tls, port } = server);
   });
   after(async () => {
     await adapted?.server.close();
@@ -88,12 +133,15 @@ describe('ftp-srv adapter contract', () => {
   it("reaches ftp-srv's TLS listener, the 'connect' event and a connection's command socket", async () => {
     const session = await loggedIn(port, caFile, 'any');
     try {
-      assert.ok(connected[0] instanceof TLSSocket, "'connect' gives the control connection's TLS socket");
-      assert.ok(loginSockets[0] instanceof TLSSocket, "a login's connection has its commandSocket");
+      assert.ok(server.connected[0] instanceof TLSSocket, "'connect' gives the control connection's TLS socket");
+      assert.ok(server.loginSockets[0] instanceof TLSSocket, "a login's connection has its commandSocket");
     } finally {
       session.close();
     }
   });
+
+  it('refuses a connection with 421 instead of the greeting, or instead of the 530 of a refused login', () =>
+    assertRefusals(tls, caFile));
 
   it('dispatches replaced commands on this server only', async () => {
     const session = await loggedIn(port, caFile, 'any');
@@ -119,9 +167,9 @@ describe('ftp-srv adapter contract', () => {
     const session = await loggedIn(port, caFile, 'any');
     assert.match(await session.send('PASV'), /^227/);
     assert.match(await session.send('SIZE x'), /^213/);
-    assert.equal(closedChannels, 1, 'connectorOf(session).end() reached the data channel');
+    assert.equal(server.closedChannels(), 1, 'connectorOf(session).end() reached the data channel');
     assert.match(await session.send('PASV'), /^227/);
     session.close();
-    await waitFor(() => closedChannels === 2, { what: 'the disconnect to end the data channel' });
+    await waitFor(() => server.closedChannels() === 2, { what: 'the disconnect to end the data channel' });
   });
 });

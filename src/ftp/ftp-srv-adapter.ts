@@ -59,8 +59,11 @@ export interface AdaptedServer {
   server: FtpSrv;
   /** ftp-srv's own TLS listener, for the session cache and handshake logging. */
   control: TlsServer;
-  /** Called with each new control connection's socket, before its greeting. */
-  onConnect(listener: (commandSocket: TLSSocket) => void): void;
+  /**
+   * Called with each new control connection's socket, before its greeting. A listener that returns a message
+   * refuses the connection: `421 message` instead of the greeting, then it is closed.
+   */
+  onConnect(listener: (commandSocket: TLSSocket) => string | undefined): void;
   /** Replaces ftp-srv's handlers for these commands on this server only. */
   replaceCommands<Fs>(handlers: Record<string, CommandHandler<Fs>>): void;
 }
@@ -78,9 +81,10 @@ export function createFtpServer(options: FtpServerOptions): AdaptedServer {
     control,
     // 'connect' is emitted by ftp-srv but missing from its type declarations.
     onConnect: (listener) =>
-      (server as EventEmitter).on('connect', ({ connection }: { connection: Internals }) =>
-        listener(connection.commandSocket as TLSSocket),
-      ),
+      (server as EventEmitter).on('connect', ({ connection }: { connection: Internals & FtpConnection }) => {
+        const refusal = listener(connection.commandSocket as TLSSocket);
+        if (refusal !== undefined) void refuseConnection(connection, refusal);
+      }),
     replaceCommands: (handlers) => {
       for (const directive of Object.keys(handlers)) patchRegistry(directive);
       serverHandlers.set(server, handlers as Record<string, CommandHandler>);
@@ -98,6 +102,17 @@ function patchRegistry(directive: string): void {
     return handler ? handler(session(this), args.command) : original.call(this, args);
   };
   entry.moat = true;
+}
+
+/**
+ * Ends a connection with `421 message`, vsFTPd's answer when a limit is reached. Whatever ftp-srv still
+ * replies on it — the greeting right after 'connect', the 530 after a refused login — is dropped.
+ */
+export async function refuseConnection(connection: FtpConnection, message: string): Promise<void> {
+  const reply = connection.reply.bind(connection);
+  connection.reply = () => Promise.resolve();
+  await reply(421, message);
+  commandSocket(connection).destroy();
 }
 
 /** The control connection's socket of an ftp-srv connection (a login event's connection, say). */

@@ -18,7 +18,7 @@ function refusal(name: string, cwd = '/', withPolicy = policy): FtpRefusal {
   assert.fail(`${JSON.stringify(name)} was accepted`);
 }
 
-describe('upload policy', () => {
+describe('upload policy: where an accepted name lands', () => {
   it('accepts plain print files, also in a subdirectory, as paths from the working directory', () => {
     for (const [name, path] of [
       ['model.3mf', '/model.3mf'],
@@ -52,7 +52,9 @@ describe('upload policy', () => {
       assert.equal(refusal(name as string, cwd).code, 553, `${name} in ${cwd}`);
     assert.equal(refusal('verify_job', '/', { ...policy, allowedNames: [] }).code, 553);
   });
+});
 
+describe('upload policy: what is refused', () => {
   it('refuses climbing out, relative or absolute', () => {
     for (const name of ['../x.3mf', 'a/../../x.3mf', '/../x.3mf', '/cache/../../x.3mf', '..', '/..', '/../verify_job'])
       assert.match(refusal(name).message, /traversal/, name);

@@ -37,9 +37,16 @@ export function neverForwarded(name: string): string | undefined {
   return Object.hasOwn(answeredByMoat, name) ? answeredByMoat[name] : undefined;
 }
 
-export type ParsedCommand =
-  | { ok: true; name: string; kind: string; command: string; sequenceId?: string }
-  | { ok: false; name: string; reason: string };
+/** A payload that names one command. */
+export interface Command {
+  ok: true;
+  name: string;
+  kind: string;
+  command: string;
+  sequenceId?: string;
+}
+
+export type ParsedCommand = Command | { ok: false; name: string; reason: string };
 
 export function parseCommand(payload: Buffer): ParsedCommand {
   let message: unknown;

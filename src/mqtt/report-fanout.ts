@@ -1,3 +1,4 @@
+import mqttPacket from 'mqtt-packet';
 import { topicFilterMatches } from './topic-filter.js';
 
 /**
@@ -13,22 +14,13 @@ import { topicFilterMatches } from './topic-filter.js';
 export interface ReportSubscriber {
   connected: boolean;
   closed: boolean;
-  conn: { writable: boolean; write(chunk: Buffer): boolean };
+  conn: { writable: boolean; writableLength: number; write(chunk: Buffer): boolean; destroy(): void };
   subscriptions?: Record<string, unknown>;
 }
 
 /** An MQTT 3.1.1 PUBLISH, QoS 0, retain and dup clear: the bytes aedes writes for such a packet. */
 export function encodeReport(topic: string, payload: Buffer): Buffer {
-  const topicBytes = Buffer.from(topic, 'utf8');
-  const lengthBytes: number[] = [];
-  let remaining = 2 + topicBytes.length + payload.length;
-  do {
-    const digit = remaining % 128;
-    remaining = Math.floor(remaining / 128);
-    lengthBytes.push(remaining > 0 ? digit | 0x80 : digit);
-  } while (remaining > 0);
-  const head = Buffer.from([0x30, ...lengthBytes, topicBytes.length >> 8, topicBytes.length & 0xff]);
-  return Buffer.concat([head, topicBytes, payload]);
+  return mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
 }
 
 export function subscribesTo(client: ReportSubscriber, topic: string): boolean {
@@ -40,17 +32,42 @@ export function subscribesTo(client: ReportSubscriber, topic: string): boolean {
   return false;
 }
 
-/** Writes an encoded report to one client, as aedes would: only to a connected, open connection. */
-export function sendReport(client: ReportSubscriber, packet: Buffer): void {
-  if (client.connected && !client.closed && client.conn.writable) client.conn.write(packet);
+/**
+ * How much unsent report data one client may have queued in Moat. A subscriber that stops reading would
+ * otherwise hold every later report in memory (QoS 0 has no flow control but the socket's own), as
+ * mosquitto's max_queued_bytes guards against; past the cap the client is disconnected.
+ */
+export interface ReportQueueCap {
+  maxBytes: number;
+  onOverflow(client: ReportSubscriber, queuedBytes: number): void;
+}
+
+/**
+ * Writes an encoded report to one client, as aedes would: only to a connected, open connection; a client
+ * whose queue would pass the cap is disconnected instead.
+ */
+export function sendReport(client: ReportSubscriber, packet: Buffer, cap: ReportQueueCap): void {
+  if (!client.connected || client.closed || !client.conn.writable) return;
+  const queued = client.conn.writableLength;
+  if (queued + packet.length > cap.maxBytes) {
+    client.conn.destroy();
+    cap.onOverflow(client, queued);
+    return;
+  }
+  client.conn.write(packet);
 }
 
 /** Sends a report to every client subscribed to its topic (once each, however many filters match). */
-export function fanOutReport(clients: Iterable<ReportSubscriber>, topic: string, payload: Buffer): void {
+export function fanOutReport(
+  clients: Iterable<ReportSubscriber>,
+  topic: string,
+  payload: Buffer,
+  cap: ReportQueueCap,
+): void {
   let packet: Buffer | undefined;
   for (const client of clients) {
     if (!subscribesTo(client, topic)) continue;
     packet ??= encodeReport(topic, payload);
-    sendReport(client, packet);
+    sendReport(client, packet, cap);
   }
 }

@@ -22,6 +22,9 @@ export interface UpstreamOptions {
   retryMaxMs: number;
 }
 
+/** How a publish ended: undefined once written (QoS 0) or acknowledged by the printer (QoS 1), else what happened. */
+export type PublishDone = (failure: string | undefined) => void;
+
 export interface UpstreamEvents {
   online: [];
   offline: [reason: string];
@@ -35,6 +38,8 @@ export class PrinterUpstream extends EventEmitter<UpstreamEvents> {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastError = 'not connected yet';
+  /** Publishes of the current connection not yet ended: each fails when the connection closes. */
+  private readonly unfinished = new Set<() => void>();
   private readonly reportTopic: string;
   private readonly requestTopic: string;
 
@@ -48,10 +53,28 @@ export class PrinterUpstream extends EventEmitter<UpstreamEvents> {
     this.connect();
   }
 
-  /** Sends a request payload byte-for-byte; false when the printer is not connected. */
-  publish(payload: Buffer, qos: 0 | 1 = 0): boolean {
-    if (!this.online || !this.client) return false;
-    this.client.publish(this.requestTopic, payload, { qos });
+  /**
+   * Sends a request payload byte-for-byte; false when the printer is not connected. `done` is called once.
+   * mqtt.js reports a write to a socket being torn down by never calling back (it waits for a `drain`), and
+   * an unacknowledged QoS 1 publish only when the client is cleaned up: so every publish still open when
+   * the connection closes fails then.
+   */
+  publish(payload: Buffer, qos: 0 | 1 = 0, done: PublishDone = () => {}): boolean {
+    const client = this.client;
+    if (!this.online || !client) {
+      done('printer not connected');
+      return false;
+    }
+    const lost =
+      qos === 0
+        ? 'printer connection closed before the command was sent'
+        : 'printer connection closed before the printer acknowledged it';
+    const finish = (failure: string | undefined) => {
+      if (this.unfinished.delete(fail)) done(failure);
+    };
+    const fail = () => finish(lost);
+    this.unfinished.add(fail);
+    client.publish(this.requestTopic, payload, { qos }, (error) => finish(error ? lost : undefined));
     return true;
   }
 
@@ -84,6 +107,8 @@ export class PrinterUpstream extends EventEmitter<UpstreamEvents> {
       keepalive: 30,
       connectTimeout: 10000,
       reconnectPeriod: 0,
+      // This client never reconnects: a QoS 0 publish it cannot write now fails instead of waiting in its queue.
+      queueQoSZero: false,
       resubscribe: false,
     });
     this.client = client;
@@ -109,6 +134,7 @@ export class PrinterUpstream extends EventEmitter<UpstreamEvents> {
     client.once('close', () => {
       client.removeAllListeners('message');
       client.end(true);
+      for (const fail of [...this.unfinished]) fail();
       if (this.client !== client) return;
       this.client = undefined;
       this.setOffline(this.lastError);

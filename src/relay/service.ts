@@ -1,3 +1,4 @@
+import { type Capability, startInOrder } from '../capability.js';
 import { type MoatConfig, type PrinterConfig, printerFtpPort, printerMqttPort } from '../config/schema.js';
 import { relayAssignments } from '../firewall/render.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
@@ -45,13 +46,9 @@ function passthroughRelays(config: MoatConfig, printer: PrinterConfig): Omit<Tcp
 }
 
 /** Starts the camera, file-tunnel and bind relays per printer, and the passthrough relays where configured. */
-export async function startRelays(ctx: ServiceContext): Promise<RelayService> {
+async function startRelays(ctx: ServiceContext): Promise<RelayService> {
   const config = ctx.config.get();
   const listenHost = config.lan.bindAddress;
-  const running: { serial: string; relay: TcpRelay }[] = [];
-  const close = async () => {
-    await Promise.all(running.map(({ relay }) => relay.close()));
-  };
   const planned: { serial: string; options: TcpRelayOptions }[] = [];
   for (const { printer, relay } of relayAssignments(config)) {
     planned.push({
@@ -76,14 +73,11 @@ export async function startRelays(ctx: ServiceContext): Promise<RelayService> {
   for (const other of others) {
     ctx.logger.error({ serial: other.serial }, 'only one printer per Moat can be in passthrough mode; not relayed');
   }
-  try {
-    for (const { serial, options } of planned) {
-      running.push({ serial, relay: await startTcpRelay(options) });
-    }
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const started = await startInOrder(
+    ctx,
+    planned.map(({ options }): Capability<TcpRelay> => ({ name: options.name, start: () => startTcpRelay(options) })),
+  );
+  const running = planned.map(({ serial }, i) => ({ serial, relay: started.running[i] as TcpRelay }));
   ctx.logger.info(
     {
       relays: running.map(({ serial, relay }) => ({ serial, name: relay.stats().name, port: relay.port })).slice(0, 8),
@@ -92,6 +86,8 @@ export async function startRelays(ctx: ServiceContext): Promise<RelayService> {
   );
   return {
     stats: () => running.map(({ serial, relay }) => ({ serial, ...relay.stats() })),
-    close,
+    close: started.close,
   };
 }
+
+export const relays: Capability<RelayService> = { name: 'relays', start: startRelays };

@@ -68,6 +68,59 @@ export interface SimulatedPrinter {
   close(): Promise<void>;
 }
 
+/** The simulator's counters as JSON on 127.0.0.1 (GET /stats). */
+async function serveStats(stats: SimulatorStats, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/stats') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stats));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
+function startFtpPart(
+  ftp: Exclude<SimulatedPrinterOptions['ftp'], false | undefined>,
+  common: { host: string; accessCode: string; pki: PrinterPki; stats: SimulatorStats },
+) {
+  mkdirSync(ftp.rootDir, { recursive: true });
+  return startSimulatedFtp({
+    ...common,
+    port: ftp.port ?? 0,
+    transport: ftp.transport,
+    rootDir: ftp.rootDir,
+    requireSessionReuse: ftp.requireSessionReuse ?? true,
+    ...(ftp.bytesPerSecond !== undefined && { bytesPerSecond: ftp.bytesPerSecond }),
+    ...(ftp.uncleanDataClose !== undefined && { uncleanDataClose: ftp.uncleanDataClose }),
+  });
+}
+
+function startNotifyPart(
+  serial: string,
+  model: PrinterModel,
+  host: string,
+  notify: Exclude<SimulatedPrinterOptions['notify'], false | undefined>,
+  stats: SimulatorStats,
+) {
+  return startNotifier({
+    serial,
+    model,
+    location: notify.location ?? host,
+    targetHost: notify.targetHost,
+    targetPort: notify.targetPort,
+    intervalMs: notify.intervalMs ?? 5000,
+    multicast: notify.multicast ?? false,
+    stats,
+    ...(notify.bindAddress !== undefined && { bindAddress: notify.bindAddress }),
+  });
+}
+
 /** A whole simulated printer: MQTT broker, FTP server, NOTIFY sender, camera/bind services and a stats endpoint. */
 export async function startSimulatedPrinter(options: SimulatedPrinterOptions): Promise<SimulatedPrinter> {
   const model = printerModel(options.model);
@@ -104,37 +157,11 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
       publishReport = mqtt.publishReport;
     }
     if (options.ftp) {
-      mkdirSync(options.ftp.rootDir, { recursive: true });
-      const ftp = await startSimulatedFtp({
-        host,
-        port: options.ftp.port ?? 0,
-        transport: options.ftp.transport,
-        accessCode: options.accessCode,
-        pki,
-        stats,
-        rootDir: options.ftp.rootDir,
-        requireSessionReuse: options.ftp.requireSessionReuse ?? true,
-        ...(options.ftp.bytesPerSecond !== undefined && { bytesPerSecond: options.ftp.bytesPerSecond }),
-        ...(options.ftp.uncleanDataClose !== undefined && { uncleanDataClose: options.ftp.uncleanDataClose }),
-      });
+      const ftp = await startFtpPart(options.ftp, { host, accessCode: options.accessCode, pki, stats });
       running.push(ftp);
       ports.ftp = ftp.port;
     }
-    if (options.notify) {
-      running.push(
-        await startNotifier({
-          serial: options.serial,
-          model,
-          location: options.notify.location ?? host,
-          targetHost: options.notify.targetHost,
-          targetPort: options.notify.targetPort,
-          intervalMs: options.notify.intervalMs ?? 5000,
-          multicast: options.notify.multicast ?? false,
-          stats,
-          ...(options.notify.bindAddress !== undefined && { bindAddress: options.notify.bindAddress }),
-        }),
-      );
-    }
+    if (options.notify) running.push(await startNotifyPart(options.serial, model, host, options.notify, stats));
     if (options.tcpServices) {
       const tcp = await startSimulatedTcpServices({
         serial: options.serial,
@@ -149,20 +176,8 @@ export async function startSimulatedPrinter(options: SimulatedPrinterOptions): P
       Object.assign(ports, tcp.ports);
     }
     if (options.statsPort !== false) {
-      statsServer = createServer((req, res) => {
-        if (req.method === 'GET' && req.url === '/stats') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(stats));
-        } else {
-          res.writeHead(404).end();
-        }
-      });
-      const server = statsServer;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.statsPort || 0, '127.0.0.1', resolve);
-      });
-      ports.stats = (server.address() as AddressInfo).port;
+      statsServer = await serveStats(stats, options.statsPort || 0);
+      ports.stats = (statsServer.address() as AddressInfo).port;
     }
   } catch (error) {
     await close();

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { topicFilterMatches } from '../mqtt/topic-filter.js';
 import { printerLikeServerTlsOptions } from '../tls-profiles.js';
 import { PrinterState } from './printer-state.js';
@@ -22,6 +22,56 @@ function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The firmware's login: `bblp` and the access code, then its small connection limit. */
+function admit(
+  options: SimulatedMqttOptions,
+  limit: number,
+  admitted: Set<Client>,
+): NonNullable<AedesOptions['authenticate']> {
+  const { stats } = options;
+  return (client, username, password, done) => {
+    if (username !== 'bblp' || !password || !sameSecret(password.toString('utf8'), options.accessCode)) {
+      done(authError('bad user name or access code', 4), false);
+      return;
+    }
+    if (admitted.size >= limit) {
+      stats.mqttRefusedConnections++;
+      done(authError('connection limit reached', 3), false);
+      return;
+    }
+    admitted.add(client);
+    stats.mqttConnected();
+    client.conn.once('close', () => {
+      if (admitted.delete(client)) stats.mqttDisconnected();
+    });
+    done(null, true);
+  };
+}
+
+/** The broker on the printer's port, TLS or plain, with the sockets close() must end. */
+async function listen(options: SimulatedMqttOptions, broker: Aedes): Promise<{ server: Server; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const onConnection = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    broker.handle(socket);
+  };
+  const server: Server =
+    options.transport === 'tls'
+      ? createTlsServer(printerLikeServerTlsOptions(options.pki.leaf), onConnection)
+      : createTcpServer(onConnection);
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, sockets };
 }
 
 /**
@@ -44,23 +94,7 @@ export async function startSimulatedMqtt(options: SimulatedMqttOptions): Promise
 
   const broker = await Aedes.createBroker({
     connectTimeout: 10000,
-    authenticate(client, username, password, done) {
-      if (username !== 'bblp' || !password || !sameSecret(password.toString('utf8'), options.accessCode)) {
-        done(authError('bad user name or access code', 4), false);
-        return;
-      }
-      if (admitted.size >= limit) {
-        stats.mqttRefusedConnections++;
-        done(authError('connection limit reached', 3), false);
-        return;
-      }
-      admitted.add(client);
-      stats.mqttConnected();
-      client.conn.once('close', () => {
-        if (admitted.delete(client)) stats.mqttDisconnected();
-      });
-      done(null, true);
-    },
+    authenticate: admit(options, limit, admitted),
     authorizeSubscribe(client, subscription, done) {
       if (topicFilterMatches(subscription.topic, requestTopic)) {
         // What P1/A1 firmware does to such a client: it drops the connection.
@@ -99,25 +133,7 @@ export async function startSimulatedMqtt(options: SimulatedMqttOptions): Promise
   }, options.printTickMs ?? 1000);
   ticker.unref();
 
-  const sockets = new Set<Socket>();
-  const onConnection = (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    broker.handle(socket);
-  };
-  const server: Server =
-    options.transport === 'tls'
-      ? createTlsServer(printerLikeServerTlsOptions(options.pki.leaf), onConnection)
-      : createTcpServer(onConnection);
-  server.on('tlsClientError', () => {});
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const { server, sockets } = await listen(options, broker);
 
   let closing: Promise<void> | undefined;
   return {

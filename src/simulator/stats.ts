@@ -17,6 +17,9 @@ export class SimulatorStats {
   commands: ReceivedCommand[] = [];
   ftpBytesStored = 0;
   ftpUploads = 0;
+  /** FTP control connections open now, and the most there ever were at once. */
+  ftpConnections = 0;
+  ftpPeakConnections = 0;
   notifySent = 0;
   /** Connections accepted by the camera, file-tunnel and bind services, by service. */
   tcpConnections = { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 };
@@ -28,6 +31,15 @@ export class SimulatorStats {
 
   mqttDisconnected(): void {
     this.mqttConnections = Math.max(0, this.mqttConnections - 1);
+  }
+
+  ftpConnected(): void {
+    this.ftpConnections++;
+    this.ftpPeakConnections = Math.max(this.ftpPeakConnections, this.ftpConnections);
+  }
+
+  ftpDisconnected(): void {
+    this.ftpConnections = Math.max(0, this.ftpConnections - 1);
   }
 
   commandReceived(topic: string, payload: Buffer): void {
@@ -45,7 +57,12 @@ export class SimulatorStats {
       },
       pushallCount: this.pushallCount,
       commands: this.commands,
-      ftp: { bytesStored: this.ftpBytesStored, uploads: this.ftpUploads },
+      ftp: {
+        bytesStored: this.ftpBytesStored,
+        uploads: this.ftpUploads,
+        connections: this.ftpConnections,
+        peakConnections: this.ftpPeakConnections,
+      },
       notifySent: this.notifySent,
       tcpConnections: this.tcpConnections,
     };

@@ -8,9 +8,8 @@ export interface SimulatedService {
   close(): Promise<void>;
 }
 
-export interface SimulatedMqttOptions {
-  serial: string;
-  model: PrinterModel;
+/** What every listener of the simulated printer is started with. */
+export interface SimulatedServerOptions {
   host: string;
   /** 0 = any free port. */
   port: number;
@@ -18,6 +17,11 @@ export interface SimulatedMqttOptions {
   accessCode: string;
   pki: PrinterPki;
   stats: SimulatorStats;
+}
+
+export interface SimulatedMqttOptions extends SimulatedServerOptions {
+  serial: string;
+  model: PrinterModel;
   /** Default: the model's limit. */
   connectionLimit?: number;
   /** How often a running print advances (progress, layers). */
@@ -26,13 +30,7 @@ export interface SimulatedMqttOptions {
   storageDir?: string;
 }
 
-export interface SimulatedFtpOptions {
-  host: string;
-  port: number;
-  transport: 'tls' | 'plain';
-  accessCode: string;
-  pki: PrinterPki;
-  stats: SimulatorStats;
+export interface SimulatedFtpOptions extends SimulatedServerOptions {
   /** The printer's storage: a real directory. */
   rootDir: string;
   /** Throughput cap for each transfer, bytes per second; undefined = uncapped. */

@@ -1,10 +1,10 @@
 import { type NextFunction, type Request, type Response, Router } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import { hashSecret, verifySecret } from '../auth/access-codes.js';
-import { checkClaimCode, claimDevice, isClaimed } from '../claim/claim.js';
+import { type ClaimResult, checkClaimCode, claimDevice, isClaimed } from '../claim/claim.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
 import { object, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
+import type { SessionInfo } from './api-types.js';
 import { UserError, validate } from './http.js';
 import {
   expiredSessionCookie,
@@ -55,21 +55,30 @@ export function requireLogin(_req: Request, res: Response, next: NextFunction) {
 const passwordInput = str({ min: 10, max: 256 });
 const passwordHelp = { password: 'Choose an admin password of at least 10 characters.' };
 
-export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router {
-  const router = Router();
-  const { web } = ctx.config.get();
-  // Failed attempts only count: a successful login does not use up the allowance.
-  const attempts = rateLimit({
-    windowMs: web.loginWindowSeconds * 1000,
-    limit: web.loginAttempts,
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => {
-      const minutes = Math.max(1, Math.ceil(web.loginWindowSeconds / 60));
-      res.status(429).json({ error: `Too many wrong attempts. Wait up to ${minutes} minute(s), then try again.` });
-    },
-  });
+interface AuthTools {
+  throttled(req: Request, res: Response, check: () => Promise<boolean>): Promise<boolean>;
+  startSession(res: Response, authenticated: boolean): Session;
+  describe(session: Session): SessionInfo;
+}
+
+function authTools(ctx: ServiceContext, sessions: SessionStore): AuthTools {
+  /**
+   * Claim codes and passwords are checked behind the service's one login throttle (ctx.logins), so wrong
+   * access codes on MQTT or FTPS count here too, and the reverse: each check waits the address's delay. Past
+   * `web.loginAttempts` failures the page answers 429 at once until `web.loginWindowSeconds` have passed since
+   * the last one, then allows one more check.
+   */
+  const throttled = async (req: Request, res: Response, check: () => Promise<boolean>): Promise<boolean> => {
+    const address = req.socket.remoteAddress ?? '';
+    const { loginAttempts, loginWindowSeconds } = ctx.config.get().web;
+    const waitMs = ctx.logins.lockedFor(address, loginAttempts, loginWindowSeconds * 1000);
+    if (waitMs > 0) {
+      res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
+      const minutes = Math.max(1, Math.ceil(waitMs / 60_000));
+      throw new UserError(429, `Too many wrong attempts. Wait up to ${minutes} minute(s), then try again.`);
+    }
+    return ctx.logins.attempt(address, check, () => req.socket.destroyed);
+  };
 
   const startSession = (res: Response, authenticated: boolean): Session => {
     const old = currentSession(res);
@@ -81,35 +90,54 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     return session;
   };
 
-  const describe = (session: Session) => ({
+  const describe = (session: Session): SessionInfo => ({
     authenticated: session.authenticated,
     claimed: isClaimed(ctx.paths),
     csrfToken: session.csrfToken,
     idleMinutes: ctx.config.get().web.sessionIdleMinutes,
   });
+  return { throttled, startSession, describe };
+}
 
+export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router {
+  const router = Router();
+  const tools = authTools(ctx, sessions);
   router.get('/session', (_req, res) => {
-    const session = currentSession(res) ?? startSession(res, false);
-    res.json(describe(session));
+    const session = currentSession(res) ?? tools.startSession(res, false);
+    res.json(tools.describe(session));
   });
+  claimRoutes(router, ctx, sessions, tools);
+  passwordRoutes(router, ctx, sessions, tools);
+  return router;
+}
 
-  router.post('/claim/check', requireCsrf(sessions), attempts, async (req, res) => {
+function claimRoutes(
+  router: Router,
+  ctx: ServiceContext,
+  sessions: SessionStore,
+  { throttled, startSession, describe }: AuthTools,
+): void {
+  router.post('/claim/check', requireCsrf(sessions), async (req, res) => {
     const { code } = validate(object({ code: str({ max: 64 }) }), req.body, { code: 'Enter the claim code.' });
     if (isClaimed(ctx.paths)) throw new UserError(409, 'This Moat is already set up. Log in with its password.');
-    if (!(await checkClaimCode(ctx.paths, code)))
+    if (!(await throttled(req, res, () => checkClaimCode(ctx.paths, code))))
       throw new UserError(401, 'That claim code is not right. Copy it from moat-claim.txt or the console.');
     res.json({ ok: true });
   });
 
-  router.post('/claim', requireCsrf(sessions), attempts, async (req, res) => {
+  router.post('/claim', requireCsrf(sessions), async (req, res) => {
     const input = validate(object({ code: str({ max: 64 }), password: passwordInput }), req.body, {
       ...passwordHelp,
       code: 'Enter the claim code.',
     });
     if (isClaimed(ctx.paths)) throw new UserError(409, 'This Moat is already set up. Log in with its password.');
     const claimFile = ctx.config.get().web.claimFile;
-    const result = await claimDevice(ctx.paths, claimFile, input.code, input.password);
-    if (!result.claimed)
+    let result: ClaimResult = { claimed: false };
+    const claimed = await throttled(req, res, async () => {
+      result = await claimDevice(ctx.paths, claimFile, input.code, input.password);
+      return result.claimed;
+    });
+    if (!claimed || !result.claimed)
       throw new UserError(401, 'That claim code is not right. Copy it from moat-claim.txt or the console.');
     ctx.logger.info({ address: req.ip }, 'device claimed: admin password set, claim code retired');
     if (result.claimFileLeft)
@@ -119,13 +147,21 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
       );
     res.json(describe(startSession(res, true)));
   });
+}
 
-  router.post('/login', requireCsrf(sessions), attempts, async (req, res) => {
+function passwordRoutes(
+  router: Router,
+  ctx: ServiceContext,
+  sessions: SessionStore,
+  { throttled, startSession, describe }: AuthTools,
+): void {
+  router.post('/login', requireCsrf(sessions), async (req, res) => {
     const { password } = validate(object({ password: str({ max: 256 }) }), req.body, passwordHelp);
     const stored = readSecret(ctx.paths, 'admin-password');
     if (!stored) throw new UserError(409, 'This Moat has not been claimed yet. Enter its claim code first.');
-    if (!(await verifySecret(password, stored.trim()))) {
+    if (!(await throttled(req, res, () => verifySecret(password, stored.trim())))) {
       ctx.logger.warn({ address: req.ip }, 'setup page login refused');
+      ctx.events.emit('loginFailure', { service: 'web', address: req.ip ?? 'unknown' });
       throw new UserError(401, 'That password is not right.');
     }
     res.json(describe(startSession(res, true)));
@@ -138,10 +174,10 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     res.json({ ok: true });
   });
 
-  router.put('/password', requireLogin, requireCsrf(sessions), attempts, async (req, res) => {
+  router.put('/password', requireLogin, requireCsrf(sessions), async (req, res) => {
     const input = validate(object({ current: str({ max: 256 }), password: passwordInput }), req.body, passwordHelp);
     const stored = readSecret(ctx.paths, 'admin-password') ?? '';
-    if (!(await verifySecret(input.current, stored.trim())))
+    if (!(await throttled(req, res, () => verifySecret(input.current, stored.trim()))))
       throw new UserError(401, 'The current password is not right.', 'current');
     writeSecret(ctx.paths, 'admin-password', await hashSecret(input.password));
     // The session that changed the password carries on (its open dashboard too); all others end.
@@ -149,6 +185,4 @@ export function authRoutes(ctx: ServiceContext, sessions: SessionStore): Router 
     sessions.destroyOtherAuthenticated(session);
     res.json(describe(session));
   });
-
-  return router;
 }

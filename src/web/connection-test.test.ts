@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import type { CertificateCheck } from '../certs/printer-certificate.js';
 import { createPrinterPki, type PrinterPki } from '../certs/printer-pki.js';
 import { printerClientTlsOptions, printerLikeServerTlsOptions } from '../tls-profiles.js';
-import { type CertificateCheck, judgeCertificate, testPrinterConnection } from './connection-test.js';
+import { judgeCertificate, testPrinterConnection } from './connection-test.js';
 
 /** Certificate verdicts over real TLS connections to a printer-like server with a printer PKI. */
 

@@ -1,23 +1,21 @@
-import { readFileSync } from 'node:fs';
-import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Client as FtpClient } from 'basic-ftp';
 import { MqttClient } from 'mqtt';
-import { bblCaBundlePath } from '../paths.js';
-import { printerClientTlsOptions } from '../tls-profiles.js';
+import {
+  type CertificateCheck,
+  firstValue,
+  judgePrinterCertificate,
+  type PeerView,
+  peerView,
+  printerTlsOptions,
+} from '../certs/printer-certificate.js';
+import type { CertificateVerdict, ConnectionTestResult, ServiceVerdict } from './api-types.js';
 
 /**
  * The wizard's "test connection": reaches the printer's MQTT broker and FTPS server the way the bridges
  * will, and says whether its certificate is one Moat should trust. The access code is sent only after the
  * certificate passed, so testing against an impostor does not hand it the code.
  */
-
-export interface CertificateCheck {
-  policy: 'bbl-ca' | 'pinned' | 'test-ca';
-  /** SHA-256, colon-separated upper-case hex; for `pinned`. */
-  fingerprint?: string;
-  /** PEM file; for `test-ca`. */
-  caFile?: string;
-}
 
 export interface ConnectionTestInput {
   address: string;
@@ -29,55 +27,34 @@ export interface ConnectionTestInput {
   timeoutMs?: number;
 }
 
-export interface CertificateVerdict {
-  trusted: boolean;
-  /** Why, in the owner's words. */
-  detail: string;
-  fingerprint?: string;
-  commonName?: string;
-  issuer?: string;
-}
-
-export interface ServiceVerdict {
-  ok: boolean;
-  detail: string;
-}
-
-export interface ConnectionTestResult {
-  certificate: CertificateVerdict;
-  mqtt: ServiceVerdict;
-  ftp: ServiceVerdict;
-}
-
-function trustAnchors(check: CertificateCheck): string | undefined {
-  if (check.policy === 'bbl-ca') return readFileSync(bblCaBundlePath, 'utf8');
-  if (check.policy === 'test-ca' && check.caFile) return readFileSync(check.caFile, 'utf8');
-  return undefined;
-}
-
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Judges the certificate a TLS socket was shown against the printer's certificate policy. */
 export function judgeCertificate(socket: TLSSocket, serial: string, check: CertificateCheck): CertificateVerdict {
-  const cert: PeerCertificate = socket.getPeerCertificate();
+  return certificateVerdict(peerView(socket), serial, check);
+}
+
+/** The printer-certificate judge's verdict in the owner's words, with what the printer showed. */
+export function certificateVerdict(peer: PeerView, serial: string, check: CertificateCheck): CertificateVerdict {
+  const commonName = firstValue(peer.commonName);
   const seen = {
-    fingerprint: cert.fingerprint256,
-    ...(firstValue(cert.subject?.CN) !== undefined && { commonName: firstValue(cert.subject?.CN) }),
-    ...(firstValue(cert.issuer?.CN) !== undefined && { issuer: firstValue(cert.issuer?.CN) }),
+    ...(peer.fingerprint !== undefined && { fingerprint: peer.fingerprint }),
+    ...(commonName !== undefined && { commonName }),
+    ...(peer.issuer !== undefined && { issuer: peer.issuer }),
   };
-  if (check.policy === 'pinned') {
-    return check.fingerprint !== undefined && cert.fingerprint256 === check.fingerprint
-      ? { trusted: true, detail: 'The printer showed the certificate you chose to trust.', ...seen }
-      : { trusted: false, detail: 'The printer showed a different certificate than the one you trusted.', ...seen };
-  }
+  const judgement = judgePrinterCertificate(peer, serial, check);
   const signer = check.policy === 'bbl-ca' ? 'Bambu Lab' : 'the test CA';
-  if (!socket.authorized)
-    return { trusted: false, detail: `The printer's certificate is not signed by ${signer}.`, ...seen };
-  if (seen.commonName !== serial)
-    return { trusted: false, detail: `The certificate belongs to printer ${seen.commonName}, not ${serial}.`, ...seen };
-  return { trusted: true, detail: `Signed by ${signer} for printer ${serial}.`, ...seen };
+  if (judgement.trusted) {
+    const detail =
+      judgement.by === 'pin'
+        ? 'The printer showed the certificate you chose to trust.'
+        : `Signed by ${signer} for printer ${serial}.`;
+    return { trusted: true, detail, ...seen };
+  }
+  const details: Record<typeof judgement.problem, string> = {
+    'no-certificate': 'The printer showed no certificate.',
+    'fingerprint-mismatch': 'The printer showed a different certificate than the one you trusted.',
+    'untrusted-chain': `The printer's certificate is not signed by ${signer}.`,
+    'wrong-serial': `The certificate belongs to printer ${commonName}, not ${serial}.`,
+  };
+  return { trusted: false, detail: details[judgement.problem], ...seen };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -95,23 +72,12 @@ function describeNetworkError(error: unknown, what: string): string {
   return (error as Error).message;
 }
 
-/**
- * TLS options that leave the verdict to judgeCertificate: a pinned certificate chains to nothing, and a
- * printer's certificate names its serial, never its address, so Node's host name check must not run
- * (it would mark even a genuine printer unauthorised).
- */
-function verifyByPolicy(check: CertificateCheck) {
-  const ca = trustAnchors(check);
-  return { ...(ca !== undefined && { ca }), rejectUnauthorized: false, checkServerIdentity: () => undefined };
-}
-
 function openTls(input: ConnectionTestInput, port: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({
       host: input.address,
       port,
-      ...printerClientTlsOptions(),
-      ...verifyByPolicy(input.certificate),
+      ...printerTlsOptions(input),
     });
     socket.once('secureConnect', () => {
       socket.off('error', reject);
@@ -172,8 +138,7 @@ async function testFtp(input: ConnectionTestInput, timeoutMs: number): Promise<S
   const client = new FtpClient(timeoutMs);
   try {
     await client.connectImplicitTLS(input.address, input.ftpPort, {
-      ...printerClientTlsOptions(),
-      ...verifyByPolicy(input.certificate),
+      ...printerTlsOptions(input),
     });
     const verdict = judgeCertificate(client.ftp.socket as TLSSocket, input.serial, input.certificate);
     if (!verdict.trusted) return { ok: false, detail: `Not tried: ${verdict.detail}` };

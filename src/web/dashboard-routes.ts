@@ -3,10 +3,10 @@ import { serialPattern } from '../config/schema.js';
 import { object, oneOf, optional, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
 import type { AuditQuery, PrinterStatus, StatusSources } from '../status.js';
+import type { SystemHealth } from './api-types.js';
 import { currentSession } from './auth-routes.js';
 import { UserError, validate } from './http.js';
 import type { SessionStore } from './sessions.js';
-import type { SystemHealth } from './system-health.js';
 
 /** The dashboard's API: one snapshot, the audit log, and a server-sent event stream of both. */
 
@@ -55,7 +55,7 @@ const auditInput = object({
   limit: optional(str({ pattern: /^\d{1,4}$/ })),
   serial: optional(str({ pattern: serialPattern })),
   label: optional(str({ min: 1, max: 64 })),
-  outcome: optional(oneOf(['allowed', 'refused'] as const)),
+  outcome: optional(oneOf(['allowed', 'refused', 'dropped'] as const)),
 });
 
 /** Print progress and transfer bytes change continuously, not by event: a fresh snapshot this often. */
@@ -70,7 +70,7 @@ function auditQuery(req: Request): AuditQuery {
       limit: 'Show between 1 and 1000 entries.',
       serial: 'Choose a printer from the list.',
       label: 'A label has at most 64 characters.',
-      outcome: 'Choose allowed or refused.',
+      outcome: 'Choose allowed, refused or dropped.',
     },
   );
   const limit = input.limit === undefined ? 200 : Number(input.limit);

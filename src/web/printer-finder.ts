@@ -1,24 +1,13 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { headerValue, parseNotify } from '../discovery/notify-message.js';
 import { printerModels } from '../printer-models.js';
+import type { FoundPrinter } from './api-types.js';
 
 /**
  * Listens for the printers' NOTIFY announcements (UDP 2021) so the wizard can offer the printer it sees on
  * the segment. Everything in a NOTIFY is untrusted input: the message is validated by the discovery
  * relay's parser, the name is bounded here, and the page renders every field as text.
  */
-
-export interface FoundPrinter {
-  serial: string;
-  address: string;
-  /** Moat's model id when the announced model is known. */
-  model?: string;
-  /** The printer's own name, as announced (untrusted text). */
-  name: string;
-  /** Wi-Fi signal as announced, e.g. "-45dBm". */
-  signal?: string;
-  lastSeen: string;
-}
 
 const maxPrinters = 32;
 const forgetAfterMs = 60_000;

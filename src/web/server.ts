@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
+import type { Capability } from '../capability.js';
 import { ensureClaimCode } from '../claim/claim.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
 import { lanAddresses } from '../net/lan-addresses.js';
@@ -16,10 +17,16 @@ import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { errorHandler, UserError } from './http.js';
+import { type MetricsEndpoint, metricsEndpoint } from './metrics-routes.js';
 import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
 import { setupRoutes } from './setup-routes.js';
 import { healthReader } from './system-health.js';
+
+/** The web server also reads what the other capabilities report (the composition root joins it). */
+export interface WebContext extends ServiceContext {
+  status: StatusSources;
+}
 
 export interface WebServer extends RunningService {
   httpsPort: number;
@@ -57,14 +64,13 @@ function closeServer(server: HttpServer | HttpsServer): Promise<void> {
   });
 }
 
-/** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
-export async function startWeb(ctx: ServiceContext, status: StatusSources): Promise<WebServer> {
+/** The claim code goes to a person at a terminal, never to the log. */
+async function announceClaimCode(ctx: ServiceContext): Promise<void> {
   const config = ctx.config.get();
   const claim = await ensureClaimCode(ctx.paths, config.web.claimFile);
   if (claim) {
-    // The code goes to a person at a terminal, never to the log. Without a terminal (under systemd, stderr is
-    // the journal, which is kept) only the file that holds it is named; the appliance shows that file on its
-    // console above the login prompt.
+    // Without a terminal (under systemd, stderr is the journal, which is kept) only the file that holds it
+    // is named; the appliance shows that file on its console above the login prompt.
     const where = `Open https://${config.hostname}.local and enter the claim code`;
     process.stderr.write(
       process.stderr.isTTY
@@ -72,11 +78,14 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
         : `Moat is not set up yet. ${where} from ${config.web.claimFile}.\n`,
     );
   }
-  const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+}
+
+function startFinder(ctx: ServiceContext): Promise<PrinterFinder> {
+  const config = ctx.config.get();
   // Moat's own addresses are ignored except on loopback (development), where the simulator shares them.
   // Without the finder the wizard still works (printer entered by address): a taken port is no reason to
   // keep the setup page down.
-  const finder = await startPrinterFinder(
+  return startPrinterFinder(
     config.web.printerFinderPort,
     ctx.developmentMode ? config.lan.bindAddress : '0.0.0.0',
     () => (ctx.developmentMode ? [] : lanAddresses(ctx.config.get())),
@@ -84,33 +93,36 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
     ctx.logger.warn({ err: error, port: config.web.printerFinderPort }, 'cannot listen for printer NOTIFY');
     return { port: 0, found: () => [], close: async () => {} };
   });
-  // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
-  // let NetworkManager pick wlan0 for the client side.
-  const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });
+}
 
+function securityHeaders() {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+}
+
+function webApp(ctx: ServiceContext, status: StatusSources, parts: WebParts): express.Express {
+  const { sessions, finder, wifi, metrics } = parts;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          fontSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-        },
-      },
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+  app.use(securityHeaders());
+  app.get('/metrics', metrics.scrape);
   const api = express.Router();
   api.use(express.json({ limit: '16kb' }));
   api.use((_req, res, next) => {
@@ -122,25 +134,54 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
   api.use(requireLogin, requireCsrf(sessions));
   api.use(dashboardRoutes(ctx, status, sessions, healthReader()));
   api.use(setupRoutes(ctx, status, finder, wifi));
+  api.use(metrics.settings);
   api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
   app.use('/api', api);
   app.use(express.static(publicDir, { index: 'index.html', fallthrough: true }));
   app.use(errorHandler(ctx.logger));
+  return app;
+}
 
-  const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
-  let httpsPort = 0;
-  const httpServer = createHttpServer((req, res) => {
-    // Only the host name from the Host header, and only if it looks like one: never reflect anything else.
+interface WebParts {
+  sessions: SessionStore;
+  finder: PrinterFinder;
+  wifi: WifiControl;
+  metrics: MetricsEndpoint;
+}
+
+/** Only the host name from the Host header, and only if it looks like one: never reflect anything else. */
+function redirectToHttps(ctx: ServiceContext, httpsPort: () => number): HttpServer {
+  return createHttpServer((req, res) => {
     const host = /^([A-Za-z0-9.-]{1,253})(:\d+)?$/.exec(req.headers.host ?? '')?.[1] ?? ctx.lanAddress();
-    const port = httpsPort === 443 ? '' : `:${httpsPort}`;
+    const port = httpsPort() === 443 ? '' : `:${httpsPort()}`;
     res.writeHead(301, { Location: `https://${host}${port}/`, 'Content-Length': '0' }).end();
   });
+}
+
+/** Setup page and dashboard over HTTPS; the HTTP port only redirects to it. */
+async function startWeb(ctx: WebContext): Promise<WebServer> {
+  const { status } = ctx;
+  const config = ctx.config.get();
+  await announceClaimCode(ctx);
+  const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
+  const finder = await startFinder(ctx);
+  // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
+  // let NetworkManager pick wlan0 for the client side.
+  const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });
+  const metrics = metricsEndpoint(ctx, status);
+  const app = webApp(ctx, status, { sessions, finder, wifi, metrics });
+
+  const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
+  ctx.followIdentity(https, lanServerTlsOptions);
+  let httpsPort = 0;
+  const httpServer = redirectToHttps(ctx, () => httpsPort);
   let httpPort: number;
   try {
     httpsPort = await listen(https, config.ports.https, config.lan.bindAddress);
     httpPort = await listen(httpServer, config.ports.http, config.lan.bindAddress);
   } catch (error) {
     await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
+    metrics.close();
     throw error;
   }
   ctx.logger.info({ httpsPort, httpPort }, 'setup page listening');
@@ -150,6 +191,9 @@ export async function startWeb(ctx: ServiceContext, status: StatusSources): Prom
     printerFinderPort: finder.port,
     close: async () => {
       await Promise.all([closeServer(https), closeServer(httpServer), finder.close()]);
+      metrics.close();
     },
   };
 }
+
+export const web: Capability<WebServer, WebContext> = { name: 'web', start: startWeb };

@@ -4,12 +4,14 @@ import { checkSegment } from '../appliance/segment-network.js';
 import { createAccessCode } from '../auth/access-codes.js';
 import {
   cloudAccessModes,
+  ipv4,
   type MoatConfig,
   macPattern,
   type PrinterConfig,
   publicConfig,
   roles,
   serialPattern,
+  sha256Fingerprint,
 } from '../config/schema.js';
 import { deleteSecret, printerSecretName, readSecret, writeSecret } from '../config/secrets.js';
 import { ConfigError, int, object, oneOf, optional, str } from '../config/validate.js';
@@ -23,12 +25,6 @@ import type { PrinterFinder } from './printer-finder.js';
 
 /** The wizard's API: one group of routes per step. Every change goes through ctx.config.update. */
 
-const ipv4 = str({
-  pattern: /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/,
-  hint: 'an IPv4 address',
-});
-const fingerprint = str({ pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/ });
-
 const printerInput = object({
   serial: str({ pattern: serialPattern }),
   name: optional(str({ max: 64 })),
@@ -41,7 +37,7 @@ const printerInput = object({
   ftpPort: optional(int({ min: 1, max: 65535 })),
   certificate: object({
     policy: oneOf(['bbl-ca', 'pinned'] as const),
-    fingerprint: optional(fingerprint),
+    fingerprint: optional(sha256Fingerprint),
   }),
 });
 type PrinterInput = ReturnType<typeof printerInput>;
@@ -136,19 +132,34 @@ export function setupRoutes(
   wifi: WifiControl,
 ): Router {
   const router = Router();
-  const { paths } = ctx;
-
   router.get('/setup', (_req, res) => {
     res.json({
       config: publicConfig(ctx.config.get()),
-      segmentPassphraseSet: readSecret(paths, 'segment-passphrase') !== undefined,
+      segmentPassphraseSet: readSecret(ctx.paths, 'segment-passphrase') !== undefined,
       models: printerModels.map((m) => ({ id: m.id, name: m.displayName })),
       caFingerprint: ctx.identity.caFingerprint256,
       lanAddress: ctx.lanAddress(),
     });
   });
 
-  // Step 1: LAN network.
+  networkRoutes(router, ctx, wifi);
+  segmentRoutes(router, ctx);
+  printerRoutes(router, ctx, finder);
+  accessCodeRoutes(router, ctx);
+
+  // Step 5: the certificate clients must trust.
+  router.get('/ca.crt', (_req, res) => {
+    res.setHeader('Content-Type', 'application/x-pem-file');
+    res.setHeader('Content-Disposition', 'attachment; filename="moat-ca.crt"');
+    res.send(ctx.identity.caCertPem);
+  });
+
+  firewallRoutes(router, ctx, status);
+  return router;
+}
+
+// Step 1: LAN network.
+function networkRoutes(router: Router, ctx: ServiceContext, wifi: WifiControl): void {
   router.get('/network', async (_req, res) => {
     const lan = ctx.config.get().lan;
     const addresses = (networkInterfaces()[lan.interface] ?? [])
@@ -182,8 +193,11 @@ export function setupRoutes(
     }
     res.json({ ok: true, wifi: await wifi.status() });
   });
+}
 
-  // Step 2: the printer segment (Moat's own access point).
+// Step 2: the printer segment (Moat's own access point).
+function segmentRoutes(router: Router, ctx: ServiceContext): void {
+  const { paths } = ctx;
   router.put('/segment', (req, res) => {
     const input = validate(
       object({
@@ -225,8 +239,11 @@ export function setupRoutes(
     }));
     res.json({ ok: true });
   });
+}
 
-  // Step 3: the printer.
+// Step 3: the printer.
+function printerRoutes(router: Router, ctx: ServiceContext, finder: PrinterFinder): void {
+  const { paths } = ctx;
   router.get('/printers/found', (_req, res) => {
     res.json({ printers: finder.found() });
   });
@@ -266,8 +283,10 @@ export function setupRoutes(
     deleteSecret(paths, printerSecretName(serial));
     res.json({ ok: true });
   });
+}
 
-  // Step 4: LAN access codes.
+// Step 4: LAN access codes.
+function accessCodeRoutes(router: Router, ctx: ServiceContext): void {
   router.post('/access-codes', async (req, res) => {
     const input = validate(object({ label: str({ min: 1, max: 64 }), role: oneOf(roles) }), req.body, {
       label: 'Give the code a name of 1 to 64 characters, such as “Studio laptop”.',
@@ -290,15 +309,10 @@ export function setupRoutes(
     ctx.config.update((config) => ({ ...config, accessCodes: config.accessCodes.filter((c) => c.id !== id) }));
     res.json({ ok: true });
   });
+}
 
-  // Step 5: the certificate clients must trust.
-  router.get('/ca.crt', (_req, res) => {
-    res.setHeader('Content-Type', 'application/x-pem-file');
-    res.setHeader('Content-Disposition', 'attachment; filename="moat-ca.crt"');
-    res.send(ctx.identity.caCertPem);
-  });
-
-  // Step 6: firewall review.
+// Step 6: firewall review.
+function firewallRoutes(router: Router, ctx: ServiceContext, status: StatusSources): void {
   router.get('/firewall', async (_req, res) => {
     const config = ctx.config.get();
     res.json({ status: await status.firewall(), open: openServices(config), cloudAccess: config.firewall.cloudAccess });
@@ -311,6 +325,4 @@ export function setupRoutes(
     ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: mode } }));
     res.json({ ok: true, cloudAccess: mode });
   });
-
-  return router;
 }

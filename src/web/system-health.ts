@@ -1,22 +1,15 @@
-import si from 'systeminformation';
+import type { SystemHealth } from './api-types.js';
 
 /**
  * System health for the dashboard. systeminformation shells out for some values, so it is called with
  * fixed arguments only (never anything from a request), for just the four values shown, and at most once
  * per interval however many pages are open.
  */
-export interface SystemHealth {
-  /** °C; null where the hardware does not report it (virtual machines). */
-  cpuTemperature: number | null;
-  /** Percent over all cores. */
-  cpuLoad: number;
-  memory: { used: number; total: number };
-  disk: { used: number; total: number } | null;
-  uptimeSeconds: number;
-  at: string;
-}
 
 async function measure(): Promise<SystemHealth> {
+  // Loaded when the dashboard first asks, not at start: a Moat whose dashboard is never opened does not
+  // carry it (about 10 MB resident on x86-64, docs/benchmarks.md).
+  const { default: si } = await import('systeminformation');
   const [temperature, load, memory, disks] = await Promise.all([
     si.cpuTemperature(),
     si.currentLoad(),

@@ -22,9 +22,13 @@ function portOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-test('moat demo writes demo.json, prints the summary, and stops cleanly on SIGINT', async () => {
+test('moat demo writes demo.json, prints the summary, and stops cleanly on SIGINT', async (t) => {
   const started = Date.now();
   const child = spawn(process.execPath, [cliPath, 'demo', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A failed assertion must not leave a demo holding Moat's ports for the tests and checks that follow.
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {

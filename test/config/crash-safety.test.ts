@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +31,11 @@ test('SIGKILL at random moments during 200 saves never leaves a broken configura
   const hostnames = new Set<string>();
   for (let i = 0; i < kills; i++) {
     const child = spawn(process.execPath, [saver, paths.root], { stdio: ['ignore', 'pipe', 'inherit'] });
-    // At least one save done, so there is a file to check; then kill at a random point of a later save.
-    await afterSaves(child, 1 + (i % 3));
-    await new Promise((resolve) => setImmediate(resolve, Math.random()));
+    // At least one save done, so there is a file to check; then kill at a random point of a later save: after a
+    // random number of saves and a random 0-3 ms more (a save takes about a millisecond), so the kill lands
+    // anywhere in the write, fsync and rename of one.
+    await afterSaves(child, 1 + randomInt(5));
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run, sha256File, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const maxUpload = 3 * 1024 * 1024;
 
@@ -29,7 +31,7 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const up = await run('curl', curlArgs(as('operator'), 'benchy.gcode.3mf', ['-T', source]));
       assert.equal(up.code, 0, up.stderr);
       assert.equal(await sha256File(join(storage, 'benchy.gcode.3mf')), await sha256File(source));
-      assert.deepEqual(readdirSync(storage), ['benchy.gcode.3mf'], 'no temporary file left behind');
+      assert.deepEqual(storedFiles(storage), ['benchy.gcode.3mf'], 'no temporary file left behind');
 
       const listing = await run('curl', curlArgs(as('viewer'), ''));
       assert.equal(listing.code, 0, listing.stderr);
@@ -49,17 +51,16 @@ for (const printerTransport of ['tls', 'plain'] as const) {
         curlArgs(as('operator'), '', ['-Q', 'RNFR benchy.gcode.3mf', '-Q', 'RNTO renamed.3mf', '--list-only']),
       );
       assert.equal(renamed.code, 0, renamed.stderr);
-      assert.deepEqual(readdirSync(storage), ['renamed.3mf']);
+      assert.deepEqual(storedFiles(storage), ['renamed.3mf']);
 
       const deleted = await run('curl', curlArgs(as('admin'), '', ['-Q', 'DELE renamed.3mf', '--list-only']));
       assert.equal(deleted.code, 0, deleted.stderr);
-      assert.deepEqual(readdirSync(storage), []);
+      assert.deepEqual(storedFiles(storage), []);
       const transfers = () => harness.moat?.ftp.transfers() ?? [];
       assert.ok(transfers().some((t) => t.direction === 'upload' && t.state === 'done' && t.bytes === 2097157));
       await waitFor(
         () => transfers().some((t) => t.direction === 'download' && t.state === 'done' && t.total === 2097157),
-        5000,
-        'the download to be reported done',
+        { what: 'the download to be reported done', timeoutMs: 5000 },
       );
     });
 
@@ -81,13 +82,13 @@ for (const printerTransport of ['tls', 'plain'] as const) {
         assert.notEqual(result.code, 0);
         assert.match(result.stderr, /< 550 Permission denied/);
       }
-      assert.deepEqual(readdirSync(storage).sort(), ['keep.3mf']);
+      assert.deepEqual(storedFiles(storage).sort(), ['keep.3mf']);
     });
 
     it('refuses traversal, wrong extensions and oversized files, writing nothing upstream', async () => {
       const source = join(harness.dir, 'x.3mf');
       writeRandomFile(source, 4096);
-      const before = readdirSync(storage).sort();
+      const before = storedFiles(storage).sort();
       for (const [name, reply] of [
         ['../x.3mf', /< 553 File name refused: path traversal/],
         // An absolute name is a path inside the printer's storage (the slicers send `/x.gcode.3mf`): climbing
@@ -115,8 +116,11 @@ for (const printerTransport of ['tls', 'plain'] as const) {
       const result = await run('curl', [...curlArgs(as('admin'), 'big.3mf', ['-T', big]), '--verbose']);
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, /< 552 Upload exceeds the maximum size of 3145728 bytes/);
-      await waitFor(() => readdirSync(storage).length === before.length, 5000, 'the partial upload to be removed');
-      assert.deepEqual(readdirSync(storage).sort(), before);
+      await waitFor(() => storedFiles(storage).length === before.length, {
+        what: 'the partial upload to be removed',
+        timeoutMs: 5000,
+      });
+      assert.deepEqual(storedFiles(storage).sort(), before);
     });
   });
 }

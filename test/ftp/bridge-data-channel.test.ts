@@ -3,10 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget } from '../helpers/ftp-clients.js';
 import { loggedIn } from '../helpers/ftp-control.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
 import { capturingLogger } from '../helpers/log-capture.js';
+import { run } from '../helpers/process.js';
 
 /**
  * The LAN data channel failing before it is ready: the printer must not see the transfer, and the operator must

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run } from '../helpers/ftp-clients.js';
 import { loggedIn } from '../helpers/ftp-control.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 
 /** The printer's FTP dialect on the bridge: its commands, its refusals, its dates, its idle timeout. */
 describe('FTPS bridge dialect', () => {

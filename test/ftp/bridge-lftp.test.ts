@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { assertLftpRoundTrip, moatLftp, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 
 /** lftp through Moat over implicit FTPS, verifying Moat's certificate against Moat's CA. */
@@ -14,42 +13,11 @@ for (const printerTransport of ['tls', 'plain'] as const) {
     });
     after(() => harness?.close());
 
-    const lftp = (script: string, debug = false) =>
-      run('lftp', [
-        ...(debug ? ['-d'] : []),
-        '-c',
-        [
-          'set cmd:fail-exit true',
-          `set ssl:ca-file ${harness.moatCaFile}`,
-          'set ssl:verify-certificate true',
-          'set ftp:ssl-force true',
-          'set ftp:ssl-protect-data true',
-          'set ftp:passive-mode true',
-          'set net:max-retries 1',
-          'set net:timeout 10',
-          `open -u bblp,${harness.codes.operator} ftps://127.0.0.1:${harness.moat?.ftp.port}`,
-          script,
-        ].join('; '),
-      ]);
+    const lftp = (script: string, debug = false) => moatLftp(harness, 'operator', script, { debug });
 
     it('uploads, lists, downloads, renames and deletes with identical SHA-256', async () => {
       const storage = join(harness.dir, 'printer-storage');
-      const source = join(harness.dir, 'part.gcode');
-      const copy = join(harness.dir, 'back.gcode');
-      writeRandomFile(source, 1024 * 1024 + 3);
-      const up = await lftp(`put ${source} -o part.gcode; cls -l`);
-      assert.equal(up.code, 0, up.stderr);
-      assert.match(up.stdout, /part\.gcode/);
-      assert.equal(await sha256File(join(storage, 'part.gcode')), await sha256File(source));
-
-      const down = await lftp(`get part.gcode -o ${copy}; mv part.gcode moved.gcode`);
-      assert.equal(down.code, 0, down.stderr);
-      assert.equal(await sha256File(copy), await sha256File(source));
-      assert.deepEqual(readdirSync(storage), ['moved.gcode']);
-
-      const removed = await lftp('rm moved.gcode');
-      assert.equal(removed.code, 0, removed.stderr);
-      assert.deepEqual(readdirSync(storage), []);
+      await assertLftpRoundTrip(lftp, harness.dir, storage, 'part.gcode');
     });
 
     it("gets each 150 before the data connection's TLS handshake, so lftp never waits for it", async () => {

@@ -1,26 +1,21 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ClientEvent } from '../../src/events.js';
-import { createLogger } from '../../src/log.js';
-import { curlArgs, moatFtpTarget, run, waitFor, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { capturingLogger } from '../helpers/log-capture.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Sessions are reported to the dashboard, and no access code reaches a log line, even at trace level. */
 describe('FTPS bridge events and logs', () => {
   let harness: Harness;
-  const lines: string[] = [];
+  const log = capturingLogger('trace');
   const clientEvents: ClientEvent[] = [];
 
   before(async () => {
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString());
-        callback();
-      },
-    });
-    harness = await startHarness({ mqtt: false, ftp: 'tls', logger: createLogger({ level: 'trace', destination }) });
+    harness = await startHarness({ mqtt: false, ftp: 'tls', logger: log.logger });
     harness.moat?.context.events.on('client', (event) => clientEvents.push(event));
   });
   after(() => harness?.close());
@@ -31,7 +26,10 @@ describe('FTPS bridge events and logs', () => {
     const target = moatFtpTarget(harness, 'operator');
     assert.equal((await run('curl', curlArgs(target, 'logged.3mf', ['-T', source]))).code, 0);
     assert.notEqual((await run('curl', curlArgs({ ...target, password: 'wrongcode' }, ''))).code, 0);
-    await waitFor(() => clientEvents.some((e) => e.kind === 'disconnected'), 5000, 'the disconnect event');
+    await waitFor(() => clientEvents.some((e) => e.kind === 'disconnected'), {
+      what: 'the disconnect event',
+      timeoutMs: 5000,
+    });
 
     assert.deepEqual(
       clientEvents.map((e) => [e.protocol, e.kind, e.role, e.label]),
@@ -40,10 +38,10 @@ describe('FTPS bridge events and logs', () => {
         ['ftp', 'disconnected', 'operator', 'operator test'],
       ],
     );
-    const log = lines.join('');
-    assert.match(log, /FTP client logged in/);
-    assert.match(log, /FTP login refused/);
+    const text = log.text();
+    assert.match(text, /FTP client logged in/);
+    assert.match(text, /FTP login refused/);
     for (const secret of [...Object.values(harness.codes), harness.printerAccessCode, 'wrongcode'])
-      assert.equal(log.includes(secret), false, 'an access code reached the log');
+      assert.equal(text.includes(secret), false, 'an access code reached the log');
   });
 });

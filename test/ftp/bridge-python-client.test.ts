@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 
 /**
  * Moat as the Home Assistant integration and bambulabs_api see it: test/clients/bambu_ftps.py is client code

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { curlArgs, moatFtpTarget, run, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { run } from '../helpers/process.js';
 
 /** Data connections must resume the control connection's TLS session, on TLS 1.2 and TLS 1.3 alike. */
 describe('FTPS bridge data-session reuse', () => {
@@ -49,7 +49,7 @@ describe('FTPS bridge data-session reuse', () => {
       // vsFTPd): what must hold is that it fails after the 150 and nothing reaches the printer.
       assert.notEqual(upload.code, 0);
       assert.match(upload.stderr, /< 150/);
-      assert.deepEqual(readdirSync(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
+      assert.deepEqual(storedFiles(join(harness.dir, 'printer-storage')), [], 'nothing reached the printer');
     });
   }
 });

@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulator/index.js';
-import { curlArgs, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { run } from '../helpers/process.js';
+
+const clientsDir = fileURLToPath(new URL('../../../test/clients', import.meta.url));
 
 /** The simulated printer's FTP server, proven with curl: what Moat will meet on a real printer. */
+it("shares no code with Moat's FTP bridge", () => {
+  const simulatorDir = fileURLToPath(new URL('../../src/simulator', import.meta.url));
+  for (const file of readdirSync(simulatorDir).filter((name) => name.endsWith('.js'))) {
+    assert.doesNotMatch(readFileSync(join(simulatorDir, file), 'utf8'), /from '\.\.\/ftp\//, file);
+  }
+});
+
 for (const transport of ['tls', 'plain'] as const) {
   describe(`simulated printer FTP (${transport})`, () => {
     let dir: string;
@@ -68,11 +79,58 @@ for (const transport of ['tls', 'plain'] as const) {
       assert.equal(existsSync(join(dir, 'storage', 'escaped.3mf')), true);
     });
 
+    it("has the printer's directories from the start and lists in vsFTPd's format", async () => {
+      const storage = join(dir, 'storage');
+      const old = join(storage, 'old.3mf');
+      writeFileSync(old, 'x'.repeat(1000));
+      const longAgo = new Date(Date.now() - 400 * 24 * 60 * 60 * 1000);
+      utimesSync(old, longAgo, longAgo);
+      const listing = await run('curl', curlArgs(target, ''));
+      assert.equal(listing.code, 0, listing.stderr);
+      for (const directory of ['cache', 'model', 'timelapse']) {
+        assert.match(
+          listing.stdout,
+          new RegExp(`^drwxr-xr-x    2 0        0 +\\d+ \\w{3} \\d\\d \\d\\d:\\d\\d ${directory}\r?$`, 'm'),
+        );
+      }
+      const month = longAgo.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+      const day = String(longAgo.getUTCDate()).padStart(2, '0');
+      assert.match(
+        listing.stdout,
+        new RegExp(
+          `^-rw-r--r--    1 0        0            1000 ${month} ${day}  ${longAgo.getUTCFullYear()} old\\.3mf\r?$`,
+          'm',
+        ),
+      );
+      rmSync(old);
+    });
+
     if (transport === 'tls') {
-      it('refuses a data connection that does not resume the TLS session with 522', async () => {
+      it('refuses a data connection that does not resume the TLS session with 522 after the 150, and ends the session', async () => {
         const result = await run('curl', [...curlArgs(target, ''), '--no-sessionid', '--verbose']);
         assert.notEqual(result.code, 0);
-        assert.match(result.stderr, /< 522 SSL connection failed: session reuse required/);
+        assert.match(
+          result.stderr,
+          /< 150 Here comes the directory listing\.\r?\n[\s\S]*< 522 SSL connection failed: session reuse required/,
+        );
+        // As vsFTPd: the control connection is closed after the 522 (Python's ftplib sees EOF on the next command).
+        const script = [
+          'import sys, ftplib',
+          `sys.path.insert(0, ${JSON.stringify(clientsDir)})`,
+          'from bambu_ftps import ImplicitFtpTls, context_for',
+          'f = ImplicitFtpTls(context=context_for(None), timeout=10, reuse_session=False)',
+          `f.connect('127.0.0.1', ${target.port}); f.login('bblp', 'abcd2345'); f.prot_p()`,
+          'try: f.retrlines("LIST", print)',
+          'except ftplib.error_perm as e: print("refused", e)',
+          'try: f.voidcmd("NOOP"); print("still open")',
+          'except EOFError: print("closed")',
+        ].join('\n');
+        const after522 = await run('/usr/bin/python3', ['-c', script]);
+        assert.equal(
+          after522.stdout,
+          'refused 522 SSL connection failed: session reuse required\nclosed\n',
+          after522.stderr,
+        );
       });
 
       it('speaks TLS 1.2 only', async () => {

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { packageRoot } from '../../src/paths.js';
-import { curlArgs, moatFtpTarget, run, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
-import { collectMessages, connectMqtt, moatEndpoint, waitFor, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { collectMessages, connectMqtt, moatEndpoint, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Report = Record<string, Record<string, unknown> | undefined>;
 
@@ -69,10 +71,9 @@ describe('slicer flow through Moat', () => {
       }),
     );
   const answer = (sequenceId: string) =>
-    waitFor(
-      `the printer's answer to ${sequenceId}`,
-      () => reports.find((m) => m.print?.sequence_id === sequenceId)?.print,
-    );
+    waitFor(() => reports.find((m) => m.print?.sequence_id === sequenceId)?.print, {
+      what: `the printer's answer to ${sequenceId}`,
+    });
   const running = () => reports.some((m) => m.print?.gcode_state === 'RUNNING');
 
   test('the access-code probe: STOR /verify_job is refused for a viewer', async () => {
@@ -111,7 +112,9 @@ describe('slicer flow through Moat', () => {
     const reply = await answer('s1');
     assert.equal(reply.result, 'fail');
     assert.match(String(reply.reason), /not found/);
-    await waitFor('print_error in the report', () => reports.some((m) => m.print?.print_error === 0x05004002));
+    await waitFor(() => reports.some((m) => m.print?.print_error === 0x05004002), {
+      what: 'print_error in the report',
+    });
     assert.ok(!running());
     assert.notEqual(h.moat?.mqtt.printers()[0]?.state?.gcode_state, 'RUNNING');
   });
@@ -122,13 +125,16 @@ describe('slicer flow through Moat', () => {
     assert.equal(await sha256File(join(printerStorage(h), 'benchy.gcode.3mf')), await sha256File(model()));
     await projectFile('s2', 'ftp://benchy.gcode.3mf');
     assert.equal((await answer('s2')).result, 'success');
-    await waitFor('the print to start and advance', () =>
-      reports.some((m) => m.print?.gcode_state === 'RUNNING' && Number(m.print.mc_percent) > 0),
-    );
-    await waitFor("Moat's cached state to show the print", () => {
-      const state = h.moat?.mqtt.printers()[0]?.state as Record<string, unknown> | undefined;
-      return state?.gcode_state === 'RUNNING' && state.print_error === 0;
+    await waitFor(() => reports.some((m) => m.print?.gcode_state === 'RUNNING' && Number(m.print.mc_percent) > 0), {
+      what: 'the print to start and advance',
     });
+    await waitFor(
+      () => {
+        const state = h.moat?.mqtt.printers()[0]?.state as Record<string, unknown> | undefined;
+        return state?.gcode_state === 'RUNNING' && state.print_error === 0;
+      },
+      { what: "Moat's cached state to show the print" },
+    );
     assert.ok(h.sim.stats.commands.some((c) => c.payload.includes('"ftp://benchy.gcode.3mf"')));
   });
 });

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { runSync } from './process.js';
 
 export const cliPath = join(packageRoot, 'dist', 'src', 'cli.js');
 
 /** Runs the compiled `moat` command and returns its exit status and output. */
 export function runCli(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', input, timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  const { code, stdout, stderr } = runSync(process.execPath, [cliPath, ...args], 60_000, input);
+  return { status: code, stdout, stderr };
 }

@@ -1,37 +1,20 @@
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
-import { waitFor as waitForCondition } from './wait.js';
+import { closeSync, createReadStream, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type RunResult, run } from './process.js';
 
-/** Real FTP clients (curl, lftp) driven from tests: every run is bounded in time and always reaped. */
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** Real FTP clients (curl, lftp, the Python ftplib client) driven from tests, through process.ts. */
 
-export function run(command: string, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
+/** The printer's directories that exist from the start (`/cache`, `/model`, `/timelapse`). */
+export const printerDirectories = ['cache', 'model', 'timelapse'];
+
+/** What a test put in a printer's storage: its entries other than the printer's own directories, sorted. */
+export function storedFiles(storage: string): string[] {
+  return readdirSync(storage)
+    .filter((name) => !printerDirectories.includes(name))
+    .sort();
 }
 
 export function sha256File(path: string): Promise<string> {
@@ -59,6 +42,8 @@ export function writeRandomFile(path: string, bytes: number): void {
 }
 
 export interface CurlTarget {
+  /** Default 127.0.0.1. */
+  host?: string;
   port: number;
   user: string;
   password: string;
@@ -77,6 +62,32 @@ export function moatFtpTarget(
   return { port: h.moat.ftp.port, user: 'bblp', password: h.codes[role], caFile: h.moatCaFile, tls: true };
 }
 
+/** lftp through Moat's FTPS listener for one role, verifying Moat's certificate: `script` runs after login. */
+export function moatLftp(
+  h: Parameters<typeof moatFtpTarget>[0],
+  role: 'viewer' | 'operator' | 'admin',
+  script: string,
+  options: { debug?: boolean } = {},
+): Promise<RunResult> {
+  const target = moatFtpTarget(h, role);
+  return run('lftp', [
+    ...(options.debug ? ['-d'] : []),
+    '-c',
+    [
+      'set cmd:fail-exit true',
+      `set ssl:ca-file ${target.caFile}`,
+      'set ssl:verify-certificate true',
+      'set ftp:ssl-force true',
+      'set ftp:ssl-protect-data true',
+      'set ftp:passive-mode true',
+      'set net:max-retries 1',
+      'set net:timeout 10',
+      `open -u bblp,${target.password} ftps://127.0.0.1:${target.port}`,
+      script,
+    ].join('; '),
+  ]);
+}
+
 export function curlArgs(target: CurlTarget, path: string, extra: string[] = []): string[] {
   const scheme = target.tls ? 'ftps' : 'ftp';
   return [
@@ -87,11 +98,67 @@ export function curlArgs(target: CurlTarget, path: string, extra: string[] = [])
     '--user',
     `${target.user}:${target.password}`,
     ...extra,
-    `${scheme}://127.0.0.1:${target.port}/${path}`,
+    `${scheme}://${target.host ?? '127.0.0.1'}:${target.port}/${path}`,
   ];
 }
 
-/** The FTP tests' argument order for the shared `waitFor` (test/helpers/wait.ts). */
-export function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
-  return waitForCondition(condition, { timeoutMs, intervalMs: 20, what });
+/** An FTPS server as the Python client (test/clients/bambu_ftps.py) is pointed at it. */
+export interface PythonFtpsTarget {
+  host: string;
+  port: number;
+  password: string;
+  /** CA to verify the server with; without it the client verifies nothing (as some integrations do). */
+  caFile?: string;
+}
+
+export interface PythonFtpsResult {
+  code: number | null;
+  /** The client's one JSON line: the operation's result, or `{ error }` with the server's reply. */
+  output: Record<string, unknown> & { error?: string };
+  stderr: string;
+}
+
+const bambuFtps = fileURLToPath(new URL('../../../test/clients/bambu_ftps.py', import.meta.url));
+
+/** Runs one operation of the Python client (ftplib, as ha-bambulab and bambulabs_api), Debian's python3. */
+export async function pythonFtps(
+  target: PythonFtpsTarget,
+  operation: string[],
+  flags: string[] = [],
+): Promise<PythonFtpsResult> {
+  const args = [bambuFtps, '--host', target.host, '--port', String(target.port), '--password', target.password];
+  if (target.caFile) args.push('--cafile', target.caFile);
+  const result = await run('/usr/bin/python3', [...args, ...flags, ...operation], 60_000);
+  let output: PythonFtpsResult['output'];
+  try {
+    output = JSON.parse(result.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    output = { error: `no JSON from the client: ${result.stdout} ${result.stderr}` };
+  }
+  return { code: result.code, output, stderr: result.stderr };
+}
+
+/** Upload, list, download, rename and delete through lftp, the copies compared by SHA-256; `storage` ends empty. */
+export async function assertLftpRoundTrip(
+  lftp: (script: string) => Promise<RunResult>,
+  dir: string,
+  storage: string,
+  name: string,
+): Promise<void> {
+  const source = join(dir, name);
+  const copy = join(dir, `back-${name}`);
+  writeRandomFile(source, 1024 * 1024 + 3);
+  const up = await lftp(`put ${source} -o ${name}; cls -l`);
+  assert.equal(up.code, 0, up.stderr);
+  assert.ok(up.stdout.includes(name), up.stdout);
+  assert.equal(await sha256File(join(storage, name)), await sha256File(source));
+
+  const down = await lftp(`get ${name} -o ${copy}; mv ${name} moved.gcode`);
+  assert.equal(down.code, 0, down.stderr);
+  assert.equal(await sha256File(copy), await sha256File(source));
+  assert.deepEqual(storedFiles(storage), ['moved.gcode']);
+
+  const removed = await lftp('rm moved.gcode');
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.deepEqual(storedFiles(storage), []);
 }

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAccessCode, generateAccessCode } from '../../src/auth/access-codes.js';
+import { generateAccessCode } from '../../src/auth/access-codes.js';
+import { startInOrder } from '../../src/capability.js';
 import type { MoatConfig, Role } from '../../src/config/schema.js';
-import { parseConfig } from '../../src/config/schema.js';
 import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
 import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
@@ -14,6 +14,7 @@ import {
   type SimulatedPrinterOptions,
   startSimulatedPrinter,
 } from '../../src/simulator/index.js';
+import { loopbackConfig, roleAccessCodes, simulatedPrinterEntry } from './test-context.js';
 
 /**
  * A simulated printer and a Moat in front of it, both on loopback with ephemeral ports, in a temp
@@ -31,6 +32,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** Start only the simulator, not Moat. */
   simulatorOnly?: boolean;
+  /** The printer's access code, when a printer-side server started before the harness must know it. */
+  printerAccessCode?: string;
 }
 
 export interface Harness {
@@ -53,17 +56,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(join(tmpdir(), 'moat-test-'));
   const serial = options.serial ?? '01S00C000000001';
   const model = options.model ?? 'P1S';
-  const printerAccessCode = generateAccessCode();
+  const printerAccessCode = options.printerAccessCode ?? generateAccessCode();
   const mqtt = options.mqtt ?? 'tls';
   const ftp = options.ftp ?? 'tls';
+  const logger = options.logger ?? silentLogger();
+  const paths = statePaths(join(dir, 'state'));
+  const printerCaFile = join(dir, 'printer-ca.pem');
+  const codes = {} as Record<Role, string>;
   let sim: SimulatedPrinter | undefined;
-  let moat: RunningMoat | undefined;
-  const close = async () => {
-    await moat?.close();
-    await sim?.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
+  const startSimulator = async () => {
     sim = await startSimulatedPrinter({
       serial,
       model,
@@ -72,72 +73,42 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ftp: ftp && { transport: ftp, rootDir: printerStorage({ dir }) },
       ...options.simulator,
     });
-    const printerCaFile = join(dir, 'printer-ca.pem');
-    writeFileSync(printerCaFile, sim.pki.ca.certPem);
-    const paths = statePaths(join(dir, 'state'));
-    const codes = {} as Record<Role, string>;
-    const accessCodes = [];
-    for (const role of ['viewer', 'operator', 'admin'] as const) {
-      const { entry, code } = await createAccessCode(`${role} test`, role);
-      codes[role] = code;
-      accessCodes.push(entry);
-    }
-    // A random passive range per harness, so consecutive tests do not meet each other's lingering sockets; below
-    // Linux's ephemeral range (32768-60999), where an outgoing connection's local port could already hold it.
-    const passiveBase = 20000 + Math.floor(Math.random() * 250) * 50;
-    let config = parseConfig({
-      lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
-      ports: { mqtt: 0, ftps: 0, https: 0, http: 0, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
-      accessCodes,
-      firewall: { enabled: false },
-      // Relays and discovery on fixed ports (6000, 2021, …) would collide between tests: any free port, and
-      // discovery only where a test turns it on.
-      relays: { ports: { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 } },
-      discovery: { enabled: false, notifyPort: 0, multicastPort: 0, multicast: false },
-      web: { claimFile: join(dir, 'boot', 'moat-claim.txt'), printerFinderPort: 0 },
-      printers: [
-        {
-          serial,
-          model,
-          name: 'Simulated printer',
-          address: sim.host,
-          mqtt: mqtt ? { transport: mqtt, port: sim.ports.mqtt } : {},
-          ftp: ftp ? { transport: ftp, port: sim.ports.ftp } : {},
-          certificate: { policy: 'test-ca', caFile: printerCaFile },
-          // Where the simulator serves its camera and bind stand-ins (simulator option tcpServices).
-          ...(sim.ports.tunnel !== undefined && {
-            relayPorts: {
-              rtsps: sim.ports.rtsps,
-              tunnel: sim.ports.tunnel,
-              bind: sim.ports.bind,
-              bindTls: sim.ports.bindTls,
-            },
-          }),
-        },
-      ],
-    });
-    if (options.configure) config = options.configure(config, sim);
+    return sim;
+  };
+  // Moat's state, written for a Moat started later too (simulatorOnly); the temp dir's removal takes it away.
+  const writeState = async () => {
+    const printer = sim as SimulatedPrinter;
+    let config = loopbackConfig(dir, await roleAccessCodes(codes), [
+      simulatedPrinterEntry(dir, printer, { mqtt, ftp }),
+    ]);
+    if (options.configure) config = options.configure(config, printer);
     saveConfig(paths, config);
     writeSecret(paths, printerSecretName(serial), printerAccessCode);
-    if (!options.simulatorOnly) {
-      moat = await startMoat({ paths, developmentMode: true, logger: options.logger ?? silentLogger() });
-    }
-    return {
-      dir,
-      paths,
-      serial,
-      printerAccessCode,
-      sim,
-      printerCaFile,
-      ...(moat && { moat }),
-      moatCaFile: paths.caCert,
-      codes,
-      close,
-    };
-  } catch (error) {
-    await close();
-    throw error;
-  }
+    return { close: async () => {} };
+  };
+  // The temp dir first, so that it is removed last (and on a failed start too).
+  const tempDir = { close: async () => rmSync(dir, { recursive: true, force: true }) };
+  const started = await startInOrder({ logger }, [
+    { name: 'temp dir', start: async () => tempDir },
+    { name: 'simulated printer', start: startSimulator },
+    { name: 'state', start: writeState },
+    ...(options.simulatorOnly
+      ? []
+      : [{ name: 'moat', start: () => startMoat({ paths, developmentMode: true, logger }) }]),
+  ]);
+  const moat = started.running[3] as RunningMoat | undefined;
+  return {
+    dir,
+    paths,
+    serial,
+    printerAccessCode,
+    sim: sim as SimulatedPrinter,
+    printerCaFile,
+    ...(moat && { moat }),
+    moatCaFile: paths.caCert,
+    codes,
+    close: started.close,
+  };
 }
 
 /**

@@ -1,67 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { waitFor as waitForCondition } from './wait.js';
+import { LineProcess } from './process.js';
+import { waitFor } from './wait.js';
 
 /**
  * Real MQTT clients for end-to-end tests: the Mosquitto command-line tools and mqtt.js, with helpers
  * that wait for an event or poll a condition under a deadline (never a bare sleep).
  */
 
-/** The MQTT tests' argument order for the shared `waitFor` (test/helpers/wait.ts). */
-export function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 5000,
-  intervalMs = 20,
-): Promise<T> {
-  return waitForCondition(probe, { what, timeoutMs, intervalMs });
-}
-
 /** A running mosquitto_sub/mosquitto_pub: its output lines, and a way to wait for one. */
-export class MosquittoProcess {
-  readonly stdout: string[] = [];
-  readonly stderr: string[] = [];
-  exitCode: number | null | undefined;
-  private readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-
+export class MosquittoProcess extends LineProcess {
   constructor(command: 'mosquitto_sub' | 'mosquitto_pub', args: string[]) {
     // Line-buffered: mosquitto's stdio would otherwise hold lines back until it exits.
-    this.child = spawn('stdbuf', ['-oL', '-eL', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (into: string[]) => {
-      let rest = '';
-      return (chunk: Buffer) => {
-        const text = rest + chunk.toString('utf8');
-        const lines = text.split('\n');
-        rest = lines.pop() ?? '';
-        into.push(...lines);
-      };
-    };
-    this.child.stdout?.on('data', collect(this.stdout));
-    this.child.stderr?.on('data', collect(this.stderr));
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code) => {
-        this.exitCode = code;
-        resolve(code);
-      });
-    });
-  }
-
-  /** Waits for a line (stdout or, with -d, stderr/stdout debug) matching the pattern. */
-  waitForLine(pattern: RegExp, timeoutMs = 5000): Promise<string> {
-    return waitFor(
-      `a line matching ${pattern}`,
-      () => [...this.stdout, ...this.stderr].find((l) => pattern.test(l)),
-      timeoutMs,
-    );
-  }
-
-  async kill(): Promise<void> {
-    if (this.exitCode === undefined) {
-      this.child.kill('SIGTERM');
-      await this.exited;
-    }
+    super('stdbuf', ['-oL', '-eL', command, ...args]);
   }
 }
 
@@ -144,8 +95,11 @@ export function moatEndpoint(
 
 /** Waits until Moat holds the printer connection and a full state of it. */
 export function waitForPrinterReady(h: { moat?: { mqtt: { printers(): { online: boolean; state?: unknown }[] } } }) {
-  return waitFor('Moat to reach the printer and cache its state', () => {
-    const printer = h.moat?.mqtt.printers()[0];
-    return printer?.online === true && printer.state !== undefined;
-  });
+  return waitFor(
+    () => {
+      const printer = h.moat?.mqtt.printers()[0];
+      return printer?.online === true && printer.state !== undefined;
+    },
+    { what: 'Moat to reach the printer and cache its state' },
+  );
 }

@@ -7,7 +7,8 @@ import { issueServerCertificate, sha256Fingerprint } from '../../src/certs/x509.
 import type { MoatConfig } from '../../src/config/schema.js';
 import { type Harness, type HarnessOptions, startHarness } from '../helpers/harness.js';
 import { capturingLogger } from '../helpers/log-capture.js';
-import { waitFor, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Moat talks to the printer only when its certificate is the expected one, and says why when not. */
 describe('MQTT bridge printer certificates', () => {
@@ -29,9 +30,9 @@ describe('MQTT bridge printer certificates', () => {
       printers: config.printers.map((p) => ({ ...p, certificate: { ...p.certificate, ...certificate } })),
     });
   const expectRefusal = async (h: Harness, lines: Record<string, unknown>[], reason: RegExp) => {
-    const line = await waitFor('the refusal log line', () =>
-      lines.find((l) => l.msg === 'printer certificate refused'),
-    );
+    const line = await waitFor(() => lines.find((l) => l.msg === 'printer certificate refused'), {
+      what: 'the refusal log line',
+    });
     assert.match(String(line.reason), reason);
     assert.equal(line.serial, serial);
     assert.equal(h.moat?.mqtt.printers()[0]?.online, false);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { connectMqtt, MosquittoProcess, moatEndpoint, mosquittoArgs, waitFor } from '../helpers/mqtt-clients.js';
+import { connectMqtt, MosquittoProcess, moatEndpoint, mosquittoArgs } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Wrong codes are refused, and guessing from one address slows that address only. */
 describe('MQTT bridge login', () => {
@@ -38,7 +39,10 @@ describe('MQTT bridge login', () => {
     );
   });
 
-  test('50 wrong attempts from one address slow it; another address still connects within 1 s', async () => {
+  test('50 wrong attempts from one address slow it; another address is not slowed', async () => {
+    const baselineStart = Date.now();
+    clients.push(await connectMqtt(moatEndpoint(h, 'operator'), { localAddress: '127.0.0.3' } as never));
+    const baselineMs = Date.now() - baselineStart;
     let settled = 0;
     const wrong = Array.from({ length: 50 }, (_, i) =>
       connectMqtt(
@@ -55,11 +59,10 @@ describe('MQTT bridge login', () => {
         .finally(() => settled++),
     );
     // Once the cap turns guesses away at once, every wrong attempt has arrived; many still wait their delay.
-    await waitFor('the first guesses to be turned away', () => settled >= 10);
-    const startedAt = Date.now();
+    await waitFor(() => settled >= 10, { what: 'the first guesses to be turned away' });
     const good = await connectMqtt(moatEndpoint(h, 'viewer'), { localAddress: '127.0.0.2' } as never);
     clients.push(good);
-    assert.ok(Date.now() - startedAt < 1000, `the other address took ${Date.now() - startedAt} ms`);
+    // The event that matters, not a stopwatch: the other address was let in while guesses were still held back.
     assert.ok(settled < 50, 'guesses were still being held back while the other address got in');
     assert.deepEqual(new Set(await Promise.all(wrong)), new Set(['refused']), 'no wrong code got in');
 
@@ -68,9 +71,11 @@ describe('MQTT bridge login', () => {
     clients.push(await connectMqtt(moatEndpoint(h, 'viewer'), { connectTimeout: 10000 }));
     const slowMs = Date.now() - slowStart;
     assert.ok(slowMs >= maxDelayMs / 2, `the guessing address was let in after ${slowMs} ms`);
-    // … while the other address is not slowed at all.
+    // … while the other address is not slowed at all: it takes what a login took before any guessing (measured
+    // at the start of this test, under the same machine load), not the delay on top.
     const fastStart = Date.now();
     clients.push(await connectMqtt(moatEndpoint(h, 'operator'), { localAddress: '127.0.0.2' } as never));
-    assert.ok(Date.now() - fastStart < 1000);
+    const fastMs = Date.now() - fastStart;
+    assert.ok(fastMs < baselineMs + maxDelayMs / 2, `the other address took ${fastMs} ms (baseline ${baselineMs} ms)`);
   });
 });

@@ -5,7 +5,8 @@ import { type ConnectionOptions, connect } from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { connectMqtt, moatEndpoint, waitFor, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { connectMqtt, moatEndpoint, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A small deterministic PRNG, so a failing frame can be reproduced from the seed. */
 function xorshift(seed: number): () => number {
@@ -164,9 +165,9 @@ describe('MQTT bridge robustness', () => {
       `device/${h.serial}/request`,
       JSON.stringify({ info: { sequence_id: 'alive', command: 'get_version' } }),
     );
-    await waitFor('the viewer to receive the answer', () =>
-      received.slice(before).some((p) => p.includes('"sequence_id":"alive"')),
-    );
+    await waitFor(() => received.slice(before).some((p) => p.includes('"sequence_id":"alive"')), {
+      what: 'the viewer to receive the answer',
+    });
     assert.equal(viewerClosed, false);
     assert.equal(h.sim.stats.mqttConnections, 1);
   });

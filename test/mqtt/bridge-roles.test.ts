@@ -8,9 +8,9 @@ import {
   MosquittoProcess,
   moatEndpoint,
   mosquittoArgs,
-  waitFor,
   waitForPrinterReady,
 } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Roles decide what reaches the printer; the simulator's command log is the proof. The printer sits on
@@ -51,7 +51,7 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     await viewer.publishAsync(request, pause, { qos: 1 });
     await viewer.publishAsync(request, version, { qos: 1 });
     // get_version is the viewer's to send: once it has arrived, the two before it would have too.
-    await waitFor('get_version to reach the printer', () => simSaw(version));
+    await waitFor(() => simSaw(version), { what: 'get_version to reach the printer' });
     assert.ok(!simSaw(gcode) && !simSaw(pause));
     const refused = await h.moat?.mqtt.audit({ outcome: 'refused', label: 'viewer test' });
     assert.deepEqual(
@@ -70,16 +70,19 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     );
     const pause = JSON.stringify({ print: { sequence_id: 'o2', command: 'pause', param: '' } });
     await operator.publishAsync(request, pause, { qos: 1 });
-    await waitFor('pause to reach the printer', () => simSaw(pause));
-    const entry = await waitFor('the audited result', async () =>
-      (await h.moat?.mqtt.audit({ label: 'operator test' }))?.find((e) => e.command === 'print.pause' && e.result),
+    await waitFor(() => simSaw(pause), { what: 'pause to reach the printer' });
+    const entry = await waitFor(
+      async () =>
+        (await h.moat?.mqtt.audit({ label: 'operator test' }))?.find((e) => e.command === 'print.pause' && e.result),
+      { what: 'the audited result' },
     );
     assert.equal(entry.outcome, 'allowed');
     assert.equal(entry.result, 'success');
     const gcode = JSON.stringify({ print: { sequence_id: 'o3', command: 'gcode_line', param: 'M104 S0\n' } });
     await operator.publishAsync(request, gcode, { qos: 1 });
-    const refused = await waitFor('the refusal in the audit log', async () =>
-      (await h.moat?.mqtt.audit({ label: 'operator test', outcome: 'refused' }))?.at(0),
+    const refused = await waitFor(
+      async () => (await h.moat?.mqtt.audit({ label: 'operator test', outcome: 'refused' }))?.at(0),
+      { what: 'the refusal in the audit log' },
     );
     assert.equal(refused.command, 'print.gcode_line');
     assert.ok(!simSaw(gcode));
@@ -90,7 +93,7 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     // Odd spacing, a signature header and non-ASCII text: forwarded exactly as sent.
     const payload = `{ "header" : {"sign_ver":"v1.0","sign_string":"q83v+/=="},\n  "print":{"command":"gcode_line","param":"M117 Grüße\\n","sequence_id":"a1"}  }`;
     await admin.publishAsync(request, Buffer.from(payload, 'utf8'), { qos: 1 });
-    await waitFor('gcode_line to reach the printer', () => simSaw(payload));
+    await waitFor(() => simSaw(payload), { what: 'gcode_line to reach the printer' });
   });
 
   test('subscriptions outside the report topic and moat/ are refused', async () => {
@@ -122,7 +125,7 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     direct.on('message', (_t, p) => fromPrinter.push(p));
     await viewer.subscribeAsync(report);
     await direct.subscribeAsync(report);
-    const full = await waitFor('the cached full state', () => viaMoat.find((p) => p.includes('"msg":0')));
+    const full = await waitFor(() => viaMoat.find((p) => p.includes('"msg":0')), { what: 'the cached full state' });
     const state = JSON.parse(full.toString()) as {
       print: { net: { info: { ip: number }[] }; ipcam: { rtsp_url: string } };
     };
@@ -133,7 +136,7 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     await admin.publishAsync(request, JSON.stringify({ pushing: { sequence_id: 'r1', command: 'pushall' } }));
     await admin.publishAsync(request, JSON.stringify({ print: { sequence_id: 'r2', command: 'stop', param: '' } }));
     const isStop = (p: Buffer) => p.includes('"sequence_id":"r2"');
-    await waitFor('the stop answer on both sides', () => viaMoat.some(isStop) && fromPrinter.some(isStop));
+    await waitFor(() => viaMoat.some(isStop) && fromPrinter.some(isStop), { what: 'the stop answer on both sides' });
     assert.deepEqual(
       viaMoat.find(isStop),
       fromPrinter.find(isStop),
@@ -141,7 +144,7 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
     );
     // X1 pushes its full state after the stop: the same bytes but for the two rewritten addresses.
     const pushed = (list: Buffer[]) => list.find((p) => p.includes('"gcode_state":"FAILED"') && p.includes('"msg":0'));
-    await waitFor('the full push after stop on both sides', () => pushed(viaMoat) && pushed(fromPrinter));
+    await waitFor(() => pushed(viaMoat) && pushed(fromPrinter), { what: 'the full push after stop on both sides' });
     const expected = (pushed(fromPrinter) as Buffer)
       .toString('latin1')
       .replace(`"ip":${ipv4ToUint32LE('127.0.0.2')}`, `"ip":${ipv4ToUint32LE('127.0.0.1')}`)
@@ -167,6 +170,6 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
       if (topic === `moat/${h.serial}/availability` && packet.retain) got.push(payload.toString());
     });
     await viewer.subscribeAsync(`moat/${h.serial}/availability`);
-    assert.deepEqual(await waitFor('the retained availability', () => got.length > 0 && got), ['online']);
+    assert.deepEqual(await waitFor(() => got.length > 0 && got, { what: 'the retained availability' }), ['online']);
   });
 });

@@ -9,9 +9,9 @@ import {
   MosquittoProcess,
   moatEndpoint,
   mosquittoArgs,
-  waitFor,
   waitForPrinterReady,
 } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Report = Record<string, Record<string, unknown> | undefined>;
 
@@ -50,7 +50,9 @@ describe('MQTT bridge: no printer secret reaches the LAN', () => {
   test("an admin's get_access_code is answered by Moat and never reaches the printer", async () => {
     const sub = new MosquittoProcess('mosquitto_sub', [...mosquittoArgs(moatEndpoint(h, 'viewer')), '-t', topic]);
     processes.push(sub);
-    await waitFor('mosquitto_sub to get the full state', () => sub.stdout.some((line) => line.startsWith('{')));
+    await waitFor(() => sub.stdout.some((line) => line.startsWith('{')), {
+      what: 'mosquitto_sub to get the full state',
+    });
     const admin = await connectMqtt(moatEndpoint(h, 'admin'));
     clients.push(admin);
     const adminGot = collectMessages(admin, topic) as Report[];
@@ -59,19 +61,23 @@ describe('MQTT bridge: no printer secret reaches the LAN', () => {
       `device/${h.serial}/request`,
       JSON.stringify({ system: { sequence_id: 'a1', command: 'get_access_code' } }),
     );
-    const reply = await waitFor('Moat to answer', () => adminGot.find((m) => m.system?.sequence_id === 'a1')?.system);
+    const reply = await waitFor(() => adminGot.find((m) => m.system?.sequence_id === 'a1')?.system, {
+      what: 'Moat to answer',
+    });
     assert.equal(reply.result, 'fail');
     assert.match(String(reply.reason), /never leaves Moat/);
     assert.ok(!('access_code' in reply));
     // A command after it reaches the printer: had the first been forwarded, the printer would have seen it by now.
     const ledctrl = JSON.stringify({ system: { sequence_id: 'a2', command: 'ledctrl', led_node: 'chamber_light' } });
     await admin.publishAsync(`device/${h.serial}/request`, ledctrl);
-    await waitFor('the next command to reach the printer', () =>
-      h.sim.stats.commands.some((c) => c.payload === ledctrl),
-    );
+    await waitFor(() => h.sim.stats.commands.some((c) => c.payload === ledctrl), {
+      what: 'the next command to reach the printer',
+    });
     assert.ok(!h.sim.stats.commands.some((c) => c.payload.includes('get_access_code')));
-    const refused = await waitFor('the refusal in the audit log', async () =>
-      (await h.moat?.mqtt.audit({ outcome: 'refused' }))?.find((e) => e.command === 'system.get_access_code'),
+    const refused = await waitFor(
+      async () =>
+        (await h.moat?.mqtt.audit({ outcome: 'refused' }))?.find((e) => e.command === 'system.get_access_code'),
+      { what: 'the refusal in the audit log' },
     );
     assert.equal(refused.label, 'admin test');
     // Moat's reply went to the admin only, not to the viewers.
@@ -83,7 +89,9 @@ describe('MQTT bridge: no printer secret reaches the LAN', () => {
   test('reports that carry the printer code lose it before the cache and the fan-out', async () => {
     const sub = new MosquittoProcess('mosquitto_sub', [...mosquittoArgs(moatEndpoint(h, 'viewer')), '-t', topic]);
     processes.push(sub);
-    await waitFor('mosquitto_sub to get the full state', () => sub.stdout.some((line) => line.startsWith('{')));
+    await waitFor(() => sub.stdout.some((line) => line.startsWith('{')), {
+      what: 'mosquitto_sub to get the full state',
+    });
     const code = h.printerAccessCode;
     // What the printer publishes when anyone (another client of the printer, its own screen) asks for the code.
     h.sim.publishReport?.(
@@ -97,15 +105,15 @@ describe('MQTT bridge: no printer secret reaches the LAN', () => {
       }),
     );
     const viewerGot = () => viewerPayloads.map((p) => JSON.parse(p) as Report);
-    const answer = await waitFor('the viewer to get the (cleaned) answer', () =>
-      viewerGot().find((m) => m.system?.sequence_id === 'p1'),
-    );
+    const answer = await waitFor(() => viewerGot().find((m) => m.system?.sequence_id === 'p1'), {
+      what: 'the viewer to get the (cleaned) answer',
+    });
     assert.equal(answer.system?.result, 'success');
     assert.ok(!('access_code' in (answer.system ?? {})));
-    await waitFor('the viewer to get the (cleaned) status', () =>
-      viewerGot().some((m) => m.print?.nozzle_temper === 201.5),
-    );
-    await waitFor('mosquitto_sub to get the status', () => sub.stdout.some((line) => line.includes('201.5')));
+    await waitFor(() => viewerGot().some((m) => m.print?.nozzle_temper === 201.5), {
+      what: 'the viewer to get the (cleaned) status',
+    });
+    await waitFor(() => sub.stdout.some((line) => line.includes('201.5')), { what: 'mosquitto_sub to get the status' });
     noLeak(viewerPayloads);
     noLeak(sub.stdout);
     // The cache merged the cleaned status: a new subscriber's full state and the dashboard's snapshot are clean too.
@@ -116,9 +124,9 @@ describe('MQTT bridge: no printer secret reaches the LAN', () => {
     clients.push(late);
     const lateGot = collectMessages(late, topic) as Report[];
     await late.subscribeAsync(topic);
-    const full = await waitFor('the late subscriber to get the full state', () =>
-      lateGot.find((m) => m.print?.msg === 0),
-    );
+    const full = await waitFor(() => lateGot.find((m) => m.print?.msg === 0), {
+      what: 'the late subscriber to get the full state',
+    });
     assert.equal(full.print?.nozzle_temper, 201.5);
     noLeak([JSON.stringify(full)]);
     noLeak(lines.map((line) => JSON.stringify(line)));

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
-import { collectMessages, connectMqtt, MosquittoProcess, mosquittoArgs, waitFor } from '../helpers/mqtt-clients.js';
+import { collectMessages, connectMqtt, MosquittoProcess, mosquittoArgs } from '../helpers/mqtt-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The simulated printer's broker, proven with real clients and without Moat in front of it. */
 describe('simulated printer MQTT', () => {
@@ -29,7 +30,7 @@ describe('simulated printer MQTT', () => {
   const closeAll = async () => {
     for (const c of clients.splice(0)) await c.endAsync(true).catch(() => {});
     for (const p of processes.splice(0)) await p.kill();
-    await waitFor('the simulator to see every client gone', () => h.sim.stats.mqttConnections === 0);
+    await waitFor(() => h.sim.stats.mqttConnections === 0, { what: 'the simulator to see every client gone' });
   };
 
   test('mosquitto_sub over TLS with the simulator CA receives a full report after a pushall', async () => {
@@ -102,7 +103,7 @@ describe('simulated printer MQTT', () => {
         | undefined;
 
     await send({ info: { sequence_id: '11', command: 'get_version' } });
-    const version = await waitFor('get_version answer', () => find('info', '11'));
+    const version = await waitFor(() => find('info', '11'), { what: 'get_version answer' });
     assert.equal((version.module as { sn: string }[])[0]?.sn, h.serial);
 
     const projectFile = (sequenceId: string) =>
@@ -116,41 +117,42 @@ describe('simulated printer MQTT', () => {
         },
       });
     await projectFile('10');
-    const missing = await waitFor('project_file answer for a missing file', () => find('print', '10'));
+    const missing = await waitFor(() => find('print', '10'), { what: 'project_file answer for a missing file' });
     assert.equal(missing.result, 'fail');
     assert.match(String(missing.reason), /not found/);
-    await waitFor('print_error pushed', () =>
-      received.find((m) => (m.print as Record<string, unknown>)?.print_error === 0x05004002),
-    );
+    await waitFor(() => received.find((m) => (m.print as Record<string, unknown>)?.print_error === 0x05004002), {
+      what: 'print_error pushed',
+    });
     assert.ok(!received.some((m) => (m.print as Record<string, unknown>)?.gcode_state === 'RUNNING'));
 
     writeFileSync(join(printerStorage(h), 'a.3mf'), 'a print');
     await projectFile('12');
-    assert.equal((await waitFor('project_file answer', () => find('print', '12'))).result, 'success');
+    assert.equal((await waitFor(() => find('print', '12'), { what: 'project_file answer' })).result, 'success');
     // P1S pushes deltas: progress arrives as small messages carrying only what changed.
-    const progress = await waitFor('progress past 10 %', () =>
-      received.find((m) => Number((m.print as Record<string, unknown>)?.mc_percent) >= 10),
+    const progress = await waitFor(
+      () => received.find((m) => Number((m.print as Record<string, unknown>)?.mc_percent) >= 10),
+      { what: 'progress past 10 %' },
     );
     const delta = progress.print as Record<string, unknown>;
     assert.ok(Number(delta.layer_num) > 0 && delta.gcode_state === 'RUNNING' && delta.mc_remaining_time !== undefined);
     assert.ok(!('nozzle_temper' in delta), 'a P1 delta should not carry the full state');
 
     await send({ print: { sequence_id: '13', command: 'pause', param: '' } });
-    assert.equal((await waitFor('pause answer', () => find('print', '13'))).result, 'success');
-    await waitFor('PAUSE state pushed', () =>
-      received.find((m) => (m.print as Record<string, unknown>)?.gcode_state === 'PAUSE'),
-    );
+    assert.equal((await waitFor(() => find('print', '13'), { what: 'pause answer' })).result, 'success');
+    await waitFor(() => received.find((m) => (m.print as Record<string, unknown>)?.gcode_state === 'PAUSE'), {
+      what: 'PAUSE state pushed',
+    });
     await send({ print: { sequence_id: '14', command: 'frobnicate' } });
-    const unknown = await waitFor('unknown command answer', () => find('print', '14'));
+    const unknown = await waitFor(() => find('print', '14'), { what: 'unknown command answer' });
     assert.equal(unknown.result, 'fail');
     await send({ print: { sequence_id: '15', command: 'stop', param: '' } });
-    assert.equal((await waitFor('stop answer', () => find('print', '15'))).result, 'success');
+    assert.equal((await waitFor(() => find('print', '15'), { what: 'stop answer' })).result, 'success');
     client.publish(`device/${h.serial}/request`, '{not json');
     await send({ info: { sequence_id: '16', command: 'get_version' } });
-    await waitFor('the broker still answering after garbage', () => find('info', '16'));
+    await waitFor(() => find('info', '16'), { what: 'the broker still answering after garbage' });
     await send({ system: { sequence_id: '17', command: 'get_access_code' } });
     assert.equal(
-      (await waitFor('get_access_code answer', () => find('system', '17'))).access_code,
+      (await waitFor(() => find('system', '17'), { what: 'get_access_code answer' })).access_code,
       h.printerAccessCode,
     );
     const seen = h.sim.stats.commands.map((c) => c.payload);

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { formatNotify, headerValue, parseNotify, withHeader } from '../../src/discovery/notify-message.js';
 import { printerNotifyHeaders, startNotifier } from '../../src/simulator/notify.js';
+import { announcingTo, listenForAnnouncements } from '../helpers/discovery.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -13,27 +14,8 @@ import { waitFor } from '../helpers/wait.js';
  * 127.0.0.1). The namespace test (topology) proves the same across real interfaces.
  */
 test('the printer NOTIFY is re-announced with Moat as Location; junk and strangers are ignored and counted', async (t) => {
-  const lanListener = createSocket('udp4');
-  t.after(() => lanListener.close());
-  lanListener.bind(0, '127.0.0.1');
-  await once(lanListener, 'listening');
-  const announcements: Buffer[] = [];
-  lanListener.on('message', (m) => announcements.push(m));
-
-  const h = await startHarness({
-    mqtt: false,
-    ftp: false,
-    configure: (config) => ({
-      ...config,
-      lan: { ...config.lan, addresses: ['127.0.0.2'] },
-      discovery: {
-        ...config.discovery,
-        enabled: true,
-        announceAddress: '127.0.0.1',
-        announcePort: lanListener.address().port,
-      },
-    }),
-  });
+  const { port, announcements } = await listenForAnnouncements(t);
+  const h = await startHarness({ mqtt: false, ftp: false, configure: (config) => announcingTo(config, port) });
   t.after(() => h.close());
   const moat = h.moat;
   assert.ok(moat);

@@ -2,12 +2,12 @@
 // starts the firewall service, changes the configuration through the ConfigHolder, and prints each status.
 // Usage: node firewall-reapply-child.js STATE_DIR
 import { statePaths } from '../../src/config/state-dir.js';
-import { startFirewall } from '../../src/firewall/service.js';
+import { firewall } from '../../src/firewall/service.js';
 import { firewallContext } from './firewall-context.js';
 
 const ctx = firewallContext(statePaths(process.argv[2]), false);
-const firewall = await startFirewall(ctx);
-console.log(JSON.stringify({ step: 'started', status: await firewall.status() }));
+const running = await firewall.start(ctx);
+console.log(JSON.stringify({ step: 'started', status: await running.status() }));
 ctx.config.update((config) => ({ ...config, firewall: { ...config.firewall, cloudAccess: 'strict' } }));
-console.log(JSON.stringify({ step: 'cloud on', status: await firewall.status() }));
-await firewall.close();
+console.log(JSON.stringify({ step: 'cloud on', status: await running.status() }));
+await running.close();

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../../src/config/schema.js';
 import { statePaths } from '../../src/config/state-dir.js';
 import { ensureStateDir, saveConfig } from '../../src/config/store.js';
-import { startFirewall } from '../../src/firewall/service.js';
+import { firewall } from '../../src/firewall/service.js';
 import { packageRoot } from '../../src/paths.js';
 import type { FirewallStatus } from '../../src/status.js';
 import { ownNamespace } from '../helpers/namespaces.js';
@@ -43,10 +43,10 @@ test('the firewall fails closed when it cannot be applied, except in development
     rmSync(dir, { recursive: true, force: true });
   });
   await assert.rejects(
-    startFirewall(firewallContext(paths, false)),
+    firewall.start(firewallContext(paths, false)),
     /firewall could not be applied, refusing to start/,
   );
-  const development = await startFirewall(firewallContext(paths, true));
+  const development = await firewall.start(firewallContext(paths, true));
   const status = await development.status();
   assert.equal(status.applied, false);
   assert.ok(status.problems.length > 0, 'the dashboard is told why');

@@ -6,31 +6,9 @@ import { test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { cameraAuthPacket, decodeBindFrame, encodeBindFrame } from '../../src/simulator/tcp-services.js';
 import { startHarness } from '../helpers/harness.js';
+import { mosquittoArgs } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** Runs a client to completion without blocking this process (the relay under test lives in its event loop). */
-function runClient(
-  command: string,
-  args: string[],
-  timeoutMs = 15000,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args);
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.stdin.end();
-    const timer = setTimeout(() => child.kill(), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 /** Loopback end-to-end tests of the TCP relays: Moat in front of the simulator's camera and bind services. */
 
@@ -166,29 +144,19 @@ test('passthrough relays 8883 end to end: mosquitto talks to the printer itself,
   const port = String(relayPort(h.moat.relays.stats(), 'mqtt passthrough'));
 
   // The certificate met through Moat's MQTT port is the printer's (CN = serial, the printer's CA, TLS 1.2).
-  const { output: seen } = await runClient('openssl', [
-    ...['s_client', '-connect', `127.0.0.1:${port}`],
-    ...['-CAfile', h.printerCaFile, '-brief'],
-  ]);
+  const client = await run(
+    'openssl',
+    [...['s_client', '-connect', `127.0.0.1:${port}`], ...['-CAfile', h.printerCaFile, '-brief']],
+    15_000,
+  );
+  const seen = client.stdout + client.stderr;
   assert.match(seen, /Verification: OK/);
   assert.match(seen, new RegExp(`CN\\s*=\\s*${h.serial}`));
   assert.match(seen, /Protocol version: TLSv1\.2/, "the printer's TLS 1.2, not Moat's");
 
   // And MQTT flows end to end with the printer's own credentials: a pushall answered by the printer.
   // --insecure only skips the host-name check (the printer certificate has CN = serial, no SAN); the chain is verified.
-  const tls = [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    port,
-    '--cafile',
-    h.printerCaFile,
-    '--insecure',
-    '-u',
-    'bblp',
-    '-P',
-    h.printerAccessCode,
-  ];
+  const tls = mosquittoArgs({ port: Number(port), caFile: h.printerCaFile, password: h.printerAccessCode });
   const sub = spawn('mosquitto_sub', [...tls, '-t', `device/${h.serial}/report`, '-C', '1', '-W', '20']);
   t.after(() => sub.kill());
   let report = '';
@@ -196,11 +164,12 @@ test('passthrough relays 8883 end to end: mosquitto talks to the printer itself,
     report += d;
   });
   await waitFor(() => h.sim.stats.mqttConnections >= 1, { what: 'the subscriber connected to the printer' });
-  const pub = await runClient('mosquitto_pub', [
-    ...tls,
-    ...['-t', `device/${h.serial}/request`, '-m', '{"pushing":{"sequence_id":"1","command":"pushall"}}'],
-  ]);
-  assert.equal(pub.code, 0, pub.output);
+  const pub = await run(
+    'mosquitto_pub',
+    [...tls, ...['-t', `device/${h.serial}/request`, '-m', '{"pushing":{"sequence_id":"1","command":"pushall"}}']],
+    15_000,
+  );
+  assert.equal(pub.code, 0, pub.stdout + pub.stderr);
   await waitFor(() => report.includes('"print"') && report, { timeoutMs: 20000, what: 'the full report' });
   assert.equal(h.sim.stats.pushallCount, 1, 'the printer itself answered');
   assert.ok((h.moat.relays.stats().find((s) => s.name === 'mqtt passthrough')?.accepted ?? 0) >= 3);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { Client as FtpClient } from 'basic-ftp';
 import mqtt from 'mqtt';
-import { createLogger } from '../../src/log.js';
 import { startHarness } from '../helpers/harness.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 
 /** Connects with a code and reports whether the broker accepted it. */
 async function mqttLogin(port: number, ca: string, password: string): Promise<boolean> {
@@ -53,14 +52,8 @@ async function ftpLogin(port: number, ca: string, password: string): Promise<boo
 }
 
 test('no access code, password or key reaches a log line, through right and wrong logins', async () => {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  const harness = await startHarness({ logger: createLogger({ destination, level: 'trace' }) });
+  const captured = capturingLogger('trace');
+  const harness = await startHarness({ logger: captured.logger });
   try {
     const moat = harness.moat;
     assert.ok(moat);
@@ -70,7 +63,7 @@ test('no access code, password or key reaches a log line, through right and wron
     assert.equal(await mqttLogin(moat.mqtt.port, ca, wrongCode), false);
     assert.equal(await ftpLogin(moat.ftp.port, ca, harness.codes.operator), true);
     assert.equal(await ftpLogin(moat.ftp.port, ca, wrongCode), false);
-    const log = lines.join('');
+    const log = captured.text();
     assert.ok(log.length > 0, 'the service logged something');
     const secrets = {
       ...harness.codes,

@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  type Browser,
-  curl,
-  eventually,
-  openBrowser,
-  screenshotDir,
-  startFreshMoat,
-  unexpectedErrors,
-} from './web-harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { type Browser, curl, openBrowser, screenshotDir, startFreshMoat, unexpectedErrors } from './web-harness.js';
 
 test('claim: a wrong code is refused and throttled, the right one sets the password, then it is dead', async (t) => {
   if (!existsSync('/usr/bin/chromium')) {
@@ -39,17 +32,25 @@ test('claim: a wrong code is refused and throttled, the right one sets the passw
       await page.click('#claim-code-form button[type=submit]');
     };
     await submitWrong(0);
-    await eventually(async () => /not right/.test((await message.textContent()) ?? ''), 'the refusal of a wrong code');
+    await waitFor(async () => /not right/.test((await message.textContent()) ?? ''), {
+      what: 'the refusal of a wrong code',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     // Keep guessing: within the allowance each guess is refused, then the address is throttled.
     let attempts = 1;
     while (!/Too many/.test((await message.textContent()) ?? '')) {
       assert.ok(attempts < 6, 'wrong claim codes were never throttled');
       await submitWrong(attempts++);
-      await eventually(async () => (await page.locator('#claim-code-form button:disabled').count()) === 0, 'answer');
+      await waitFor(async () => (await page.locator('#claim-code-form button:disabled').count()) === 0, {
+        what: 'answer',
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
     }
     assert.ok(attempts <= 4, `throttled after ${attempts} attempts`);
     // While throttled even the right code is turned away; once the window passes it works.
-    await eventually(
+    await waitFor(
       async () => {
         await page.fill('#claim-code', code.toUpperCase());
         await Promise.all([
@@ -58,16 +59,15 @@ test('claim: a wrong code is refused and throttled, the right one sets the passw
         ]);
         return page.locator('#claim-password-form').isVisible();
       },
-      'the right code to be accepted once the throttle window passed',
-      15000,
+      { what: 'the right code to be accepted once the throttle window passed', timeoutMs: 15000, intervalMs: 100 },
     );
     await page.fill('#new-password', 'short');
     await page.fill('#confirm-password', 'short');
     await page.click('#claim-password-form button[type=submit]');
-    await eventually(
+    await waitFor(
       async () =>
         /at least 10 characters/.test((await page.locator('#claim-password-form .message').textContent()) ?? ''),
-      'the short password to be refused',
+      { what: 'the short password to be refused', timeoutMs: 15_000, intervalMs: 100 },
     );
     await page.fill('#new-password', 'a good long password');
     await page.fill('#confirm-password', 'a good long password');

@@ -1,48 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import {
-  type Browser,
-  eventually,
-  type FreshMoat,
-  openBrowser,
-  screenshotDir,
-  unexpectedErrors,
-} from './web-harness.js';
+import { moatEndpoint, mosquittoArgs } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
+import { waitFor } from '../helpers/wait.js';
+import { type Browser, type FreshMoat, openBrowser, screenshotDir, unexpectedErrors } from './web-harness.js';
 
 /**
  * The dashboard in a browser while real clients use Moat: a simulated print advancing, a connected
  * mosquitto_sub, an FTPS upload by curl (throttled by the simulated printer so its progress can be seen).
  */
-
-function mosquittoArgs(h: Harness, code: string): string[] {
-  // --insecure skips only the host name check; the chain is still verified against Moat's CA.
-  return [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(h.moat?.mqtt.port),
-    '-u',
-    'bblp',
-    '-P',
-    code,
-    '--cafile',
-    h.moatCaFile,
-    '--insecure',
-  ];
-}
-
-function run(command: string, args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 30_000 }, (error, _stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
-    );
-  });
-}
 
 /** The harness's Moat seen as the fresh Moat the browser helpers expect. */
 function asFreshMoat(h: Harness): FreshMoat {
@@ -106,9 +77,13 @@ test('the dashboard shows a print advancing, a connected client and an upload in
       });
 
     // A viewer stays connected with mosquitto_sub: it appears among the connected clients.
-    const sub = spawn('mosquitto_sub', [...mosquittoArgs(h, h.codes.viewer), '-t', `device/${h.serial}/report`], {
-      stdio: 'ignore',
-    });
+    const sub = spawn(
+      'mosquitto_sub',
+      [...mosquittoArgs(moatEndpoint(h, 'viewer')), '-t', `device/${h.serial}/report`],
+      {
+        stdio: 'ignore',
+      },
+    );
     children.push(sub);
     await page.locator('#clients tr', { hasText: 'viewer test' }).waitFor({ timeout: 15000 });
     assert.match((await page.locator('#clients tr', { hasText: 'viewer test' }).textContent()) ?? '', /MQTT/);
@@ -118,7 +93,7 @@ test('the dashboard shows a print advancing, a connected client and an upload in
       print: { sequence_id: '1', command: 'project_file', param: 'Metadata/plate_1.gcode', subtask_name: 'benchy' },
     });
     const published = await run('mosquitto_pub', [
-      ...mosquittoArgs(h, h.codes.operator),
+      ...mosquittoArgs(moatEndpoint(h, 'operator')),
       '-t',
       `device/${h.serial}/request`,
       '-m',
@@ -130,9 +105,17 @@ test('the dashboard shows a print advancing, a connected client and an upload in
     const percent = card.locator('.print-percent');
     const readPercent = async () => Number(/(\d+)%/.exec((await percent.textContent()) ?? '')?.[1] ?? -1);
     const first = await readPercent();
-    await eventually(async () => (await readPercent()) > first, 'the print progress to advance', 15000);
+    await waitFor(async () => (await readPercent()) > first, {
+      what: 'the print progress to advance',
+      timeoutMs: 15000,
+      intervalMs: 100,
+    });
     const second = await readPercent();
-    await eventually(async () => (await readPercent()) > second, 'the print progress to advance again', 15000);
+    await waitFor(async () => (await readPercent()) > second, {
+      what: 'the print progress to advance again',
+      timeoutMs: 15000,
+      intervalMs: 100,
+    });
 
     // An FTPS upload by curl, throttled by the printer: its progress moves while it runs. (curl announces
     // no size, so the bar is indeterminate and the byte count moves; with a known size the bar fills.)
@@ -166,24 +149,41 @@ test('the dashboard shows a print advancing, a connected client and an upload in
       return value === null ? ((await row.textContent()) ?? '') : Number(value);
     };
     const before = await readBytes();
-    await eventually(async () => (await readBytes()) !== before, 'the upload bar to move', 15000);
+    await waitFor(async () => (await readBytes()) !== before, {
+      what: 'the upload bar to move',
+      timeoutMs: 15000,
+      intervalMs: 100,
+    });
     mkdirSync(screenshotDir, { recursive: true });
     await page.screenshot({ path: join(screenshotDir, 'dashboard-desktop.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(screenshotDir, 'dashboard-phone.png'), fullPage: true });
     assert.equal(await uploadDone, 0, 'the upload completed');
-    await eventually(async () => /done/.test((await row.textContent()) ?? ''), 'the transfer to show done');
+    await waitFor(async () => /done/.test((await row.textContent()) ?? ''), {
+      what: 'the transfer to show done',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
 
     // The audit log shows the operator's command; the filter narrows it.
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.locator('#audit-log tr', { hasText: 'project_file' }).waitFor({ timeout: 15000 });
-    await run('mosquitto_pub', [...mosquittoArgs(h, h.codes.viewer), '-t', `device/${h.serial}/request`, '-m', start]);
+    await run('mosquitto_pub', [
+      ...mosquittoArgs(moatEndpoint(h, 'viewer')),
+      '-t',
+      `device/${h.serial}/request`,
+      '-m',
+      start,
+    ]);
     await page.selectOption('#audit-filter select[name=outcome]', 'refused');
     await page.click('#audit-filter button[type=submit]');
-    await eventually(async () => {
-      const rows = await page.locator('#audit-log tbody tr').allTextContents();
-      return rows.length > 0 && rows.every((r) => /refused/.test(r) && /viewer test/.test(r));
-    }, 'only refused commands after filtering');
+    await waitFor(
+      async () => {
+        const rows = await page.locator('#audit-log tbody tr').allTextContents();
+        return rows.length > 0 && rows.every((r) => /refused/.test(r) && /viewer test/.test(r));
+      },
+      { what: 'only refused commands after filtering', timeoutMs: 15_000, intervalMs: 100 },
+    );
 
     assert.deepEqual(unexpectedErrors(browser.errors), [], 'no console errors');
   } finally {

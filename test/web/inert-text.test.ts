@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { type Browser, curl, eventually, openBrowser, startFreshMoat } from './web-harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { type Browser, curl, openBrowser, startFreshMoat } from './web-harness.js';
 
 /** Text that came from a person or a printer stays text: no markup, no script, wherever it is shown. */
 
@@ -73,10 +74,13 @@ test('a printer name containing <script> renders as text on the dashboard and in
       'NOTIFY * HTTP/1.1\r\nLocation: 198.51.100.21\r\nNT: urn:bambulab-com:device:3dprinter:1\r\n' +
         `USN: 01P00A000000002\r\nDevModel.bambu.com: C12\r\nDevName.bambu.com: ${hostileName}\r\n\r\n`,
     );
-    await eventually(async () => {
-      sender.send(notify, moat.moat.web.printerFinderPort, '127.0.0.1');
-      return (await page.locator('#found-printers li.found').count()) > 0;
-    }, 'the NOTIFY to be listed');
+    await waitFor(
+      async () => {
+        sender.send(notify, moat.moat.web.printerFinderPort, '127.0.0.1');
+        return (await page.locator('#found-printers li.found').count()) > 0;
+      },
+      { what: 'the NOTIFY to be listed', timeoutMs: 15_000, intervalMs: 100 },
+    );
     assert.match((await page.locator('#found-printers li.found span').textContent()) ?? '', /<script>window/);
     await page.click('#found-printers .use-printer');
     assert.equal(await page.inputValue('#f-name'), hostileName);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { renderDnsmasqConfig } from '../../src/appliance/dnsmasq.js';
 import { readSecret } from '../../src/config/secrets.js';
-import { type ApiSession, anonymousSession, type FreshMoat, sendApi, startFreshMoat } from './web-harness.js';
+import { anonymousSession, apiRequest, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /**
  * The wizard API's printer-network settings that os-image/wifi-test.sh relies on in the booted image: the
@@ -10,8 +10,8 @@ import { type ApiSession, anonymousSession, type FreshMoat, sendApi, startFreshM
  */
 
 let moat: FreshMoat;
-let admin: ApiSession;
-const send = (method: string, path: string, body?: unknown) => sendApi(moat, admin, method, path, body);
+let admin: { cookie: string; csrf: string };
+const send = (method: string, path: string, body?: unknown) => apiRequest(moat, admin, method, path, body);
 const printer = {
   serial: '01P00A000000077',
   model: 'P1S',
@@ -23,7 +23,7 @@ const printer = {
 before(async () => {
   moat = await startFreshMoat();
   const session = await anonymousSession(moat);
-  const claimed = await sendApi(moat, session, 'POST', '/api/claim', {
+  const claimed = await apiRequest(moat, session, 'POST', '/api/claim', {
     code: moat.claimCode(),
     password: 'printer network password',
   });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { createLogger } from '../../src/log.js';
-import { type ApiSession, anonymousSession, curl, type FreshMoat, sendApi, startFreshMoat } from './web-harness.js';
+import { readSecret } from '../../src/config/secrets.js';
+import { capturingLogger } from '../helpers/log-capture.js';
+import { run } from '../helpers/process.js';
+import { anonymousSession, apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
 
@@ -13,19 +13,21 @@ let admin: { cookie: string; csrf: string };
 let claimCode = '';
 
 const anonymous = () => anonymousSession(moat);
-const send = (session: ApiSession, method: string, path: string, body?: unknown, extra: string[] = []) =>
-  sendApi(moat, session, method, path, body, extra);
 
-const logLines: string[] = [];
+function send(
+  session: { cookie: string; csrf?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: string[] = [],
+) {
+  return apiRequest(moat, session, method, path, body, extra);
+}
+
+const log = capturingLogger('debug');
 
 before(async () => {
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString());
-      done();
-    },
-  });
-  moat = await startFreshMoat(undefined, createLogger({ destination, level: 'debug' }));
+  moat = await startFreshMoat(undefined, log.logger);
   const session = await anonymous();
   claimCode = moat.claimCode();
   const claimed = await send(session, 'POST', '/api/claim', { code: claimCode, password });
@@ -104,24 +106,18 @@ test('pages carry a strict Content-Security-Policy without inline script', async
 });
 
 test('the HTTP port only redirects to HTTPS', async () => {
-  const output = await new Promise<string>((resolve, reject) =>
-    execFile('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`], (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
-    ),
-  );
+  const redirect = await run('curl', ['-sS', '-i', `http://127.0.0.1:${moat.httpPort}/api/overview`]);
+  assert.equal(redirect.code, 0, redirect.stderr);
+  const output = redirect.stdout;
   assert.match(output, /^HTTP\/1\.1 301/);
   assert.match(output, new RegExp(`Location: https://127\\.0\\.0\\.1:${moat.moat.web.httpsPort}/\\r?\\n`));
   assert.doesNotMatch(output, /Please log in|csrf/i, 'no API answer over plain HTTP');
 });
 
 test('TLS below 1.2 is refused', async () => {
-  const result = await new Promise<{ code: number | null }>((resolve) =>
-    execFile(
-      'curl',
-      ['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
-      (error) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0 }),
-    ),
-  );
+  const result = await run('curl', [
+    ...['-sS', '-o', '/dev/null', '--tlsv1.1', '--tls-max', '1.1', '--cacert', moat.caFile, `${moat.baseUrl}/`],
+  ]);
   assert.notEqual(result.code, 0);
 });
 
@@ -156,6 +152,31 @@ test('bad input gets a clear 400 and the service keeps answering', async () => {
   assert.equal((await send(admin, 'GET', '/api/overview')).status, 200);
 });
 
+test('the segment step keeps the stored passphrase when the field is left empty, and asks for one when none is stored', async () => {
+  const segment = (channel: number, passphrase?: string) =>
+    send(admin, 'PUT', '/api/segment', {
+      ssid: 'printers',
+      country: 'DE',
+      channel,
+      ...(passphrase !== undefined && { passphrase }),
+    });
+  assert.equal(readSecret(moat.paths, 'segment-passphrase'), undefined, 'no passphrase stored yet');
+  const none = await segment(1);
+  assert.equal(none.status, 400);
+  assert.equal((JSON.parse(none.body) as { field: string }).field, 'passphrase');
+  assert.equal((await segment(6, 'first passphrase 1')).status, 200);
+  assert.equal(readSecret(moat.paths, 'segment-passphrase'), 'first passphrase 1');
+  for (const [channel, empty] of [
+    [11, undefined],
+    [1, ''],
+  ] as const) {
+    const kept = await segment(channel, empty);
+    assert.equal(kept.status, 200, kept.body);
+    assert.equal(moat.moat.context.config.get().segment.channel, channel);
+    assert.equal(readSecret(moat.paths, 'segment-passphrase'), 'first passphrase 1', 'the stored passphrase is kept');
+  }
+});
+
 test('no password, claim code, cookie, CSRF token or access code reaches the log', async () => {
   const created = await send(admin, 'POST', '/api/access-codes', { label: 'log probe', role: 'operator' });
   const code = (JSON.parse(created.body) as { code: string }).code;
@@ -166,7 +187,7 @@ test('no password, claim code, cookie, CSRF token or access code reaches the log
     channel: 6,
   });
   await send(await anonymous(), 'POST', '/api/login', { password: 'a wrong password here' });
-  const text = logLines.join('');
+  const text = log.text();
   assert.match(text, /device claimed/, 'the log did capture the claim');
   assert.match(text, /login refused/, 'the log did capture the refused login');
   const cookieValue = admin.cookie.split('=')[1] ?? '';

@@ -1,15 +1,15 @@
-import { execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import type { MoatConfig } from '../../src/config/schema.js';
-import { parseConfig } from '../../src/config/schema.js';
 import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { type RunningMoat, startMoat } from '../../src/service.js';
+import { run } from '../helpers/process.js';
+import { loopbackConfig } from '../helpers/test-config.js';
 
 /**
  * A fresh, unclaimed Moat on loopback (ephemeral ports, temp state dir), plus the real clients the web
@@ -34,13 +34,8 @@ export async function startFreshMoat(
 ): Promise<FreshMoat> {
   const dir = mkdtempSync(join(tmpdir(), 'moat-web-'));
   const paths = statePaths(join(dir, 'state'));
-  const claimFile = join(dir, 'boot', 'moat-claim.txt');
-  let config = parseConfig({
-    lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
-    ports: { mqtt: 0, ftps: 0, https: 0, http: 0 },
-    firewall: { enabled: false },
-    web: { claimFile, printerFinderPort: 0 },
-  });
+  let config = loopbackConfig(dir);
+  const claimFile = config.web.claimFile;
   if (configure) config = configure(config);
   saveConfig(paths, config);
   let moat: RunningMoat;
@@ -73,35 +68,42 @@ export interface CurlResult {
 }
 
 /** Runs curl against Moat (its CA trusted) and parses status, headers and body. */
-export function curl(moat: FreshMoat, path: string, args: string[] = []): Promise<CurlResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'curl',
-      ['-sS', '-i', '--cacert', moat.caFile, '--max-time', '20', ...args, `${moat.baseUrl}${path}`],
-      { maxBuffer: 4 * 1024 * 1024 },
-      (error, stdout) => {
-        if (error) {
-          reject(error);
-          return;
-        }
-        const split = stdout.indexOf('\r\n\r\n');
-        const head = stdout.slice(0, split).split('\r\n');
-        const headers: Record<string, string[]> = {};
-        for (const line of head.slice(1)) {
-          const colon = line.indexOf(':');
-          const name = line.slice(0, colon).trim().toLowerCase();
-          headers[name] = [...(headers[name] ?? []), line.slice(colon + 1).trim()];
-        }
-        resolve({ status: Number(head[0]?.split(' ')[1]), headers, body: stdout.slice(split + 4) });
-      },
-    );
-  });
+export async function curl(
+  moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
+  path: string,
+  args: string[] = [],
+): Promise<CurlResult> {
+  const result = await run('curl', [
+    ...['-sS', '-i', '--cacert', moat.caFile, '--max-time', '20', ...args, `${moat.baseUrl}${path}`],
+  ]);
+  if (result.code !== 0) throw new Error(`curl ${path} failed (${result.code}): ${result.stderr}`);
+  const stdout = result.stdout;
+  const split = stdout.indexOf('\r\n\r\n');
+  const head = stdout.slice(0, split).split('\r\n');
+  const headers: Record<string, string[]> = {};
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    headers[name] = [...(headers[name] ?? []), line.slice(colon + 1).trim()];
+  }
+  return { status: Number(head[0]?.split(' ')[1]), headers, body: stdout.slice(split + 4) };
 }
 
-/** A session of the setup page's API: its cookie, and its CSRF token (unsafe methods need it). */
-export interface ApiSession {
-  cookie: string;
-  csrf?: string;
+/** An API request as the page sends it: the session's cookie, its CSRF token when it has one, a JSON body. */
+export function apiRequest(
+  moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
+  session: { cookie: string; csrf?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: string[] = [],
+): Promise<CurlResult> {
+  return curl(moat, path, [
+    ...['-X', method, '-H', `Cookie: ${session.cookie}`, '-H', 'Content-Type: application/json'],
+    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
+    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
+    ...extra,
+  ]);
 }
 
 /** A new anonymous session: its cookie and CSRF token. */
@@ -109,28 +111,6 @@ export async function anonymousSession(moat: FreshMoat): Promise<{ cookie: strin
   const response = await curl(moat, '/api/session');
   const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
   return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
-}
-
-/** One API call with curl in the given session (JSON body when given). */
-export function sendApi(
-  moat: FreshMoat,
-  session: ApiSession,
-  method: string,
-  path: string,
-  body?: unknown,
-  extra: string[] = [],
-): Promise<CurlResult> {
-  return curl(moat, path, [
-    '-X',
-    method,
-    '-H',
-    `Cookie: ${session.cookie}`,
-    '-H',
-    'Content-Type: application/json',
-    ...(session.csrf ? ['-H', `X-CSRF-Token: ${session.csrf}`] : []),
-    ...(body !== undefined ? ['--data', JSON.stringify(body)] : []),
-    ...extra,
-  ]);
 }
 
 export interface Browser {
@@ -212,12 +192,3 @@ export function unexpectedErrors(errors: string[], provokedStatuses: number[] = 
 }
 
 export const screenshotDir = join(process.cwd(), 'docs', 'screenshots');
-
-/** Waits until check() holds, polling; fails with `what` after the deadline. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

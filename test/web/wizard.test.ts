@@ -6,9 +6,9 @@ import { generateAccessCode } from '../../src/auth/access-codes.js';
 import { sha256Fingerprint } from '../../src/certs/x509.js';
 import { readSecret } from '../../src/config/secrets.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulator/index.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   type Browser,
-  eventually,
   type FreshMoat,
   openBrowser,
   screenshotDir,
@@ -66,9 +66,9 @@ test('the wizard completes against the simulator', async (t) => {
     await page.fill('#f-ssid', 'moat-printers');
     await page.fill('#f-passphrase', 'short');
     await page.click('#segment-form button[type=submit]');
-    await eventually(
+    await waitFor(
       async () => /8 to 63 characters/.test((await page.locator('#segment-form .message').textContent()) ?? ''),
-      'the passphrase explanation',
+      { what: 'the passphrase explanation', timeoutMs: 15_000, intervalMs: 100 },
     );
     assert.equal(await page.getAttribute('#f-passphrase', 'aria-invalid'), 'true');
     await page.fill('#f-passphrase', 'printer network passphrase');
@@ -76,7 +76,11 @@ test('the wizard completes against the simulator', async (t) => {
     await page.fill('#f-channel', '11');
     await page.selectOption('#f-security', 'wpa3');
     await page.click('#segment-form button[type=submit]');
-    await eventually(async () => moat.moat.context.config.get().segment.channel === 11, 'the segment to be saved');
+    await waitFor(async () => moat.moat.context.config.get().segment.channel === 11, {
+      what: 'the segment to be saved',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     assert.equal(moat.moat.context.config.get().segment.country, 'DE');
     assert.equal(moat.moat.context.config.get().segment.security, 'wpa3');
     assert.equal(readSecret(moat.paths, 'segment-passphrase'), 'printer network passphrase');
@@ -96,23 +100,27 @@ test('the wizard completes against the simulator', async (t) => {
     await page.fill('#f-mqttPort', String(sim.ports.mqtt));
     await page.fill('#f-ftpPort', String(sim.ports.ftp));
     await page.click('#test-connection');
-    await eventually(async () => (await page.getAttribute('#test-result', 'data-state')) === 'failed', 'first test');
+    await waitFor(async () => (await page.getAttribute('#test-result', 'data-state')) === 'failed', {
+      what: 'first test',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     assert.match((await page.locator('#test-result').textContent()) ?? '', /not signed by Bambu Lab/);
     await page.click('#trust-certificate');
-    await eventually(
-      async () => (await page.getAttribute('#test-result', 'data-state')) === 'ok',
-      'a green test',
-      20000,
-    );
+    await waitFor(async () => (await page.getAttribute('#test-result', 'data-state')) === 'ok', {
+      what: 'a green test',
+      timeoutMs: 20000,
+      intervalMs: 100,
+    });
     assert.equal(await page.locator('#test-result li.good').count(), 3);
     await shot('wizard-3-printer.png');
     // A fixed lease needs an address on the printer's network; the simulator's loopback address is not one.
     await page.fill('#f-mac', '02:00:00:5A:00:42');
     await page.click('#save-printer');
-    await eventually(
+    await waitFor(
       async () =>
         /does not fit the printer network/.test((await page.locator('#printer-form .message').textContent()) ?? ''),
-      'the fixed-address explanation',
+      { what: 'the fixed-address explanation', timeoutMs: 15_000, intervalMs: 100 },
     );
     assert.deepEqual(moat.moat.context.config.get().segment.reservations, []);
     await page.fill('#f-mac', '');
@@ -138,10 +146,11 @@ test('the wizard completes against the simulator', async (t) => {
       await page.fill('#f-label', label);
       await page.selectOption('#f-role', role);
       await page.click('#code-form button[type=submit]');
-      await eventually(
-        async () => ((await page.locator('#new-code').textContent()) ?? '').includes(label),
-        `the ${role} code`,
-      );
+      await waitFor(async () => ((await page.locator('#new-code').textContent()) ?? '').includes(label), {
+        what: `the ${role} code`,
+        timeoutMs: 15_000,
+        intervalMs: 100,
+      });
       created[role] = (await page.locator('#new-code .access-code').textContent()) ?? '';
       assert.equal((await moat.moat.context.accessCodes.verify(created[role] ?? ''))?.role, role);
     }
@@ -156,10 +165,11 @@ test('the wizard completes against the simulator', async (t) => {
     const oldPhone = (await page.locator('#new-code .access-code').textContent()) ?? '';
     assert.ok(await moat.moat.context.accessCodes.verify(oldPhone));
     await page.locator('#access-codes li', { hasText: 'Old phone' }).locator('.revoke').click();
-    await eventually(
-      async () => (await page.locator('#access-codes li', { hasText: 'Old phone' }).count()) === 0,
-      'revoke',
-    );
+    await waitFor(async () => (await page.locator('#access-codes li', { hasText: 'Old phone' }).count()) === 0, {
+      what: 'revoke',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     assert.equal(await moat.moat.context.accessCodes.verify(oldPhone), undefined, 'the revoked code no longer works');
     assert.equal((await moat.moat.context.accessCodes.verify(created.viewer ?? ''))?.role, 'viewer');
     const stored = JSON.stringify(moat.moat.context.config.get().accessCodes);
@@ -178,10 +188,11 @@ test('the wizard completes against the simulator', async (t) => {
     await page.locator('#open-ports').waitFor();
     assert.match((await page.locator('#open-ports').textContent()) ?? '', /FTPS/);
     await page.check('#cloud-access-strict');
-    await eventually(
-      async () => moat.moat.context.config.get().firewall.cloudAccess === 'strict',
-      'cloud access on, strict',
-    );
+    await waitFor(async () => moat.moat.context.config.get().firewall.cloudAccess === 'strict', {
+      what: 'cloud access on, strict',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     await shot('wizard-6-firewall.png');
     await page.click('#finish');
     await page.locator('#printers .printer', { hasText: serial }).waitFor();

@@ -1,11 +1,6 @@
-/** Talking to Moat's API: JSON both ways, the session's CSRF token on every request. */
+import type { SessionInfo } from '../api-types.js';
 
-export interface SessionInfo {
-  authenticated: boolean;
-  claimed: boolean;
-  csrfToken: string;
-  idleMinutes: number;
-}
+/** Talking to Moat's API: JSON both ways, the session's CSRF token on every request. */
 
 export class ApiError extends Error {
   constructor(

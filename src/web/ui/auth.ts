@@ -1,4 +1,5 @@
-import { ApiError, api, rememberSession, type SessionInfo } from './api.js';
+import type { SessionInfo } from '../api-types.js';
+import { ApiError, api, rememberSession } from './api.js';
 import { formValues, h, messageBox, replace, showMessage } from './dom.js';
 
 /** The claim page (first boot) and the login page. */

@@ -1,5 +1,7 @@
-import { api, rememberSession, type SessionInfo } from './api.js';
+import type { SessionInfo, SystemHealth } from '../api-types.js';
+import { api, rememberSession } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
+import { metricsCard } from './metrics-card.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
 
@@ -42,13 +44,6 @@ interface Snapshot {
   clients: ClientView[];
   transfers: TransferView[];
   firewall: FirewallView;
-}
-interface Health {
-  cpuTemperature: number | null;
-  cpuLoad: number;
-  memory: { used: number; total: number };
-  disk: { used: number; total: number } | null;
-  uptimeSeconds: number;
 }
 interface AuditEntry {
   at: string;
@@ -158,6 +153,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         h('option', { value: '' }, 'any'),
         h('option', { value: 'allowed' }, 'allowed'),
         h('option', { value: 'refused' }, 'refused'),
+        h('option', { value: 'dropped' }, 'dropped'),
       ),
     ),
     h('button', { type: 'submit' }, 'Filter'),
@@ -236,6 +232,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     ),
     h('section', { class: 'card' }, h('h3', {}, 'Audit log'), auditForm, auditMessage, audit),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'), passwordForm, passwordMessage),
+    metricsCard(),
   );
 
   const render = (s: Snapshot) => {
@@ -292,7 +289,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         ),
     );
   };
-  const renderHealth = (m: Health) =>
+  const renderHealth = (m: SystemHealth) =>
     replace(
       health,
       h(

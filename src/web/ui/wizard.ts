@@ -1,3 +1,4 @@
+import type { CertificateVerdict, ConnectionTestResult, FoundPrinter } from '../api-types.js';
 import { ApiError, api } from './api.js';
 import { formValues, h, messageBox, replace, showMessage } from './dom.js';
 
@@ -32,26 +33,6 @@ interface SetupView {
   caFingerprint: string;
   lanAddress: string;
 }
-interface Verdict {
-  ok?: boolean;
-  trusted?: boolean;
-  detail: string;
-  fingerprint?: string;
-  commonName?: string;
-}
-interface TestResult {
-  certificate: Verdict;
-  mqtt: Verdict;
-  ftp: Verdict;
-}
-interface FoundPrinter {
-  serial: string;
-  address: string;
-  model?: string;
-  name: string;
-  signal?: string;
-}
-
 const steps = [
   ['network', 'LAN network'],
   ['segment', 'Printer network'],
@@ -315,7 +296,7 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
       certificate,
     };
   };
-  const line = (title: string, verdict: Verdict, good: boolean) =>
+  const line = (title: string, verdict: Pick<CertificateVerdict, 'detail' | 'fingerprint'>, good: boolean) =>
     h(
       'li',
       { class: good ? 'good' : 'bad' },
@@ -327,7 +308,7 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     results.dataset.state = 'running';
     replace(results, h('p', {}, 'Testing… this takes a few seconds.'));
     try {
-      const result = await api<TestResult>('POST', '/printers/test', values());
+      const result = await api<ConnectionTestResult>('POST', '/printers/test', values());
       const ok = result.certificate.trusted === true && result.mqtt.ok === true && result.ftp.ok === true;
       results.dataset.state = ok ? 'ok' : 'failed';
       const trust =
