@@ -37,7 +37,7 @@ test('the access point keyfile is a WPA2 AP with a manual address and no NAT of 
   assert.equal(keyfile.connection?.type, 'wifi');
   assert.equal(keyfile.connection?.['interface-name'], 'wlan0');
   assert.match(keyfile.connection?.uuid ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.deepEqual(keyfile.wifi, { mode: 'ap', ssid: 'printers', band: 'bg', channel: '11' });
+  assert.deepEqual(keyfile.wifi, { mode: 'ap', ssid: 'printers', band: 'bg', channel: '11', 'ap-isolation': '1' });
   assert.equal(keyfile['wifi-security']?.['key-mgmt'], 'wpa-psk');
   assert.equal(keyfile['wifi-security']?.pairwise, 'ccmp');
   assert.equal(keyfile['wifi-security']?.psk, 'correct horse battery');

@@ -57,6 +57,9 @@ export function renderAccessPointKeyfile(segment: SegmentConfig, passphrase: str
     `ssid=${keyfileValue(segment.ssid)}`,
     `band=${band(segment.channel)}`,
     `channel=${segment.channel}`,
+    // Stations may not reach each other through the access point: a second device that knows the passphrase
+    // must not talk to the printer directly; it only reaches Moat, whose firewall decides.
+    'ap-isolation=1',
     '',
     '[wifi-security]',
     ...security,

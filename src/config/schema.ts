@@ -33,7 +33,7 @@ const port = int({ min: 1, max: 65535 });
 /** A port Moat listens on: 0 asks the system for any free port (tests). */
 const listenPort = int({ min: 0, max: 65535 });
 const interfaceName = str({ pattern: /^[A-Za-z0-9_.-]{1,15}$/, hint: 'a network interface name such as eth0' });
-const macPattern = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
+export const macPattern = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
 export const serialPattern = /^[A-Za-z0-9-]{1,32}$/;
 export const sha256Fingerprint = str({
   pattern: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/,

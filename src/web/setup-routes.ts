@@ -1,10 +1,12 @@
 import { networkInterfaces } from 'node:os';
 import { Router } from 'express';
+import { checkSegment } from '../appliance/segment-network.js';
 import { createAccessCode } from '../auth/access-codes.js';
 import {
   cloudAccessModes,
   ipv4,
   type MoatConfig,
+  macPattern,
   type PrinterConfig,
   publicConfig,
   roles,
@@ -12,7 +14,7 @@ import {
   sha256Fingerprint,
 } from '../config/schema.js';
 import { deleteSecret, printerSecretName, readSecret, writeSecret } from '../config/secrets.js';
-import { int, object, oneOf, optional, str } from '../config/validate.js';
+import { ConfigError, int, object, oneOf, optional, str } from '../config/validate.js';
 import { printerModelIds, printerModels } from '../printer-models.js';
 import type { ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
@@ -29,6 +31,8 @@ const printerInput = object({
   model: oneOf(printerModelIds),
   address: ipv4,
   accessCode: str({ min: 1, max: 64, pattern: /^[\x21-\x7e]+$/ }),
+  /** The printer's Wi-Fi MAC address: Moat's DHCP server then always gives it `address`. */
+  mac: optional(str({ pattern: macPattern })),
   mqttPort: optional(int({ min: 1, max: 65535 })),
   ftpPort: optional(int({ min: 1, max: 65535 })),
   certificate: object({
@@ -44,6 +48,7 @@ const printerHelp = {
   model: 'Choose the printer model.',
   address: 'Enter the printer’s address as four numbers, such as 192.0.2.23.',
   accessCode: 'Enter the access code shown on the printer’s screen (Settings → Network → LAN only).',
+  mac: 'Enter the printer’s MAC address as six pairs of hex digits, such as 02:00:00:00:00:01.',
   mqttPort: 'A port is a number from 1 to 65535.',
   ftpPort: 'A port is a number from 1 to 65535.',
   certificate: 'Choose how Moat checks the printer’s certificate.',
@@ -69,6 +74,34 @@ function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): Printer
       ...(input.certificate.fingerprint && { fingerprint: input.certificate.fingerprint }),
     },
   } as PrinterConfig;
+}
+
+/**
+ * The segment with a fixed lease of `address` for `mac`, replacing any earlier lease of either (a printer that
+ * moved, a replaced Wi-Fi card). The addressing is checked as a whole: a lease outside the segment is the
+ * owner's error (400), not something for the host-config renderer to trip over later.
+ */
+function withReservation(segment: MoatConfig['segment'], mac: string, address: string): MoatConfig['segment'] {
+  const lower = mac.toLowerCase();
+  const next = {
+    ...segment,
+    reservations: [
+      ...segment.reservations.filter((r) => r.mac.toLowerCase() !== lower && r.address !== address),
+      { mac: lower, address },
+    ],
+  };
+  try {
+    checkSegment(next);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      throw new UserError(
+        400,
+        `The printer’s fixed address does not fit the printer network: ${error.problem}.`,
+        'address',
+      );
+    throw error;
+  }
+  return next;
 }
 
 /** What the firewall lets in from the LAN, in words, from the configuration. */
@@ -172,6 +205,7 @@ function segmentRoutes(router: Router, ctx: ServiceContext): void {
         passphrase: optional(str({ max: 64 })),
         country: str({ pattern: /^[A-Z]{2}$/ }),
         channel: int({ min: 1, max: 165 }),
+        security: optional(oneOf(['wpa2', 'wpa3'] as const)),
       }),
       req.body,
       {
@@ -179,6 +213,7 @@ function segmentRoutes(router: Router, ctx: ServiceContext): void {
         passphrase: 'The passphrase needs 8 to 63 characters.',
         country: 'Choose the country the printer is in (two letters, such as DE): it decides the allowed channels.',
         channel: 'Choose a channel from 1 to 165 (1, 6 or 11 work everywhere on 2.4 GHz).',
+        security: 'Choose WPA2 (every printer) or WPA3 (only printers that support it).',
       },
     );
     let passphrase: string | undefined;
@@ -194,7 +229,13 @@ function segmentRoutes(router: Router, ctx: ServiceContext): void {
     if (passphrase) writeSecret(paths, 'segment-passphrase', passphrase);
     ctx.config.update((config) => ({
       ...config,
-      segment: { ...config.segment, ssid: input.ssid, country: input.country, channel: input.channel },
+      segment: {
+        ...config.segment,
+        ssid: input.ssid,
+        country: input.country,
+        channel: input.channel,
+        security: input.security ?? config.segment.security,
+      },
     }));
     res.json({ ok: true });
   });
@@ -227,7 +268,8 @@ function printerRoutes(router: Router, ctx: ServiceContext, finder: PrinterFinde
       const printer = toPrinterConfig(input, existing);
       const others = config.printers.filter((p) => p.serial !== input.serial);
       if (others.length >= 8) throw new UserError(400, 'Moat handles at most 8 printers.');
-      return { ...config, printers: [...others, printer] };
+      const segment = input.mac ? withReservation(config.segment, input.mac, input.address) : config.segment;
+      return { ...config, segment, printers: [...others, printer] };
     });
     writeSecret(paths, printerSecretName(input.serial), input.accessCode);
     res.json({ ok: true });

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { readSecret } from '../../src/config/secrets.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { run } from '../helpers/process.js';
-import { apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+import { anonymousSession, apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
 
@@ -12,12 +12,7 @@ const password = 'correct horse battery';
 let admin: { cookie: string; csrf: string };
 let claimCode = '';
 
-/** A new anonymous session: its cookie and CSRF token. */
-async function anonymous(): Promise<{ cookie: string; csrf: string }> {
-  const response = await curl(moat, '/api/session');
-  const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
-  return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
-}
+const anonymous = () => anonymousSession(moat);
 
 function send(
   session: { cookie: string; csrf?: string },

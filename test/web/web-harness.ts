@@ -106,6 +106,13 @@ export function apiRequest(
   ]);
 }
 
+/** A new anonymous session: its cookie and CSRF token. */
+export async function anonymousSession(moat: FreshMoat): Promise<{ cookie: string; csrf: string }> {
+  const response = await curl(moat, '/api/session');
+  const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+  return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
+}
+
 export interface Browser {
   context: BrowserContext;
   page: Page;

@@ -74,6 +74,7 @@ test('the wizard completes against the simulator', async (t) => {
     await page.fill('#f-passphrase', 'printer network passphrase');
     await page.fill('#f-country', 'de');
     await page.fill('#f-channel', '11');
+    await page.selectOption('#f-security', 'wpa3');
     await page.click('#segment-form button[type=submit]');
     await waitFor(async () => moat.moat.context.config.get().segment.channel === 11, {
       what: 'the segment to be saved',
@@ -81,6 +82,7 @@ test('the wizard completes against the simulator', async (t) => {
       intervalMs: 100,
     });
     assert.equal(moat.moat.context.config.get().segment.country, 'DE');
+    assert.equal(moat.moat.context.config.get().segment.security, 'wpa3');
     assert.equal(readSecret(moat.paths, 'segment-passphrase'), 'printer network passphrase');
     await shot('wizard-2-segment.png');
     await page.click('#next-step');
@@ -112,6 +114,16 @@ test('the wizard completes against the simulator', async (t) => {
     });
     assert.equal(await page.locator('#test-result li.good').count(), 3);
     await shot('wizard-3-printer.png');
+    // A fixed lease needs an address on the printer's network; the simulator's loopback address is not one.
+    await page.fill('#f-mac', '02:00:00:5A:00:42');
+    await page.click('#save-printer');
+    await waitFor(
+      async () =>
+        /does not fit the printer network/.test((await page.locator('#printer-form .message').textContent()) ?? ''),
+      { what: 'the fixed-address explanation', timeoutMs: 15_000, intervalMs: 100 },
+    );
+    assert.deepEqual(moat.moat.context.config.get().segment.reservations, []);
+    await page.fill('#f-mac', '');
     await page.click('#save-printer');
     await page.locator('#configured-printers li', { hasText: serial }).waitFor();
     const printer = moat.moat.context.config.get().printers.find((p) => p.serial === serial);
@@ -122,6 +134,7 @@ test('the wizard completes against the simulator', async (t) => {
       'pinned to the certificate shown',
     );
     assert.equal(moat.moat.context.printerAccessCode(serial), accessCode);
+
     await page.click('#next-step');
 
     // 4. Access codes: a viewer and an operator code, each shown once and really working.

@@ -22,7 +22,7 @@ interface PrinterView {
 interface SetupView {
   config: {
     hostname: string;
-    segment: { ssid: string; country: string; channel: number };
+    segment: { ssid: string; country: string; channel: number; security: 'wpa2' | 'wpa3' };
     printers: PrinterView[];
     accessCodes: AccessCodeView[];
     firewall: { cloudAccess: CloudAccess };
@@ -213,6 +213,15 @@ function segmentStep(body: HTMLElement, setup: SetupView): () => void {
       input('channel', { value: String(segment.channel), inputmode: 'numeric' }),
       '1, 6 or 11 are safe.',
     ),
+    field(
+      'Security',
+      h(
+        'select',
+        { name: 'security', id: 'f-security' },
+        h('option', { value: 'wpa2', selected: segment.security === 'wpa2' }, 'WPA2 (every printer)'),
+        h('option', { value: 'wpa3', selected: segment.security === 'wpa3' }, 'WPA3 (only printers that support it)'),
+      ),
+    ),
     h('button', { type: 'submit' }, 'Save'),
     message,
   );
@@ -223,6 +232,7 @@ function segmentStep(body: HTMLElement, setup: SetupView): () => void {
       ...(values.passphrase && { passphrase: values.passphrase }),
       country: (values.country ?? '').toUpperCase(),
       channel: Number(values.channel),
+      security: values.security,
     });
     return 'Saved. Join the printer to this network from its screen (Settings → WLAN).';
   });
@@ -251,6 +261,11 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     field('Model', model),
     field('Address', input('address', { required: true, inputmode: 'decimal' })),
     field('Access code', input('accessCode', { required: true }), 'On the printer: Settings → Network → LAN only.'),
+    field(
+      'Wi-Fi MAC address',
+      input('mac', { placeholder: '02:00:00:00:00:01' }),
+      'Optional: Moat’s network then always gives the printer the address above.',
+    ),
     h(
       'details',
       {},
@@ -275,6 +290,7 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
       model: v.model,
       address: v.address?.trim(),
       accessCode: v.accessCode?.trim(),
+      ...(v.mac?.trim() && { mac: v.mac.trim() }),
       ...(v.mqttPort && { mqttPort: Number(v.mqttPort) }),
       ...(v.ftpPort && { ftpPort: Number(v.ftpPort) }),
       certificate,
