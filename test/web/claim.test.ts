@@ -10,10 +10,11 @@ test('claim: a wrong code is refused and throttled, the right one sets the passw
     t.skip('Debian chromium is not installed (/usr/bin/chromium)');
     return;
   }
-  // A short window, so the test can wait the throttle out instead of sleeping through 15 minutes.
+  // A short window, so the test can wait the throttle out instead of sleeping through 15 minutes; long enough
+  // that a slow browser's next guess still lands inside it (3 s was outlasted on a loaded machine).
   const moat = await startFreshMoat((config) => ({
     ...config,
-    web: { ...config.web, loginAttempts: 3, loginWindowSeconds: 3 },
+    web: { ...config.web, loginAttempts: 3, loginWindowSeconds: 8 },
   }));
   let browser: Browser | undefined;
   try {
@@ -59,7 +60,7 @@ test('claim: a wrong code is refused and throttled, the right one sets the passw
         ]);
         return page.locator('#claim-password-form').isVisible();
       },
-      { what: 'the right code to be accepted once the throttle window passed', timeoutMs: 15000, intervalMs: 100 },
+      { what: 'the right code to be accepted once the throttle window passed', timeoutMs: 30_000, intervalMs: 100 },
     );
     await page.fill('#new-password', 'short');
     await page.fill('#confirm-password', 'short');
