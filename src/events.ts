@@ -1,50 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { Role } from './config/schema.js';
+import type { AuditEvent, ClientEvent, TransferEvent } from './web/api-types.js';
 
 /**
  * The in-process event stream: bridges publish what happens, the dashboard (and metrics) listen.
  * Typed so a producer and its consumers cannot drift apart.
  */
-export interface ClientEvent {
-  protocol: 'mqtt' | 'ftp';
-  kind: 'connected' | 'disconnected';
-  clientId: string;
-  label: string;
-  role: Role;
-  address: string;
-  at: string;
-}
-
-export interface TransferEvent {
-  id: string;
-  serial: string;
-  direction: 'upload' | 'download';
-  name: string;
-  bytes: number;
-  /** Known for downloads (SIZE) and when the client announced it (ALLO); otherwise undefined. */
-  total?: number;
-  state: 'active' | 'done' | 'failed';
-  label: string;
-  address: string;
-  error?: string;
-}
-
-/** `refused`: Moat's policy said no. `dropped`: allowed, but the printer connection lost it (see `reason`). */
-export type AuditOutcome = 'allowed' | 'refused' | 'dropped';
-
-export interface AuditEvent {
-  at: string;
-  serial: string;
-  label: string;
-  role: Role | 'unknown';
-  address: string;
-  /** `print.pause`, `pushing.pushall`, ... */
-  command: string;
-  outcome: AuditOutcome;
-  reason?: string;
-  /** The printer's `result` when it answered. */
-  result?: string;
-}
+export type { AuditEvent, AuditOutcome, ClientEvent, TransferEvent } from './web/api-types.js';
 
 export interface PrinterEvent {
   serial: string;

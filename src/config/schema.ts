@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { printerModelIds } from '../printer-models.js';
+import type { CloudAccess, Role } from '../web/api-types.js';
 import {
   arrayOf,
   bool,
@@ -40,8 +41,8 @@ export const sha256Fingerprint = str({
   hint: 'SHA-256 fingerprint as 32 upper-case hex pairs separated by colons',
 });
 
-export const roles = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof roles)[number];
+export const roles = ['viewer', 'operator', 'admin'] as const satisfies readonly Role[];
+export type { Role };
 
 const transport = oneOf(['tls', 'plain'] as const);
 
@@ -50,8 +51,9 @@ const transport = oneOf(['tls', 'plain'] as const);
  * (UDP 123), DNS through Moat's resolver, every other attempt dropped and counted by port; `unrestricted`
  * any port (the behaviour cloud access had before strict existed).
  */
-export const cloudAccessModes = ['off', 'strict', 'unrestricted'] as const;
-export type CloudAccess = (typeof cloudAccessModes)[number];
+export const cloudAccessModes = ['off', 'strict', 'unrestricted'] as const satisfies readonly CloudAccess[];
+export type { CloudAccess };
+
 const cloudAccessMode = oneOf(cloudAccessModes);
 /** Older configurations say true/false; true ("cloud access on") now means strict, the default when on. */
 const cloudAccess: Schema<CloudAccess> = (value, path) =>

@@ -1,8 +1,101 @@
 /**
  * The JSON shapes the dashboard and wizard API sends, shared by the server (src/web/*.ts) and the browser
  * code (src/web/ui, its own tsconfig includes this file). Types only and no imports, so it compiles under
- * both the Node and the DOM settings and the browser never loads anything from it.
+ * both the Node and the DOM settings and the browser never loads anything from it. The events and status
+ * shapes the bridges produce are defined here too (src/events.ts and src/status.ts take them from here):
+ * they are what the dashboard receives, and one definition keeps producer and page from drifting apart.
  */
+
+/** What an access code allows (the values are validated by `roles` in src/config/schema.ts). */
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** How far the printer may reach the internet (validated by `cloudAccessModes` in src/config/schema.ts). */
+export type CloudAccess = 'off' | 'strict' | 'unrestricted';
+
+export interface ClientEvent {
+  protocol: 'mqtt' | 'ftp';
+  kind: 'connected' | 'disconnected';
+  clientId: string;
+  label: string;
+  role: Role;
+  address: string;
+  at: string;
+}
+
+export interface TransferEvent {
+  id: string;
+  serial: string;
+  direction: 'upload' | 'download';
+  name: string;
+  bytes: number;
+  /** Known for downloads (SIZE) and when the client announced it (ALLO); otherwise undefined. */
+  total?: number;
+  state: 'active' | 'done' | 'failed';
+  label: string;
+  address: string;
+  error?: string;
+}
+
+/** `refused`: Moat's policy said no. `dropped`: allowed, but the printer connection lost it (see `reason`). */
+export type AuditOutcome = 'allowed' | 'refused' | 'dropped';
+
+export interface AuditEvent {
+  at: string;
+  serial: string;
+  label: string;
+  role: Role | 'unknown';
+  address: string;
+  /** `print.pause`, `pushing.pushall`, ... */
+  command: string;
+  outcome: AuditOutcome;
+  reason?: string;
+  /** The printer's `result` when it answered. */
+  result?: string;
+}
+
+export interface PrinterStatus {
+  serial: string;
+  name: string;
+  model: string;
+  online: boolean;
+  /** The merged full state from the cache (`print` object of the report), when known. */
+  state?: Record<string, unknown>;
+  lastReportAt?: string;
+}
+
+/** Packets strict cloud access dropped towards one destination port. */
+export interface DroppedPort {
+  protocol: string;
+  port: number;
+  packets: number;
+  bytes: number;
+}
+
+export interface FirewallStatus {
+  enabled: boolean;
+  applied: boolean;
+  /** Differences between the rendered and the live ruleset; empty when they agree. */
+  problems: string[];
+  /** Drop counters by rule comment. */
+  counters: Record<string, { packets: number; bytes: number }>;
+  /** Strict cloud access only: what the printer tried to send outwards and was refused, by destination port. */
+  droppedPorts: DroppedPort[];
+  cloudAccess: CloudAccess;
+}
+
+/** A printer on the dashboard: the few state fields it shows, so a large report is not sent on every tick. */
+export interface PrinterSummary extends PrinterStatus {
+  state: Record<string, unknown>;
+}
+
+/** What the dashboard's snapshot (GET /api/dashboard and the event stream) carries. */
+export interface DashboardSnapshot {
+  printers: PrinterSummary[];
+  clients: ClientEvent[];
+  transfers: TransferEvent[];
+  firewall: FirewallStatus;
+  at: string;
+}
 
 export interface SessionInfo {
   authenticated: boolean;

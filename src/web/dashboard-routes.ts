@@ -3,7 +3,7 @@ import { serialPattern } from '../config/schema.js';
 import { object, oneOf, optional, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
 import type { AuditQuery, PrinterStatus, StatusSources } from '../status.js';
-import type { SystemHealth } from './api-types.js';
+import type { DashboardSnapshot, PrinterSummary, SystemHealth } from './api-types.js';
 import { currentSession } from './auth-routes.js';
 import { UserError, validate } from './http.js';
 import type { SessionStore } from './sessions.js';
@@ -23,7 +23,7 @@ const shownStateFields = [
   'bed_temper',
 ] as const;
 
-function printerSummaries(ctx: ServiceContext, status: StatusSources) {
+function printerSummaries(ctx: ServiceContext, status: StatusSources): PrinterSummary[] {
   const live = new Map<string, PrinterStatus>(status.printers().map((p) => [p.serial, p]));
   // Configured printers always appear, offline until the bridge reports them.
   return ctx.config.get().printers.map((printer) => {
@@ -41,7 +41,7 @@ function printerSummaries(ctx: ServiceContext, status: StatusSources) {
   });
 }
 
-export async function snapshot(ctx: ServiceContext, status: StatusSources) {
+export async function snapshot(ctx: ServiceContext, status: StatusSources): Promise<DashboardSnapshot> {
   return {
     printers: printerSummaries(ctx, status),
     clients: status.clients(),

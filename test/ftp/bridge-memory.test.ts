@@ -3,9 +3,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { packageRoot } from '../../src/paths.js';
 import type { SimulatedPrinter } from '../../src/simulator/index.js';
-import { curlArgs, moatFtpTarget, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import {
+  curlArgs,
+  moatFtpTarget,
+  moatPythonTarget,
+  pythonFtps,
+  sha256File,
+  writeRandomFile,
+} from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
 import { run } from '../helpers/process.js';
 
@@ -25,7 +31,6 @@ setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 const bytesPerSecond = literal ? 150 * 1024 : 4_000_000;
 const fileBytes = 50 * 1024 * 1024;
-const bambuFtps = join(packageRoot, 'test', 'clients', 'bambu_ftps.py');
 
 describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
   let harness: Harness | undefined;
@@ -74,17 +79,10 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
       // can still sit in the kernel's socket buffers on both hops (loopback autotunes them to several MB each),
       // which a 150 KB/s printer needs over two minutes to take — longer than curl's fixed 120 s wait for the
       // 226. Moat answers 226 only once the printer has the file, so the client must be willing to wait.
-      const upload = await run(
-        '/usr/bin/python3',
-        [bambuFtps, '--host', '127.0.0.1', '--port', String(target.port), '--password', target.password].concat([
-          '--cafile',
-          harness.moatCaFile,
-          '--timeout',
-          '500',
-          'upload',
-          source,
-          'large.3mf',
-        ]),
+      const upload = await pythonFtps(
+        moatPythonTarget(harness, 'operator'),
+        ['upload', source, 'large.3mf'],
+        ['--timeout', '500'],
         580_000,
       );
       assert.equal(upload.code, 0, upload.stdout + upload.stderr);

@@ -2,36 +2,26 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import {
+  moatPythonTarget,
+  type PythonFtpsResult,
+  pythonFtps,
+  sha256File,
+  writeRandomFile,
+} from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
-import { run } from '../helpers/process.js';
 
 /**
  * Moat as the Home Assistant integration and bambulabs_api see it: test/clients/bambu_ftps.py is client code
  * written as theirs (ftplib, implicit TLS 1.2, data TLS started only after the 150, control session resumed).
  */
-const client = join(process.cwd(), 'test', 'clients', 'bambu_ftps.py');
-
-export function bambuFtps(h: Harness, role: 'viewer' | 'operator' | 'admin', args: string[], flags: string[] = []) {
-  if (!h.moat) throw new Error('the harness runs no Moat');
-  return run('/usr/bin/python3', [
-    client,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(h.moat.ftp.port),
-    '--password',
-    h.codes[role],
-    '--cafile',
-    h.moatCaFile,
-    ...flags,
-    ...args,
-  ]);
+function bambuFtps(h: Harness, role: 'viewer' | 'operator' | 'admin', args: string[], flags: string[] = []) {
+  return pythonFtps(moatPythonTarget(h, role), args, flags);
 }
 
-function parsed(result: { code: number | null; stdout: string; stderr: string }): Record<string, unknown> {
+function parsed(result: PythonFtpsResult): Record<string, unknown> {
   assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
-  return JSON.parse(result.stdout.trim()) as Record<string, unknown>;
+  return result.output;
 }
 
 describe('FTPS bridge with a Python ftplib client (ha-bambulab, bambulabs_api)', () => {

@@ -3,16 +3,20 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { packageRoot } from '../../src/paths.js';
-import { curlArgs, moatFtpTarget, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
+import {
+  curlArgs,
+  moatFtpTarget,
+  moatPythonTarget,
+  pythonFtps,
+  sha256File,
+  writeRandomFile,
+} from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
 import { collectMessages, connectMqtt, moatEndpoint, waitForPrinterReady } from '../helpers/mqtt-clients.js';
 import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 type Report = Record<string, Record<string, unknown> | undefined>;
-
-const bambuFtps = join(packageRoot, 'test', 'clients', 'bambu_ftps.py');
 
 /**
  * A LAN print as the slicers do it on FTPS models, through Moat, with names as they send them: the
@@ -42,19 +46,7 @@ describe('slicer flow through Moat', () => {
     await h.close();
   });
 
-  const ftp = (role: 'viewer' | 'operator', ...args: string[]) =>
-    run('/usr/bin/python3', [
-      bambuFtps,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(h.moat?.ftp.port),
-      '--password',
-      h.codes[role],
-      '--cafile',
-      h.moatCaFile,
-      ...args,
-    ]);
+  const ftp = (role: 'viewer' | 'operator', ...args: string[]) => pythonFtps(moatPythonTarget(h, role), args);
   const projectFile = (sequenceId: string, url: string) =>
     mqtt.publishAsync(
       `device/${h.serial}/request`,

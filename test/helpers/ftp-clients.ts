@@ -62,6 +62,12 @@ export function moatFtpTarget(
   return { port: h.moat.ftp.port, user: 'bblp', password: h.codes[role], caFile: h.moatCaFile, tls: true };
 }
 
+/** The Python client pointed at Moat's FTPS listener for one role, verifying Moat's certificate. */
+export function moatPythonTarget(h: Parameters<typeof moatFtpTarget>[0], role: 'viewer' | 'operator' | 'admin') {
+  const { port, password, caFile } = moatFtpTarget(h, role);
+  return { host: '127.0.0.1', port, password, caFile } satisfies PythonFtpsTarget;
+}
+
 /** lftp through Moat's FTPS listener for one role, verifying Moat's certificate: `script` runs after login. */
 export function moatLftp(
   h: Parameters<typeof moatFtpTarget>[0],
@@ -115,6 +121,7 @@ export interface PythonFtpsResult {
   code: number | null;
   /** The client's one JSON line: the operation's result, or `{ error }` with the server's reply. */
   output: Record<string, unknown> & { error?: string };
+  stdout: string;
   stderr: string;
 }
 
@@ -125,17 +132,18 @@ export async function pythonFtps(
   target: PythonFtpsTarget,
   operation: string[],
   flags: string[] = [],
+  timeoutMs = 60_000,
 ): Promise<PythonFtpsResult> {
   const args = [bambuFtps, '--host', target.host, '--port', String(target.port), '--password', target.password];
   if (target.caFile) args.push('--cafile', target.caFile);
-  const result = await run('/usr/bin/python3', [...args, ...flags, ...operation], 60_000);
+  const result = await run('/usr/bin/python3', [...args, ...flags, ...operation], timeoutMs);
   let output: PythonFtpsResult['output'];
   try {
     output = JSON.parse(result.stdout.trim().split('\n').pop() ?? '');
   } catch {
     output = { error: `no JSON from the client: ${result.stdout} ${result.stderr}` };
   }
-  return { code: result.code, output, stderr: result.stderr };
+  return { code: result.code, output, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Upload, list, download, rename and delete through lftp, the copies compared by SHA-256; `storage` ends empty. */

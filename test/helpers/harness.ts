@@ -14,7 +14,8 @@ import {
   type SimulatedPrinterOptions,
   startSimulatedPrinter,
 } from '../../src/simulator/index.js';
-import { loopbackConfig, roleAccessCodes, simulatedPrinterEntry } from './test-context.js';
+import { isolatedPorts, loopbackConfig } from './test-config.js';
+import { roleAccessCodes, simulatedPrinterEntry } from './test-context.js';
 
 /**
  * A simulated printer and a Moat in front of it, both on loopback with ephemeral ports, in a temp
@@ -78,9 +79,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   // Moat's state, written for a Moat started later too (simulatorOnly); the temp dir's removal takes it away.
   const writeState = async () => {
     const printer = sim as SimulatedPrinter;
-    let config = loopbackConfig(dir, await roleAccessCodes(codes), [
-      simulatedPrinterEntry(dir, printer, { mqtt, ftp }),
-    ]);
+    let config = loopbackConfig(dir, {
+      ...isolatedPorts(),
+      accessCodes: await roleAccessCodes(codes),
+      printers: [simulatedPrinterEntry(dir, printer, { mqtt, ftp })],
+    });
     if (options.configure) config = options.configure(config, printer);
     saveConfig(paths, config);
     writeSecret(paths, printerSecretName(serial), printerAccessCode);

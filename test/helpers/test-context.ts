@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { TestContext as NodeTestContext } from 'node:test';
 import { createAccessCode, generateAccessCode } from '../../src/auth/access-codes.js';
 import type { AccessCodeEntry, MoatConfig, PrinterConfig, Role } from '../../src/config/schema.js';
-import { parseConfig } from '../../src/config/schema.js';
 import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
 import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
@@ -17,6 +16,7 @@ import {
 } from '../../src/simulator/index.js';
 import type { StatusSources } from '../../src/status.js';
 import type { WebContext } from '../../src/web/server.js';
+import { isolatedPorts, loopbackConfig } from './test-config.js';
 
 /** What the harness and testContext() configure a simulated printer with: MQTT and FTP transports. */
 export interface PrinterTransports {
@@ -60,7 +60,7 @@ export async function testContext(options: TestContextOptions = {}): Promise<Tes
     const printers = printer
       ? [simulatedPrinterEntry(dir, printer.sim, printer.transports ?? { mqtt: 'tls', ftp: 'tls' })]
       : [];
-    let config = loopbackConfig(dir, await roleAccessCodes(codes), printers);
+    let config = loopbackConfig(dir, { ...isolatedPorts(), accessCodes: await roleAccessCodes(codes), printers });
     if (options.configure) config = options.configure(config);
     saveConfig(paths, config);
     if (printer) writeSecret(paths, printerSecretName(printer.sim.serial), printer.accessCode);
@@ -140,25 +140,6 @@ export function simulatedPrinterEntry(dir: string, sim: SimulatedPrinter, transp
       },
     }),
   } satisfies Partial<Record<keyof PrinterConfig, unknown>>;
-}
-
-/** Moat on loopback with ephemeral ports, no firewall, discovery off unless a test turns it on. */
-export function loopbackConfig(dir: string, accessCodes: AccessCodeEntry[], printers: unknown[]): MoatConfig {
-  // A random passive range per test, so consecutive tests do not meet each other's lingering sockets; below
-  // Linux's ephemeral range (32768-60999), where an outgoing connection's local port could already hold it.
-  const passiveBase = 20000 + Math.floor(Math.random() * 250) * 50;
-  return parseConfig({
-    lan: { interface: 'lo', bindAddress: '127.0.0.1', addresses: ['127.0.0.1'] },
-    ports: { mqtt: 0, ftps: 0, https: 0, http: 0, passiveMin: passiveBase, passiveMax: passiveBase + 49 },
-    accessCodes,
-    firewall: { enabled: false },
-    // Relays and discovery on fixed ports (6000, 2021, …) would collide between tests: any free port, and
-    // discovery only where a test turns it on.
-    relays: { ports: { rtsps: 0, tunnel: 0, bind: 0, bindTls: 0 } },
-    discovery: { enabled: false, notifyPort: 0, multicastPort: 0, multicast: false },
-    web: { claimFile: join(dir, 'boot', 'moat-claim.txt'), printerFinderPort: 0 },
-    printers,
-  });
 }
 
 /** Status sources of a Moat with nothing running besides the capability under test. */

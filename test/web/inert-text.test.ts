@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { waitFor } from '../helpers/wait.js';
-import { type Browser, curl, openBrowser, startFreshMoat } from './web-harness.js';
+import { apiRequest, type Browser, claimAsOwner, openBrowser, startFreshMoat } from './web-harness.js';
 
 /** Text that came from a person or a printer stays text: no markup, no script, wherever it is shown. */
 
@@ -19,41 +19,15 @@ test('a printer name containing <script> renders as text on the dashboard and in
   const sender = createSocket('udp4');
   try {
     const password = 'a good long password';
-    const session = await curl(moat, '/api/session');
-    const anonymousCookie = (session.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
-    const anonymousCsrf = (JSON.parse(session.body) as { csrfToken: string }).csrfToken;
-    const json = (cookie: string, csrf: string) => [
-      '-H',
-      `Cookie: ${cookie}`,
-      '-H',
-      `X-CSRF-Token: ${csrf}`,
-      '-H',
-      'Content-Type: application/json',
-    ];
-    const claimed = await curl(moat, '/api/claim', [
-      '-X',
-      'POST',
-      ...json(anonymousCookie, anonymousCsrf),
-      '--data',
-      JSON.stringify({ code: moat.claimCode(), password }),
-    ]);
-    assert.equal(claimed.status, 200);
-    const cookie = (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
-    const csrf = (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken;
-    const saved = await curl(moat, '/api/printers', [
-      '-X',
-      'PUT',
-      ...json(cookie, csrf),
-      '--data',
-      JSON.stringify({
-        serial: '01P00A000000001',
-        name: hostileName,
-        model: 'P1S',
-        address: '198.51.100.20',
-        accessCode: '12345678',
-        certificate: { policy: 'bbl-ca' },
-      }),
-    ]);
+    const owner = await claimAsOwner(moat, moat.claimCode(), password);
+    const saved = await apiRequest(moat, owner, 'PUT', '/api/printers', {
+      serial: '01P00A000000001',
+      name: hostileName,
+      model: 'P1S',
+      address: '198.51.100.20',
+      accessCode: '12345678',
+      certificate: { policy: 'bbl-ca' },
+    });
     assert.equal(saved.status, 200, saved.body);
 
     browser = await openBrowser(moat);

@@ -8,7 +8,7 @@ import { MosquittoProcess, moatEndpoint, mosquittoArgs, waitForPrinterReady } fr
 import { run } from '../helpers/process.js';
 import { type Family, parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiRequest, curl, launchBrowser, unexpectedErrors } from './web-harness.js';
+import { apiRequest, claimAsOwner, curl, launchBrowser, unexpectedErrors } from './web-harness.js';
 
 /**
  * /metrics over real HTTPS (curl) against a Moat with a simulated printer: off until the owner turns it
@@ -49,19 +49,9 @@ before(async () => {
   h = await startHarness();
   const moat = h.moat as NonNullable<Harness['moat']>;
   endpoint = { caFile: h.moatCaFile, baseUrl: `https://127.0.0.1:${moat.web.httpsPort}` };
-  const session = await curl(endpoint, '/api/session');
-  const anonymous = {
-    cookie: (session.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
-    csrf: (JSON.parse(session.body) as { csrfToken: string }).csrfToken,
-  };
   const claimFile = moat.context.config.get().web.claimFile;
   const code = /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '';
-  const claimed = await api('POST', '/api/claim', anonymous, { code, password: 'correct horse battery' });
-  assert.equal(claimed.status, 200, claimed.body);
-  admin = {
-    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
-    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
-  };
+  admin = await claimAsOwner(endpoint, code, 'correct horse battery');
   await waitForPrinterReady(h);
 });
 

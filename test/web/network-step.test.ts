@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
 import { fixturesDir } from '../../src/paths.js';
-import { type Browser, curl, openBrowser, startFreshMoat, unexpectedErrors } from './web-harness.js';
+import { type Browser, claimAsOwner, openBrowser, startFreshMoat, unexpectedErrors } from './web-harness.js';
 
 /**
  * The wizard's Wi-Fi step through the browser, with the stand-in nmcli first on PATH (this machine has no
@@ -31,20 +31,7 @@ test('the LAN step scans, chooses and joins Wi-Fi without putting the passphrase
     process.env.NMCLI_STANDIN_PASSPHRASE = passphrase;
     writeFileSync(log, '');
     const password = 'network step password';
-    const session = await curl(moat, '/api/session');
-    const claimed = await curl(moat, '/api/claim', [
-      '-X',
-      'POST',
-      '-H',
-      `Cookie: ${(session.headers['set-cookie']?.[0] ?? '').split(';')[0]}`,
-      '-H',
-      `X-CSRF-Token: ${(JSON.parse(session.body) as { csrfToken: string }).csrfToken}`,
-      '-H',
-      'Content-Type: application/json',
-      '--data',
-      JSON.stringify({ code: moat.claimCode(), password }),
-    ]);
-    assert.equal(claimed.status, 200);
+    await claimAsOwner(moat, moat.claimCode(), password);
 
     browser = await openBrowser(moat, { width: 390, height: 844 });
     const { page } = browser;

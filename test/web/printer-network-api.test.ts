@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { renderDnsmasqConfig } from '../../src/appliance/dnsmasq.js';
 import { readSecret } from '../../src/config/secrets.js';
-import { anonymousSession, apiRequest, type FreshMoat, startFreshMoat } from './web-harness.js';
+import { apiRequest, claimAsOwner, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /**
  * The wizard API's printer-network settings that os-image/wifi-test.sh relies on in the booted image: the
@@ -22,16 +22,7 @@ const printer = {
 
 before(async () => {
   moat = await startFreshMoat();
-  const session = await anonymousSession(moat);
-  const claimed = await apiRequest(moat, session, 'POST', '/api/claim', {
-    code: moat.claimCode(),
-    password: 'printer network password',
-  });
-  assert.equal(claimed.status, 200, claimed.body);
-  admin = {
-    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
-    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
-  };
+  admin = await claimAsOwner(moat, moat.claimCode(), 'printer network password');
 });
 after(async () => {
   await moat?.close();

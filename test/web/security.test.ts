@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { readSecret } from '../../src/config/secrets.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { run } from '../helpers/process.js';
-import { anonymousSession, apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+import { anonymousSession, apiRequest, claimAsOwner, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
 
 /** The setup page's guards, checked from outside with curl over real HTTPS. */
 
@@ -28,14 +28,8 @@ const log = capturingLogger('debug');
 
 before(async () => {
   moat = await startFreshMoat(undefined, log.logger);
-  const session = await anonymous();
   claimCode = moat.claimCode();
-  const claimed = await send(session, 'POST', '/api/claim', { code: claimCode, password });
-  assert.equal(claimed.status, 200, claimed.body);
-  admin = {
-    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
-    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
-  };
+  admin = await claimAsOwner(moat, claimCode, password);
 });
 after(async () => {
   await moat?.close();

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,10 +108,29 @@ export function apiRequest(
 }
 
 /** A new anonymous session: its cookie and CSRF token. */
-export async function anonymousSession(moat: FreshMoat): Promise<{ cookie: string; csrf: string }> {
+export async function anonymousSession(
+  moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
+): Promise<{ cookie: string; csrf: string }> {
   const response = await curl(moat, '/api/session');
   const cookie = (response.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
   return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
+}
+
+/**
+ * Claims a fresh Moat as its owner would (a new session, then the claim code and a password) and returns the
+ * owner's logged-in session: its cookie and CSRF token.
+ */
+export async function claimAsOwner(
+  moat: Pick<FreshMoat, 'caFile' | 'baseUrl'>,
+  code: string,
+  password: string,
+): Promise<{ cookie: string; csrf: string }> {
+  const claimed = await apiRequest(moat, await anonymousSession(moat), 'POST', '/api/claim', { code, password });
+  assert.equal(claimed.status, 200, claimed.body);
+  return {
+    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
+    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
+  };
 }
 
 export interface Browser {

@@ -1,60 +1,16 @@
-import type { SessionInfo, SystemHealth } from '../api-types.js';
+import type {
+  AuditEvent,
+  DashboardSnapshot,
+  PrinterSummary,
+  SessionInfo,
+  SystemHealth,
+  TransferEvent,
+} from '../api-types.js';
 import { api, rememberSession } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
 import { metricsCard } from './metrics-card.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
-
-interface PrinterSummary {
-  serial: string;
-  name: string;
-  model: string;
-  online: boolean;
-  state: Record<string, unknown>;
-  lastReportAt?: string;
-}
-interface ClientView {
-  protocol: string;
-  label: string;
-  role: string;
-  address: string;
-  at: string;
-  clientId: string;
-}
-interface TransferView {
-  id: string;
-  serial: string;
-  direction: string;
-  name: string;
-  bytes: number;
-  total?: number;
-  state: string;
-  label: string;
-}
-interface FirewallView {
-  enabled: boolean;
-  applied: boolean;
-  problems: string[];
-  counters: Record<string, { packets: number; bytes: number }>;
-  droppedPorts: { protocol: string; port: number; packets: number; bytes: number }[];
-  cloudAccess: 'off' | 'strict' | 'unrestricted';
-}
-interface Snapshot {
-  printers: PrinterSummary[];
-  clients: ClientView[];
-  transfers: TransferView[];
-  firewall: FirewallView;
-}
-interface AuditEntry {
-  at: string;
-  serial: string;
-  label: string;
-  role: string;
-  address: string;
-  command: string;
-  outcome: string;
-  reason?: string;
-}
 
 const printStates: Record<string, string> = {
   IDLE: 'Idle',
@@ -118,7 +74,7 @@ function table(id: string, headings: string[], rows: (string | Node)[][], empty:
   );
 }
 
-function transferProgress(t: TransferView): Node {
+function transferProgress(t: TransferEvent): Node {
   if (t.total && t.total > 0)
     return h(
       'span',
@@ -158,7 +114,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     ),
     h('button', { type: 'submit' }, 'Filter'),
   );
-  let entries: AuditEntry[] = [];
+  let entries: AuditEvent[] = [];
   const renderAudit = () =>
     replace(
       audit,
@@ -182,7 +138,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
   const loadAudit = async () => {
     try {
       const query = new URLSearchParams({ ...filters(), limit: '100' });
-      entries = (await api<{ entries: AuditEntry[] }>('GET', `/audit?${query}`)).entries;
+      entries = (await api<{ entries: AuditEvent[] }>('GET', `/audit?${query}`)).entries;
       auditMessage.textContent = '';
       renderAudit();
     } catch (error) {
@@ -235,7 +191,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     metricsCard(),
   );
 
-  const render = (s: Snapshot) => {
+  const render = (s: DashboardSnapshot) => {
     replace(
       printers,
       ...(s.printers.length
@@ -312,9 +268,9 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
   stream.addEventListener('snapshot', (event) => render(JSON.parse((event as MessageEvent<string>).data)));
   stream.addEventListener('health', (event) => renderHealth(JSON.parse((event as MessageEvent<string>).data)));
   stream.addEventListener('audit', (event) => {
-    const entry = JSON.parse((event as MessageEvent<string>).data) as AuditEntry;
+    const entry = JSON.parse((event as MessageEvent<string>).data) as AuditEvent;
     const f = filters();
-    if (Object.entries(f).every(([k, v]) => String(entry[k as keyof AuditEntry] ?? '') === v)) {
+    if (Object.entries(f).every(([k, v]) => String(entry[k as keyof AuditEvent] ?? '') === v)) {
       entries = [entry, ...entries].slice(0, 100);
       renderAudit();
     }

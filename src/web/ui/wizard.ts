@@ -1,4 +1,10 @@
-import type { CertificateVerdict, ConnectionTestResult, FoundPrinter } from '../api-types.js';
+import type {
+  CertificateVerdict,
+  CloudAccess,
+  ConnectionTestResult,
+  FirewallStatus,
+  FoundPrinter,
+} from '../api-types.js';
 import { ApiError, api } from './api.js';
 import { formValues, h, messageBox, replace, showMessage } from './dom.js';
 
@@ -555,9 +561,8 @@ function certificateStep(body: HTMLElement, setup: SetupView): () => void {
   return () => {};
 }
 
-type CloudAccess = 'off' | 'strict' | 'unrestricted';
 interface FirewallView {
-  status: { enabled: boolean; applied: boolean; problems: string[] };
+  status: FirewallStatus;
   open: { port: string; protocol: string; what: string }[];
   cloudAccess: CloudAccess;
 }
