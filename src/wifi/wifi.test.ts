@@ -1,36 +1,21 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fixturesDir } from '../paths.js';
+import { useNmcliStandin } from '../../test/helpers/nmcli-standin.js';
 import { WifiControl, WifiError } from './wifi.js';
 
-// The stand-in nmcli (fixtures/nmcli) goes first on PATH; it records every call it receives.
 const dir = mkdtempSync(join(tmpdir(), 'moat-wifi-'));
 const log = join(dir, 'nmcli.log');
 const passphrase = 'correct horse battery 42';
-const saved = {
-  PATH: process.env.PATH,
-  log: process.env.NMCLI_STANDIN_LOG,
-  pass: process.env.NMCLI_STANDIN_PASSPHRASE,
-};
+let restoreEnvironment = () => {};
 
 before(() => {
-  process.env.PATH = `${join(fixturesDir, 'nmcli')}${delimiter}${process.env.PATH ?? ''}`;
-  process.env.NMCLI_STANDIN_LOG = log;
-  process.env.NMCLI_STANDIN_PASSPHRASE = passphrase;
-  writeFileSync(log, '');
+  restoreEnvironment = useNmcliStandin(log, passphrase);
 });
 after(() => {
-  process.env.PATH = saved.PATH;
-  for (const [key, value] of [
-    ['NMCLI_STANDIN_LOG', saved.log],
-    ['NMCLI_STANDIN_PASSPHRASE', saved.pass],
-  ] as const) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  restoreEnvironment();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { type Harness, startHarness } from './harness.js';
 import { LineProcess } from './process.js';
 import { waitFor } from './wait.js';
 
@@ -102,4 +103,24 @@ export function waitForPrinterReady(h: { moat?: { mqtt: { printers(): { online: 
     },
     { what: 'Moat to reach the printer and cache its state' },
   );
+}
+
+/**
+ * Moat in front of a simulated X1C that speaks MQTT only, on 127.0.0.2 while Moat listens on 127.0.0.1 (so the
+ * address rewrite in reports is observable), printing too slowly for its state to change under a test. Returns
+ * once Moat has the printer's first report.
+ */
+export async function startMqttOnlyHarness(): Promise<Harness> {
+  const h = await startHarness({
+    model: 'X1C',
+    ftp: false,
+    simulator: { host: '127.0.0.2', mqtt: { transport: 'tls', printTickMs: 60000 } },
+  });
+  try {
+    await waitForPrinterReady(h);
+  } catch (error) {
+    await h.close();
+    throw error;
+  }
+  return h;
 }

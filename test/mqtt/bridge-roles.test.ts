@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { ipv4ToUint32LE } from '../../src/net/ipv4-uint32.js';
-import { type Harness, startHarness } from '../helpers/harness.js';
+import type { Harness } from '../helpers/harness.js';
 import {
   connectMqtt,
   MosquittoProcess,
   moatEndpoint,
   mosquittoArgs,
-  waitForPrinterReady,
+  startMqttOnlyHarness,
 } from '../helpers/mqtt-clients.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -22,14 +22,9 @@ describe('MQTT bridge roles, audit, rewrite and availability', () => {
   let request: string;
   let report: string;
   before(async () => {
-    h = await startHarness({
-      model: 'X1C',
-      ftp: false,
-      simulator: { host: '127.0.0.2', mqtt: { transport: 'tls', printTickMs: 60000 } },
-    });
+    h = await startMqttOnlyHarness();
     request = `device/${h.serial}/request`;
     report = `device/${h.serial}/report`;
-    await waitForPrinterReady(h);
   });
   after(async () => {
     for (const c of clients.splice(0)) await c.endAsync(true).catch(() => {});

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Harness, startHarness } from '../helpers/harness.js';
-import { waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import type { Harness } from '../helpers/harness.js';
+import { startMqttOnlyHarness } from '../helpers/mqtt-clients.js';
 import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -17,13 +17,8 @@ describe('MQTT bridge with a Python paho client (ha-bambulab, bambulabs_api)', (
   let h: Harness;
   let request: string;
   before(async () => {
-    h = await startHarness({
-      model: 'X1C',
-      ftp: false,
-      simulator: { host: '127.0.0.2', mqtt: { transport: 'tls', printTickMs: 60000 } },
-    });
+    h = await startMqttOnlyHarness();
     request = `device/${h.serial}/request`;
-    await waitForPrinterReady(h);
   });
   after(() => h?.close());
 

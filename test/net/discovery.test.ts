@@ -19,16 +19,19 @@ test('the printer NOTIFY is re-announced with Moat as Location; junk and strange
   t.after(() => h.close());
   const moat = h.moat;
   assert.ok(moat);
-  const notifier = await startNotifier({
-    serial: h.serial,
-    model: h.sim.model,
-    location: '127.0.0.1',
-    targetHost: '127.0.0.1',
-    targetPort: moat.discovery.ports.notify,
-    intervalMs: 200,
-    bindAddress: '127.0.0.1',
-    stats: h.sim.stats,
-  });
+  // The simulated printer announcing itself to Moat's discovery relay, as a printer on the segment does.
+  const announcePrinter = () =>
+    startNotifier({
+      serial: h.serial,
+      model: h.sim.model,
+      location: '127.0.0.1',
+      targetHost: '127.0.0.1',
+      targetPort: moat.discovery.ports.notify,
+      intervalMs: 200,
+      bindAddress: '127.0.0.1',
+      stats: h.sim.stats,
+    });
+  const notifier = await announcePrinter();
   t.after(() => notifier.close());
 
   const first = await waitFor(() => announcements[0], { what: 're-announced NOTIFY' });
@@ -77,16 +80,7 @@ test('the printer NOTIFY is re-announced with Moat as Location; junk and strange
   assert.equal(announcements.length, announcedBefore, 'nothing announced on the LAN');
 
   // And the relay still works afterwards.
-  const again = await startNotifier({
-    serial: h.serial,
-    model: h.sim.model,
-    location: '127.0.0.1',
-    targetHost: '127.0.0.1',
-    targetPort: moat.discovery.ports.notify,
-    intervalMs: 200,
-    bindAddress: '127.0.0.1',
-    stats: h.sim.stats,
-  });
+  const again = await announcePrinter();
   t.after(() => again.close());
   const latest = await waitFor(() => announcements.length > announcedBefore && announcements.at(-1), {
     what: 'a NOTIFY relayed after the flood',

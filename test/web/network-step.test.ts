@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fixturesDir } from '../../src/paths.js';
+import { useNmcliStandin } from '../helpers/nmcli-standin.js';
 import { type Browser, claimAsOwner, openBrowser, startFreshMoat, unexpectedErrors } from './web-harness.js';
 
 /**
@@ -16,20 +16,12 @@ test('the LAN step scans, chooses and joins Wi-Fi without putting the passphrase
     return;
   }
   const moat = await startFreshMoat();
-  const saved = {
-    PATH: process.env.PATH,
-    log: process.env.NMCLI_STANDIN_LOG,
-    pass: process.env.NMCLI_STANDIN_PASSPHRASE,
-  };
   const log = join(moat.dir, 'nmcli.log');
   const passphrase = 'upstream wifi passphrase 9';
   let browser: Browser | undefined;
+  let restoreEnvironment = () => {};
   try {
-    // Moat runs in this process: its nmcli calls find the stand-in.
-    process.env.PATH = `${join(fixturesDir, 'nmcli')}${delimiter}${process.env.PATH ?? ''}`;
-    process.env.NMCLI_STANDIN_LOG = log;
-    process.env.NMCLI_STANDIN_PASSPHRASE = passphrase;
-    writeFileSync(log, '');
+    restoreEnvironment = useNmcliStandin(log, passphrase);
     const password = 'network step password';
     await claimAsOwner(moat, moat.claimCode(), password);
 
@@ -62,14 +54,7 @@ test('the LAN step scans, chooses and joins Wi-Fi without putting the passphrase
     assert.ok(!recorded.includes('not the passphrase'), 'the wrong one neither');
     assert.deepEqual(unexpectedErrors(browser.errors, [400]), [], 'no console errors but the provoked refusal');
   } finally {
-    process.env.PATH = saved.PATH;
-    for (const [key, value] of [
-      ['NMCLI_STANDIN_LOG', saved.log],
-      ['NMCLI_STANDIN_PASSPHRASE', saved.pass],
-    ] as const) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
     await browser?.close();
     await moat.close();
   }
