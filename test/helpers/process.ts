@@ -39,8 +39,19 @@ export function run(command: string, args: string[], timeoutMs = 30_000, input?:
 }
 
 /** The same, blocking: for programs that need nothing from this process (the compiled CLI). */
-export function runSync(command: string, args: string[], timeoutMs = 60_000, input?: string): RunResult {
-  const result = spawnSync(command, args, { encoding: 'utf8', input, timeout: timeoutMs });
+export function runSync(
+  command: string,
+  args: string[],
+  timeoutMs = 60_000,
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+): RunResult {
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    input,
+    timeout: timeoutMs,
+    ...(env && { env: { ...process.env, ...env } }),
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { runSync } from './process.js';
+
+/** Real RAUC bundles for tests: a tiny ext4 "root filesystem", keys, and the appliance's system.conf. */
+
+export const raucMissing =
+  spawnSync('rauc', ['--version']).status === 0 && spawnSync('mksquashfs', ['-version']).status === 0
+    ? false
+    : 'the rauc host tool is not installed (apt-get install rauc squashfs-tools)';
+
+export const bundleScript = join(packageRoot, 'os-image', 'bundle.sh');
+
+function must(command: string, args: string[]): string {
+  const result = runSync(command, args);
+  if (result.code !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** An ext4 image with a marker file and some incompressible bytes (RAUC refuses a payload of one block). */
+export function fakeRootfs(dir: string, marker: string): string {
+  const tree = join(dir, `tree-${marker}`);
+  mkdirSync(join(tree, 'etc'), { recursive: true });
+  writeFileSync(join(tree, 'etc', 'moat-release'), `${marker}\n`);
+  writeFileSync(join(tree, 'etc', 'noise'), must('openssl', ['rand', '-base64', '49152']));
+  const image = join(dir, `rootfs-${marker}.ext4`);
+  must('mkfs.ext4', ['-q', '-F', '-d', tree, image, '4M']);
+  return image;
+}
+
+/** A self-signed signing key, as bundle.sh makes: DIR/key.pem and DIR/keyring.pem. */
+export function signingKey(dir: string): { key: string; cert: string } {
+  mkdirSync(dir, { recursive: true });
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'keyring.pem');
+  must('openssl', [
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2'],
+    ...['-subj', '/CN=Someone else', '-keyout', key, '-out', cert],
+  ]);
+  return { key, cert };
+}
+
+/** The appliance's system.conf with its keyring and RAUC's data directory moved under `dir`. */
+export function testSystemConf(dir: string, keyring: string): string {
+  const conf = readFileSync(join(packageRoot, 'appliance', 'rauc', 'system.conf'), 'utf8')
+    .replace(/^path=.*$/m, `path=${keyring}`)
+    .replace(/^data-directory=.*$/m, `data-directory=${join(dir, 'rauc-data')}`);
+  const file = join(dir, 'system.conf');
+  writeFileSync(file, conf);
+  return file;
+}
+
+/** A bundle made with rauc directly, as a third party would: any compatible, any key. */
+export function handMadeBundle(
+  dir: string,
+  rootfs: string,
+  opts: { compatible: string; version: string; key: string; cert: string },
+): string {
+  const content = join(dir, `content-${opts.compatible}-${opts.version}`);
+  mkdirSync(content, { recursive: true });
+  writeFileSync(join(content, 'rootfs.ext4'), readFileSync(rootfs));
+  writeFileSync(
+    join(content, 'manifest.raucm'),
+    `[update]\ncompatible=${opts.compatible}\nversion=${opts.version}\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.ext4\n`,
+  );
+  const bundle = join(dir, `hand-${opts.compatible}-${opts.version}.raucb`);
+  must('rauc', ['bundle', `--cert=${opts.cert}`, `--key=${opts.key}`, content, bundle]);
+  return bundle;
+}
+
+/** Runs os-image/bundle.sh with its keys in `keysDir`; returns the bundle's path. */
+export function buildBundle(rootfs: string, version: string, out: string, keysDir: string) {
+  return runSync('bash', [bundleScript, rootfs, version, out], 60_000, undefined, { MOAT_KEYS_DIR: keysDir });
+}
