@@ -4,9 +4,13 @@
 # It edits the boot state U-Boot's script reads (appliance/boot/boot.cmd): BOOT_ORDER and BOOT_x_LEFT in
 # moat-boot.env on the boot partition (MOAT_BOOT_STATE names another file, for tests). Other lines in the
 # file (U-Boot's own settings) are kept as they are.
+# Beside it, moat-boot.trial names the slot RAUC last made primary until that slot is first marked good:
+# `get-trial SLOT` (Moat's own command, for /usr/lib/moat/mark-good) answers yes while it is on trial.
+# U-Boot rewrites moat-boot.env whole, so this lives in a file of its own.
 set -eu
 
 state=${MOAT_BOOT_STATE:-/boot/firmware/moat-boot.env}
+trial=${state%.env}.trial
 attempts=3
 
 fail() {
@@ -68,7 +72,12 @@ case ${1:-} in
     slot_arg "${2:-}"
     if [ "$2" = A ]; then order="A B"; else order="B A"; fi
     set_left "$2" "$attempts"
+    echo "$2" >"$trial"
     save
+    ;;
+  get-trial)
+    slot_arg "${2:-}"
+    if [ -f "$trial" ] && [ "$(cat "$trial")" = "$2" ]; then echo yes; else echo no; fi
     ;;
   get-state)
     slot_arg "${2:-}"
@@ -77,13 +86,16 @@ case ${1:-} in
   set-state)
     slot_arg "${2:-}"
     case ${3:-} in
-      good) set_left "$2" "$attempts" ;;
+      good)
+        set_left "$2" "$attempts"
+        if [ -f "$trial" ] && [ "$(cat "$trial")" = "$2" ]; then rm -f "$trial"; fi
+        ;;
       bad) set_left "$2" 0 ;;
       *) fail "state must be good or bad, not '${3:-}'" ;;
     esac
     save
     ;;
   *)
-    fail "usage: rauc-boot-state get-primary | set-primary SLOT | get-state SLOT | set-state SLOT good|bad"
+    fail "usage: rauc-boot-state get-primary | set-primary SLOT | get-state SLOT | set-state SLOT good|bad | get-trial SLOT"
     ;;
 esac
