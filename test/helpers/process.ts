@@ -13,9 +13,18 @@ export interface RunResult {
 }
 
 /** Runs a program to completion without blocking this process (the server under test lives in its event loop). */
-export function run(command: string, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  timeoutMs = 30_000,
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(env && { env: { ...process.env, ...env } }),
+    });
     let stdout = '';
     let stderr = '';
     // Decoded as streams, so a character split between two chunks arrives whole.

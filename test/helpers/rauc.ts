@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { runSync } from './process.js';
@@ -73,4 +73,56 @@ export function handMadeBundle(
 /** Runs os-image/bundle.sh with its keys in `keysDir`; returns the bundle's path. */
 export function buildBundle(rootfs: string, version: string, out: string, keysDir: string) {
   return runSync('bash', [bundleScript, rootfs, version, out], 60_000, undefined, { MOAT_KEYS_DIR: keysDir });
+}
+
+/**
+ * A stand-in `rauc` in `bin` for what needs a real system slot: `status` answers two slots (A running, B
+ * holding 0.0.9), `install` reports progress, then waits until the file `fake/go` exists and copies the bundle
+ * to `fake/installed.raucb`. `info` is the real rauc, so bundle checks stay real.
+ */
+export function fakeRauc(fake: string, bin: string): void {
+  mkdirSync(fake, { recursive: true });
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(fake, 'status.json'),
+    JSON.stringify({
+      compatible: 'moat-rpi-arm64',
+      booted: 'A',
+      boot_primary: 'rootfs.0',
+      slots: [
+        { 'rootfs.0': { class: 'rootfs', bootname: 'A', state: 'booted', boot_status: 'good' } },
+        {
+          'rootfs.1': {
+            class: 'rootfs',
+            bootname: 'B',
+            state: 'inactive',
+            boot_status: 'good',
+            slot_status: { bundle: { version: '0.0.9' } },
+          },
+        },
+      ],
+    }),
+  );
+  writeFileSync(
+    join(bin, 'rauc'),
+    [
+      '#!/bin/sh',
+      `d='${fake}'`,
+      'case "$1" in',
+      '  info) exec /usr/bin/rauc "$@" ;;',
+      '  status) cat "$d/status.json" ;;',
+      '  install)',
+      '    echo "  0% Installing"',
+      '    echo " 40% Copying image to rootfs.1"',
+      '    while [ ! -e "$d/go" ]; do sleep 0.05; done',
+      '    cp "$2" "$d/installed.raucb"',
+      '    echo "100% Installing done."',
+      '    echo "Installing `$2` succeeded"',
+      '    ;;',
+      '  *) echo "fake rauc: $*" >&2; exit 2 ;;',
+      'esac',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(bin, 'rauc'), 0o755);
 }

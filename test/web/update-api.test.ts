@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  buildBundle,
+  fakeRauc,
+  fakeRootfs,
+  handMadeBundle,
+  raucMissing,
+  signingKey,
+  testSystemConf,
+} from '../helpers/rauc.js';
+import { waitFor } from '../helpers/wait.js';
+import { anonymousSession, apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+
+/**
+ * The setup page's update API over real HTTPS (curl) with real bundles: the real `rauc info` checks every
+ * upload against the keyring. Only what needs a real system slot is a stand-in: `rauc status` (two slots)
+ * and `rauc install` (reports progress, then waits for the test's go-ahead).
+ */
+
+const skip = raucMissing;
+const dir = mkdtempSync(join(tmpdir(), 'moat-update-api-'));
+const fake = join(dir, 'fake');
+const bin = join(dir, 'bin');
+let moat: FreshMoat;
+let admin: { cookie: string; csrf: string };
+let good = '';
+let foreign = '';
+let otherBoard = '';
+
+function upload(file: string, session = admin, extra: string[] = []) {
+  return curl(moat, '/api/update/bundle', [
+    ...['-X', 'POST', '-H', `Cookie: ${session.cookie}`, '-H', `X-CSRF-Token: ${session.csrf}`],
+    // No "Expect: 100-continue": its interim answer would stand before the real one in curl's -i output.
+    ...['-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '--data-binary', `@${file}`, ...extra],
+  ]);
+}
+
+function api(method: string, path: string, session = admin) {
+  return apiRequest(moat, session, method, path);
+}
+
+function updateDirFiles(): string[] {
+  const updateDir = join(moat.paths.root, 'update');
+  return existsSync(updateDir) ? readdirSync(updateDir) : [];
+}
+
+before(async () => {
+  if (skip) return;
+  fakeRauc(fake, bin);
+  const keys = join(dir, 'keys');
+  const rootfs = fakeRootfs(dir, 'next');
+  const built = buildBundle(rootfs, '0.3.0', join(dir, 'out'), keys);
+  assert.equal(built.code, 0, built.stderr);
+  good = join(dir, 'out', 'moat-0.3.0-arm64.raucb');
+  foreign = handMadeBundle(dir, rootfs, {
+    compatible: 'moat-rpi-arm64',
+    version: '6.6.6',
+    ...signingKey(join(dir, 'f')),
+  });
+  otherBoard = handMadeBundle(dir, rootfs, {
+    compatible: 'other-board',
+    version: '0.3.0',
+    key: join(keys, 'key.pem'),
+    cert: join(keys, 'keyring.pem'),
+  });
+  // Read by Moat when it answers (rauc is looked up on PATH, the keyring and compatible come from the conf).
+  process.env.PATH = `${bin}:${process.env.PATH}`;
+  process.env.MOAT_RAUC_CONF = testSystemConf(dir, join(keys, 'keyring.pem'));
+  process.env.MOAT_UPDATE_MAX_MIB = '1';
+  moat = await startFreshMoat();
+  const anonymous = await anonymousSession(moat);
+  const claimed = await apiRequest(moat, anonymous, 'POST', '/api/claim', {
+    code: moat.claimCode(),
+    password: 'correct horse battery',
+  });
+  assert.equal(claimed.status, 200, claimed.body);
+  admin = {
+    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
+    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
+  };
+});
+
+after(async () => {
+  await moat?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('update API', { skip }, () => {
+  it('needs a login, and the CSRF token for an upload', async () => {
+    const anonymous = await anonymousSession(moat);
+    assert.equal((await api('GET', '/api/update', anonymous)).status, 401);
+    assert.equal((await upload(good, anonymous)).status, 401);
+    const noToken = await upload(good, { cookie: admin.cookie, csrf: 'wrong' });
+    assert.equal(noToken.status, 403, noToken.body);
+    assert.deepEqual(updateDirFiles(), [], 'nothing stored for a refused request');
+  });
+
+  it('shows the running slot and the version in the other one', async () => {
+    const response = await api('GET', '/api/update');
+    assert.equal(response.status, 200, response.body);
+    const body = JSON.parse(response.body) as {
+      booted: string;
+      slots: { bootname: string; booted: boolean; version?: string }[];
+    };
+    assert.equal(body.booted, 'A');
+    assert.deepEqual(
+      body.slots.map((s) => [s.bootname, s.booted, s.version ?? null]),
+      [
+        ['A', true, null],
+        ['B', false, '0.0.9'],
+      ],
+    );
+  });
+
+  it('refuses a bundle signed by a foreign key, a truncated one and one for another board, keeping none', async () => {
+    const cut = join(dir, 'cut.raucb');
+    writeFileSync(cut, readFileSync(good));
+    truncateSync(cut, statSync(cut).size - 4096);
+    for (const [file, reason] of [
+      [foreign, /not signed with this Moat's update key/],
+      [cut, /damaged or incomplete/],
+      [otherBoard, /for "other-board"; this Moat takes only "moat-rpi-arm64"/],
+    ] as const) {
+      const response = await upload(file);
+      assert.equal(response.status, 400, response.body);
+      assert.match((JSON.parse(response.body) as { error: string }).error, reason);
+      assert.deepEqual(updateDirFiles(), []);
+    }
+    const install = await api('POST', '/api/update/install');
+    assert.equal(install.status, 409);
+    assert.match(install.body, /Upload a bundle first/);
+  });
+
+  it('refuses a body over the size limit (declared or streamed) and anything but a file', async () => {
+    const big = join(dir, 'big.raucb');
+    writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 7));
+    const declared = await upload(big);
+    assert.equal(declared.status, 413, declared.body);
+    assert.match(declared.body, /larger than 1 MiB/);
+    const streamed = await upload(big, admin, ['-H', 'Transfer-Encoding: chunked']);
+    assert.equal(streamed.status, 413, streamed.body);
+    assert.deepEqual(updateDirFiles(), []);
+    const json = await apiRequest(moat, admin, 'POST', '/api/update/bundle', { bundle: 'x' });
+    assert.equal(json.status, 415, json.body);
+  });
+
+  it('verifies a good bundle, installs it with progress, and says when it starts', async () => {
+    const response = await upload(good);
+    assert.equal(response.status, 200, response.body);
+    const { bundle } = JSON.parse(response.body) as { bundle: { version: string; signer: string } };
+    assert.equal(bundle.version, '0.3.0');
+    assert.match(bundle.signer, /Moat development update key/);
+
+    const started = await api('POST', '/api/update/install');
+    assert.equal(started.status, 202, started.body);
+    const job = async () =>
+      (
+        JSON.parse((await api('GET', '/api/update')).body) as {
+          job: { state: string; percent: number; message: string };
+        }
+      ).job;
+    const progress = await waitFor(
+      async () => {
+        const now = await job();
+        return now.percent === 40 ? now : undefined;
+      },
+      { what: 'install progress 40%', timeoutMs: 15_000 },
+    );
+    assert.equal(progress.state, 'installing');
+    assert.equal(progress.message, 'Copying image to rootfs.1');
+    assert.equal((await api('POST', '/api/update/install')).status, 409, 'one install at a time');
+    assert.equal((await upload(good)).status, 409, 'no upload during an install');
+
+    writeFileSync(join(fake, 'go'), '');
+    const done = await waitFor(
+      async () => {
+        const now = await job();
+        return now.state === 'installed' ? now : undefined;
+      },
+      { what: 'install to finish', timeoutMs: 15_000 },
+    );
+    assert.match(done.message, /Version 0\.3\.0 is installed in the other slot/);
+    assert.deepEqual(readFileSync(join(fake, 'installed.raucb')), readFileSync(good), 'RAUC got the verified bundle');
+    assert.deepEqual(updateDirFiles(), [], 'the bundle is not kept after its install');
+  });
+});
