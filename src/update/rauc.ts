@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import type { UpdateBundle, UpdateSlot } from '../web/api-types.js';
 
 /**
  * Moat's side of RAUC: everything goes through the `rauc` command (the update engine checks signatures,
@@ -23,12 +24,8 @@ export class BundleRefused extends Error {
   override name = 'BundleRefused';
 }
 
-export interface BundleInfo {
-  compatible: string;
-  version: string;
-  /** The signing certificate's subject, as RAUC names it. */
-  signer: string;
-}
+/** The bundle's manifest and `signer`, the signing certificate's subject as RAUC names it. */
+export type BundleInfo = UpdateBundle;
 
 interface RaucRun {
   code: number | null;
@@ -108,17 +105,8 @@ async function systemCompatible(options: RaucOptions): Promise<string> {
   return compatible;
 }
 
-export interface SlotState {
-  /** RAUC's boot name (A or B). */
-  bootname: string;
-  booted: boolean;
-  /** The slot the boot loader starts next. */
-  primary: boolean;
-  /** good / bad as the boot loader sees it. */
-  bootStatus: string;
-  /** The version of the bundle last installed into the slot; undefined when it came with the image. */
-  version?: string;
-}
+/** A root-filesystem slot: its boot name (A/B), running or not, next to boot or not, good/bad, bundle version. */
+export type SlotState = UpdateSlot;
 
 export interface SystemState {
   compatible: string;

@@ -2,15 +2,10 @@ import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type Request, Router } from 'express';
+import { moatVersion } from '../paths.js';
 import type { ServiceContext } from '../service-context.js';
-import {
-  type BundleInfo,
-  BundleRefused,
-  checkBundle,
-  installBundle,
-  type RaucOptions,
-  systemState,
-} from '../update/rauc.js';
+import { BundleRefused, checkBundle, installBundle, type RaucOptions, systemState } from '../update/rauc.js';
+import type { UpdateJob, UpdateStatus } from './api-types.js';
 import { UserError } from './http.js';
 
 /**
@@ -36,15 +31,6 @@ export function updateRouteOptions(ctx: ServiceContext, rauc: RaucOptions, env =
   };
 }
 
-type JobState = 'idle' | 'checked' | 'installing' | 'installed' | 'failed';
-
-interface Job {
-  state: JobState;
-  bundle?: BundleInfo;
-  percent: number;
-  message: string;
-}
-
 class TooLarge extends Error {}
 
 /** Streams the request body to `file`, stopping at `limit` bytes. */
@@ -64,18 +50,18 @@ export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): 
   const router = Router();
   const pending = join(options.dir, 'pending.raucb');
   const upload = join(options.dir, 'upload.part');
-  let job: Job = { state: 'idle', percent: 0, message: '' };
+  let job: UpdateJob = { state: 'idle', percent: 0, message: '' };
   const limitMiB = Math.round(options.maxBundleBytes / 1024 / 1024);
 
   router.get('/update', async (_req, res) => {
-    let system: { booted: string; slots: unknown[] } | undefined;
-    let unavailable: string | undefined;
+    const status: UpdateStatus = { running: moatVersion(), job, maxBundleBytes: options.maxBundleBytes };
     try {
-      system = await systemState(options.rauc);
+      const system = await systemState(options.rauc);
+      Object.assign(status, { booted: system.booted, slots: system.slots });
     } catch (error) {
-      unavailable = `Updates are not available on this system: ${(error as Error).message}.`;
+      status.unavailable = `Updates are not available on this system: ${(error as Error).message}.`;
     }
-    res.json({ ...(system ?? {}), ...(unavailable && { unavailable }), job, maxBundleBytes: options.maxBundleBytes });
+    res.json(status);
   });
 
   router.post('/update/bundle', async (req, res) => {

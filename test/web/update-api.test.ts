@@ -22,7 +22,15 @@ import {
   testSystemConf,
 } from '../helpers/rauc.js';
 import { waitFor } from '../helpers/wait.js';
-import { anonymousSession, apiRequest, curl, type FreshMoat, startFreshMoat } from './web-harness.js';
+import {
+  anonymousSession,
+  apiRequest,
+  curl,
+  type FreshMoat,
+  launchBrowser,
+  startFreshMoat,
+  unexpectedErrors,
+} from './web-harness.js';
 
 /**
  * The setup page's update API over real HTTPS (curl) with real bundles: the real `rauc info` checks every
@@ -195,5 +203,62 @@ describe('update API', { skip }, () => {
     assert.match(done.message, /Version 0\.3\.0 is installed in the other slot/);
     assert.deepEqual(readFileSync(join(fake, 'installed.raucb')), readFileSync(good), 'RAUC got the verified bundle');
     assert.deepEqual(updateDirFiles(), [], 'the bundle is not kept after its install');
+  });
+});
+
+describe("the dashboard's update card", { skip }, () => {
+  it('shows the slots, refuses a foreign bundle, checks and installs a good one with progress', async (t) => {
+    if (!existsSync('/usr/bin/chromium')) {
+      t.skip('Debian chromium is not installed (/usr/bin/chromium)');
+      return;
+    }
+    rmSync(join(fake, 'go'), { force: true });
+    const browser = await launchBrowser(moat.moat.context.identity.certPem);
+    try {
+      const eq = admin.cookie.indexOf('=');
+      const [name, value] = [admin.cookie.slice(0, eq), admin.cookie.slice(eq + 1)];
+      await browser.context.addCookies([{ name, value, url: moat.baseUrl, secure: true, httpOnly: true }]);
+      const { page } = browser;
+      await page.goto(`${moat.baseUrl}/#/`);
+      const slots = page.locator('#update-slots');
+      await waitFor(async () => /Slot B \(other slot\): 0\.0\.9/.test((await slots.textContent()) ?? ''), {
+        what: 'the slots on the card',
+      });
+      assert.match((await slots.textContent()) ?? '', /Slot A \(running, starts next\): 0\.1\.0, good\./);
+      const message = page.locator('#update .message');
+
+      await page.setInputFiles('#update-file', foreign);
+      await page.click('#update-check');
+      await waitFor(async () => /not signed with this Moat's update key/.test((await message.textContent()) ?? ''), {
+        what: 'the refusal on the card',
+      });
+      assert.equal(await page.locator('#update-install').isVisible(), false, 'nothing to install');
+
+      await page.setInputFiles('#update-file', good);
+      await page.click('#update-check');
+      await page.locator('#update-install').waitFor({ state: 'visible' });
+      assert.match(
+        (await page.locator('#update-bundle').textContent()) ?? '',
+        /Version 0\.3\.0, signed by .*signature verified/,
+      );
+      await page.click('#update-install');
+      await waitFor(async () => /40% Copying image to rootfs\.1/.test((await message.textContent()) ?? ''), {
+        what: 'progress on the card',
+        timeoutMs: 15_000,
+      });
+      assert.equal(await page.locator('#update-progress').isVisible(), true);
+      await page.screenshot({ path: join(dir, 'update-card.png'), fullPage: true });
+      writeFileSync(join(fake, 'go'), '');
+      await waitFor(
+        async () => /Version 0\.3\.0 is installed in the other slot/.test((await message.textContent()) ?? ''),
+        {
+          what: 'the card saying installed',
+          timeoutMs: 15_000,
+        },
+      );
+      assert.deepEqual(unexpectedErrors(browser.errors, [400]), []);
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { SessionInfo, SystemHealth } from '../api-types.js';
 import { api, rememberSession } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
 import { metricsCard } from './metrics-card.js';
+import { updateCard } from './update-card.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
 
@@ -233,6 +234,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     h('section', { class: 'card' }, h('h3', {}, 'Audit log'), auditForm, auditMessage, audit),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'), passwordForm, passwordMessage),
     metricsCard(),
+    updateCard(),
   );
 
   const render = (s: Snapshot) => {
