@@ -160,6 +160,12 @@ describe('update API', { skip }, () => {
     assert.match(declared.body, /larger than 1 MiB/);
     const streamed = await upload(big, admin, ['-H', 'Transfer-Encoding: chunked']);
     assert.equal(streamed.status, 413, streamed.body);
+    // Far past the limit: the refusal still arrives, and Moat carries on.
+    const huge = join(dir, 'huge.raucb');
+    writeFileSync(huge, Buffer.alloc(16 * 1024 * 1024, 7));
+    const far = await upload(huge, admin, ['-H', 'Transfer-Encoding: chunked']);
+    assert.equal(far.status, 413, far.body);
+    assert.equal((await api('GET', '/api/update')).status, 200, 'Moat still answers');
     assert.deepEqual(updateDirFiles(), []);
     const json = await apiRequest(moat, admin, 'POST', '/api/update/bundle', { bundle: 'x' });
     assert.equal(json.status, 415, json.body);
