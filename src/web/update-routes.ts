@@ -1,6 +1,5 @@
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { type Request, Router } from 'express';
 import { moatVersion } from '../paths.js';
 import type { ServiceContext } from '../service-context.js';
@@ -33,17 +32,36 @@ export function updateRouteOptions(ctx: ServiceContext, rauc: RaucOptions, env =
 
 class TooLarge extends Error {}
 
-/** Streams the request body to `file`, stopping at `limit` bytes. */
-async function receive(req: Request, file: string, limit: number): Promise<void> {
-  let received = 0;
-  const counter = async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) {
+/**
+ * Streams the request body to `file`, stopping at `limit` bytes. Past the limit the request is only paused,
+ * not destroyed: destroying it closes the socket, and the owner would see a reset instead of the refusal.
+ */
+function receive(req: Request, file: string, limit: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(file, { mode: 0o600 });
+    let received = 0;
+    let failed = false;
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(out);
+      req.pause();
+      out.destroy();
+      reject(error);
+    };
+    req.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > limit) throw new TooLarge();
-      yield chunk;
-    }
-  };
-  await pipeline(req, counter, createWriteStream(file, { mode: 0o600 }));
+      if (received > limit) fail(new TooLarge());
+    });
+    req.on('close', () => {
+      if (!req.complete) fail(new Error('upload broke off'));
+    });
+    out.on('error', fail);
+    out.on('finish', () => {
+      if (!failed) resolve();
+    });
+    req.pipe(out);
+  });
 }
 
 export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): Router {
