@@ -171,5 +171,5 @@ export async function installBundle(
     const match = /^\s*(\d{1,3})%\s+(.*)$/.exec(line);
     if (match) onProgress({ percent: Number(match[1]), message: match[2] ?? '' });
   });
-  if (result.code !== 0) throw refusal(result.stderr);
+  if (result.code !== 0) throw new Error(`RAUC could not install the bundle: ${raucProblem(result.stderr)}`);
 }

@@ -78,7 +78,7 @@ export function buildBundle(rootfs: string, version: string, out: string, keysDi
 /**
  * A stand-in `rauc` in `bin` for what needs a real system slot: `status` answers two slots (A running, B
  * holding 0.0.9), `install` reports progress, then waits until the file `fake/go` exists and copies the bundle
- * to `fake/installed.raucb`. `info` is the real rauc, so bundle checks stay real.
+ * to `fake/installed.raucb` (or, when `fake/fail` exists, fails as RAUC does). `info` is the real rauc, so bundle checks stay real.
  */
 export function fakeRauc(fake: string, bin: string): void {
   mkdirSync(fake, { recursive: true });
@@ -115,6 +115,7 @@ export function fakeRauc(fake: string, bin: string): void {
       '    echo "  0% Installing"',
       '    echo " 40% Copying image to rootfs.1"',
       '    while [ ! -e "$d/go" ]; do sleep 0.05; done',
+      '    if [ -e "$d/fail" ]; then echo "rauc-Message: 12:00:00.000: installing"; echo "Installation error: Failed writing slot rootfs.1: No space left on device" >&2; exit 1; fi',
       '    cp "$2" "$d/installed.raucb"',
       '    echo "100% Installing done."',
       '    echo "Installing `$2` succeeded"',

@@ -210,6 +210,28 @@ describe('update API', { skip }, () => {
     assert.deepEqual(readFileSync(join(fake, 'installed.raucb')), readFileSync(good), 'RAUC got the verified bundle');
     assert.deepEqual(updateDirFiles(), [], 'the bundle is not kept after its install');
   });
+
+  it("reports RAUC's reason when an install fails, and takes the next upload", async () => {
+    writeFileSync(join(fake, 'fail'), '');
+    try {
+      assert.equal((await upload(good)).status, 200);
+      assert.equal((await api('POST', '/api/update/install')).status, 202);
+      const failed = await waitFor(
+        async () => {
+          const { job } = JSON.parse((await api('GET', '/api/update')).body) as {
+            job: { state: string; message: string };
+          };
+          return job.state === 'failed' ? job : undefined;
+        },
+        { what: 'the install to fail', timeoutMs: 15_000 },
+      );
+      assert.match(failed.message, /^RAUC could not install the bundle: Installation error: .*No space left on device$/);
+      assert.deepEqual(updateDirFiles(), []);
+    } finally {
+      rmSync(join(fake, 'fail'));
+    }
+    assert.equal((await upload(good)).status, 200, 'a failed install does not block the next one');
+  });
 });
 
 describe("the dashboard's update card", { skip }, () => {
