@@ -225,7 +225,10 @@ describe('update API', { skip }, () => {
         },
         { what: 'the install to fail', timeoutMs: 15_000 },
       );
-      assert.match(failed.message, /^RAUC could not install the bundle: Installation error: .*No space left on device$/);
+      assert.match(
+        failed.message,
+        /^RAUC could not install the bundle: Installation error: .*No space left on device$/,
+      );
       assert.deepEqual(updateDirFiles(), []);
     } finally {
       rmSync(join(fake, 'fail'));
