@@ -7,15 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliPath } from '../helpers/cli.js';
 import { run } from '../helpers/process.js';
-import {
-  buildBundle,
-  fakeRauc,
-  fakeRootfs,
-  handMadeBundle,
-  raucMissing,
-  signingKey,
-  testSystemConf,
-} from '../helpers/rauc.js';
+import { raucMissing, type UpdateFixture, updateFixture } from '../helpers/rauc.js';
 
 /**
  * `moat update install FILE|URL` and `moat update status`, the compiled CLI with the real `rauc info` for the
@@ -25,31 +17,19 @@ import {
 
 const skip = raucMissing;
 const dir = mkdtempSync(join(tmpdir(), 'moat-update-cli-'));
-const fake = join(dir, 'fake');
-const bin = join(dir, 'bin');
+let fixture: UpdateFixture;
 let env: NodeJS.ProcessEnv = {};
-let good = '';
-let foreign = '';
 let server: Server;
 let baseUrl = '';
 
 before(async () => {
   if (skip) return;
-  fakeRauc(fake, bin);
+  fixture = updateFixture(dir, '0.4.0');
   // The stand-in's install finishes at once here: the CLI prints progress as it comes.
-  writeFileSync(join(fake, 'go'), '');
-  const keys = join(dir, 'keys');
-  const rootfs = fakeRootfs(dir, 'cli');
-  assert.equal(buildBundle(rootfs, '0.4.0', join(dir, 'out'), keys).code, 0);
-  good = join(dir, 'out', 'moat-0.4.0-arm64.raucb');
-  foreign = handMadeBundle(dir, rootfs, {
-    compatible: 'moat-rpi-arm64',
-    version: '6.6.6',
-    ...signingKey(join(dir, 'f')),
-  });
-  env = { PATH: `${bin}:${process.env.PATH}`, MOAT_RAUC_CONF: testSystemConf(dir, join(keys, 'keyring.pem')) };
+  writeFileSync(join(fixture.fake, 'go'), '');
+  env = { PATH: `${fixture.bin}:${process.env.PATH}`, MOAT_RAUC_CONF: fixture.systemConf };
   server = createServer((req, res) => {
-    if (req.url === '/moat.raucb') createReadStream(good).pipe(res);
+    if (req.url === '/moat.raucb') createReadStream(fixture.good).pipe(res);
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -73,30 +53,30 @@ test('update status names the running slot, the next one and their versions', { 
 });
 
 test('update install FILE: checked, then installed with progress', { skip }, async () => {
-  const result = await moat('update', 'install', good);
+  const result = await moat('update', 'install', fixture.good);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /Bundle: version 0\.4\.0 for moat-rpi-arm64, signed by .*Moat development update key/);
   assert.match(result.stdout, /^ 40% Copying image to rootfs\.1$/m);
   assert.match(result.stdout, /Version 0\.4\.0 is installed in the other slot/);
-  assert.deepEqual(readFileSync(join(fake, 'installed.raucb')), readFileSync(good));
+  assert.deepEqual(readFileSync(join(fixture.fake, 'installed.raucb')), readFileSync(fixture.good));
 });
 
 test('update install URL downloads over HTTP and installs the same bundle', { skip }, async () => {
-  rmSync(join(fake, 'installed.raucb'));
+  rmSync(join(fixture.fake, 'installed.raucb'));
   const result = await moat('update', 'install', `${baseUrl}/moat.raucb`, '--download-dir', dir);
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(readFileSync(join(fake, 'installed.raucb')), readFileSync(good));
+  assert.deepEqual(readFileSync(join(fixture.fake, 'installed.raucb')), readFileSync(fixture.good));
   const missing = await moat('update', 'install', `${baseUrl}/nothing.raucb`);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /HTTP 404/);
 });
 
 test('update install refuses a foreign bundle before installing anything, and bad arguments', { skip }, async () => {
-  rmSync(join(fake, 'installed.raucb'), { force: true });
-  const result = await moat('update', 'install', foreign);
+  rmSync(join(fixture.fake, 'installed.raucb'), { force: true });
+  const result = await moat('update', 'install', fixture.foreign);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /not signed with this Moat's update key/);
-  assert.equal(existsSync(join(fake, 'installed.raucb')), false, 'rauc install never ran');
+  assert.equal(existsSync(join(fixture.fake, 'installed.raucb')), false, 'rauc install never ran');
   const ftp = await moat('update', 'install', 'ftp://127.0.0.1/x.raucb');
   assert.match(ftp.stderr, /only http:\/\/ and https:\/\/ URLs or a file/);
   const none = await moat('update', 'install');

@@ -127,3 +127,40 @@ export function fakeRauc(fake: string, bin: string): void {
   );
   chmodSync(join(bin, 'rauc'), 0o755);
 }
+
+export interface UpdateFixture {
+  /** The stand-in rauc's directory (`go`, `fail`, `installed.raucb`) and the bin directory to put on PATH. */
+  fake: string;
+  bin: string;
+  /** A bundle from bundle.sh, signed with the development key `system.conf`'s keyring trusts. */
+  good: string;
+  /** The same root filesystem signed by someone else's key. */
+  foreign: string;
+  keys: string;
+  rootfs: string;
+  systemConf: string;
+}
+
+/** What the CLI and API tests share: the stand-in rauc, a good and a foreign bundle, the system.conf. */
+export function updateFixture(dir: string, version: string): UpdateFixture {
+  const fake = join(dir, 'fake');
+  const bin = join(dir, 'bin');
+  fakeRauc(fake, bin);
+  const keys = join(dir, 'keys');
+  const rootfs = fakeRootfs(dir, version);
+  const built = buildBundle(rootfs, version, join(dir, 'out'), keys);
+  if (built.code !== 0) throw new Error(`bundle.sh failed: ${built.stderr}`);
+  return {
+    fake,
+    bin,
+    good: join(dir, 'out', `moat-${version}-arm64.raucb`),
+    foreign: handMadeBundle(dir, rootfs, {
+      compatible: 'moat-rpi-arm64',
+      version: '6.6.6',
+      ...signingKey(join(dir, 'f')),
+    }),
+    keys,
+    rootfs,
+    systemConf: testSystemConf(dir, join(keys, 'keyring.pem')),
+  };
+}

@@ -12,19 +12,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  buildBundle,
-  fakeRauc,
-  fakeRootfs,
-  handMadeBundle,
-  raucMissing,
-  signingKey,
-  testSystemConf,
-} from '../helpers/rauc.js';
+import { handMadeBundle, raucMissing, updateFixture } from '../helpers/rauc.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   anonymousSession,
   apiRequest,
+  browserLogin,
+  claimedSession,
   curl,
   type FreshMoat,
   launchBrowser,
@@ -40,8 +34,7 @@ import {
 
 const skip = raucMissing;
 const dir = mkdtempSync(join(tmpdir(), 'moat-update-api-'));
-const fake = join(dir, 'fake');
-const bin = join(dir, 'bin');
+let fake = '';
 let moat: FreshMoat;
 let admin: { cookie: string; csrf: string };
 let good = '';
@@ -67,38 +60,20 @@ function updateDirFiles(): string[] {
 
 before(async () => {
   if (skip) return;
-  fakeRauc(fake, bin);
-  const keys = join(dir, 'keys');
-  const rootfs = fakeRootfs(dir, 'next');
-  const built = buildBundle(rootfs, '0.3.0', join(dir, 'out'), keys);
-  assert.equal(built.code, 0, built.stderr);
-  good = join(dir, 'out', 'moat-0.3.0-arm64.raucb');
-  foreign = handMadeBundle(dir, rootfs, {
-    compatible: 'moat-rpi-arm64',
-    version: '6.6.6',
-    ...signingKey(join(dir, 'f')),
-  });
-  otherBoard = handMadeBundle(dir, rootfs, {
+  const fixture = updateFixture(dir, '0.3.0');
+  ({ fake, good, foreign } = fixture);
+  otherBoard = handMadeBundle(dir, fixture.rootfs, {
     compatible: 'other-board',
     version: '0.3.0',
-    key: join(keys, 'key.pem'),
-    cert: join(keys, 'keyring.pem'),
+    key: join(fixture.keys, 'key.pem'),
+    cert: join(fixture.keys, 'keyring.pem'),
   });
   // Read by Moat when it answers (rauc is looked up on PATH, the keyring and compatible come from the conf).
-  process.env.PATH = `${bin}:${process.env.PATH}`;
-  process.env.MOAT_RAUC_CONF = testSystemConf(dir, join(keys, 'keyring.pem'));
+  process.env.PATH = `${fixture.bin}:${process.env.PATH}`;
+  process.env.MOAT_RAUC_CONF = fixture.systemConf;
   process.env.MOAT_UPDATE_MAX_MIB = '1';
   moat = await startFreshMoat();
-  const anonymous = await anonymousSession(moat);
-  const claimed = await apiRequest(moat, anonymous, 'POST', '/api/claim', {
-    code: moat.claimCode(),
-    password: 'correct horse battery',
-  });
-  assert.equal(claimed.status, 200, claimed.body);
-  admin = {
-    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
-    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
-  };
+  admin = await claimedSession(moat, 'correct horse battery');
 });
 
 after(async () => {
@@ -246,9 +221,7 @@ describe("the dashboard's update card", { skip }, () => {
     rmSync(join(fake, 'go'), { force: true });
     const browser = await launchBrowser(moat.moat.context.identity.certPem);
     try {
-      const eq = admin.cookie.indexOf('=');
-      const [name, value] = [admin.cookie.slice(0, eq), admin.cookie.slice(eq + 1)];
-      await browser.context.addCookies([{ name, value, url: moat.baseUrl, secure: true, httpOnly: true }]);
+      await browserLogin(browser, moat.baseUrl, admin.cookie);
       const { page } = browser;
       await page.goto(`${moat.baseUrl}/#/`);
       const slots = page.locator('#update-slots');

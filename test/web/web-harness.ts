@@ -113,6 +113,26 @@ export async function anonymousSession(moat: FreshMoat): Promise<{ cookie: strin
   return { cookie, csrf: (JSON.parse(response.body) as { csrfToken: string }).csrfToken };
 }
 
+/** Claims a fresh Moat with `password`: the owner's logged-in session (cookie and CSRF token). */
+export async function claimedSession(moat: FreshMoat, password: string): Promise<{ cookie: string; csrf: string }> {
+  const claimed = await apiRequest(moat, await anonymousSession(moat), 'POST', '/api/claim', {
+    code: moat.claimCode(),
+    password,
+  });
+  if (claimed.status !== 200) throw new Error(`claim failed: ${claimed.status} ${claimed.body}`);
+  return {
+    cookie: (claimed.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '',
+    csrf: (JSON.parse(claimed.body) as { csrfToken: string }).csrfToken,
+  };
+}
+
+/** Gives the browser a session made with curl (`name=value` from Set-Cookie), as if it had logged in. */
+export async function browserLogin(browser: Browser, baseUrl: string, cookie: string): Promise<void> {
+  const eq = cookie.indexOf('=');
+  const [name, value] = [cookie.slice(0, eq), cookie.slice(eq + 1)];
+  await browser.context.addCookies([{ name, value, url: baseUrl, secure: true, httpOnly: true }]);
+}
+
 export interface Browser {
   context: BrowserContext;
   page: Page;

@@ -1,6 +1,6 @@
 import type { UpdateBundle, UpdateJob, UpdateStatus } from '../api-types.js';
 import { api, apiUpload } from './api.js';
-import { formatBytes, h, messageBox, replace, showMessage } from './dom.js';
+import { errorsShownIn, formatBytes, h, messageBox, replace, showMessage } from './dom.js';
 
 /** How often the card asks for progress while an install runs. */
 const pollMs = 1000;
@@ -55,13 +55,7 @@ export function updateCard(): HTMLElement {
     showJob(status.job);
     if (status.job.state === 'installing') setTimeout(() => void run(refresh), pollMs);
   };
-  const run = async (action: () => Promise<void>) => {
-    try {
-      await action();
-    } catch (error) {
-      showMessage(message, (error as Error).message);
-    }
-  };
+  const run = errorsShownIn(message);
 
   check.addEventListener('click', () =>
     run(async () => {
