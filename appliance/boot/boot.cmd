@@ -31,8 +31,10 @@ for slot in ${BOOT_ORDER}; do
 done
 
 if test -z "${moat_slot}"; then
-  # Both slots failed all their attempts: start over rather than leave the owner with a Moat that never boots.
+  # Both slots failed all their attempts (or the file was damaged): start over rather than leave the owner
+  # with a Moat that never boots. The order is reset too, so a damaged BOOT_ORDER cannot loop forever.
   echo "moat-boot: no slot has attempts left; both get 3 again"
+  setenv BOOT_ORDER "A B"
   setenv BOOT_A_LEFT 3
   setenv BOOT_B_LEFT 3
 fi

@@ -164,8 +164,16 @@ test('U-Boot and the RAUC backend run the A/B state machine over moat-boot.env',
   const exhausted = await boot();
   assert.equal(exhausted.slot, 'none');
   assert.match(exhausted.console, /no slot has attempts left; both get 3 again/);
-  assert.equal(counts(), 'B A A=3 B=3');
-  assert.equal((await boot()).slot, 'B');
+  assert.equal(counts(), 'A B A=3 B=3');
+  assert.equal((await boot()).slot, 'A');
+
+  // A damaged state file (an order naming no slot, counts that are not numbers) heals on the next boot.
+  const damaged = join(dir, 'damaged.env');
+  writeFileSync(damaged, 'BOOT_ORDER=C D\nBOOT_A_LEFT=x\nBOOT_B_LEFT=\n');
+  must('mcopy', ['-o', '-i', fat, damaged, '::moat-boot.env']);
+  assert.equal((await boot()).slot, 'none');
+  assert.equal(counts(), 'A B A=3 B=3');
+  assert.equal((await boot()).slot, 'A');
 });
 
 test('the backend refuses bad arguments and keeps lines it does not own', () => {
