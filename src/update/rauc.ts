@@ -69,6 +69,8 @@ function refusal(stderr: string): BundleRefused {
   const problem = raucProblem(stderr);
   if (/signature verification failed|Verify error/i.test(problem))
     return new BundleRefused(`The bundle is not signed with this Moat's update key (${problem}).`);
+  if (/Bundle format '.*' not allowed/i.test(problem))
+    return new BundleRefused(`The bundle is in a format this Moat does not take; only verity bundles (${problem}).`);
   if (/Invalid bundle format|exceeds bundle size|too small|Failed to read|squashfs/i.test(problem))
     return new BundleRefused(`The bundle is damaged or incomplete (${problem}).`);
   return new BundleRefused(`RAUC refused the bundle (${problem}).`);
@@ -81,7 +83,7 @@ function refusal(stderr: string): BundleRefused {
 export async function checkBundle(options: RaucOptions, file: string): Promise<BundleInfo> {
   const result = await runRauc(options, ['info', `--conf=${options.systemConf}`, '--output-format=json', file]);
   if (result.code !== 0) throw refusal(result.stderr);
-  let info: { compatible?: unknown; version?: unknown };
+  let info: { compatible?: unknown; version?: unknown; images?: unknown };
   try {
     info = JSON.parse(result.stdout) as typeof info;
   } catch {
@@ -91,6 +93,10 @@ export async function checkBundle(options: RaucOptions, file: string): Promise<B
   const expected = await systemCompatible(options);
   if (compatible !== expected)
     throw new BundleRefused(`The bundle is for "${compatible}"; this Moat takes only "${expected}" bundles.`);
+  // A bundle without a system image would install nothing into the slot, yet switch the boot to it.
+  const images = Array.isArray(info.images) ? (info.images as Record<string, unknown>[]) : [];
+  if (!images.some((image) => 'rootfs' in image))
+    throw new BundleRefused('The bundle holds no system image (rootfs); it is not a Moat update.');
   const signer = /Verified (?:inline |detached )?signature by '([^']*)'/.exec(result.stderr)?.[1] ?? '';
   return { compatible, version: String(info.version ?? ''), signer };
 }

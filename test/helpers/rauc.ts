@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { runSync } from './process.js';
 
@@ -56,16 +56,19 @@ export function testSystemConf(dir: string, keyring: string): string {
 export function handMadeBundle(
   dir: string,
   rootfs: string,
-  opts: { compatible: string; version: string; key: string; cert: string },
+  opts: { compatible: string; version: string; key: string; cert: string; format?: string; slotClass?: string },
 ): string {
-  const content = join(dir, `content-${opts.compatible}-${opts.version}`);
+  const content = join(
+    dir,
+    `content-${opts.compatible}-${opts.version}-${opts.format ?? 'verity'}-${opts.slotClass ?? 'rootfs'}`,
+  );
   mkdirSync(content, { recursive: true });
   writeFileSync(join(content, 'rootfs.ext4'), readFileSync(rootfs));
   writeFileSync(
     join(content, 'manifest.raucm'),
-    `[update]\ncompatible=${opts.compatible}\nversion=${opts.version}\n\n[bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.ext4\n`,
+    `[update]\ncompatible=${opts.compatible}\nversion=${opts.version}\n\n[bundle]\nformat=${opts.format ?? 'verity'}\n\n[image.${opts.slotClass ?? 'rootfs'}]\nfilename=rootfs.ext4\n`,
   );
-  const bundle = join(dir, `hand-${opts.compatible}-${opts.version}.raucb`);
+  const bundle = join(dir, `${basename(content)}.raucb`);
   must('rauc', ['bundle', `--cert=${opts.cert}`, `--key=${opts.key}`, content, bundle]);
   return bundle;
 }

@@ -74,6 +74,26 @@ test('a bundle for another compatible, even signed with our key, is refused', { 
   await assert.rejects(checkBundle(options, other), /for "someone-elses-board"; this Moat takes only "moat-rpi-arm64"/);
 });
 
+test('a plain-format bundle and one without a system image, both signed with our key, are refused', {
+  skip,
+}, async () => {
+  const ours = { key: join(keys, 'key.pem'), cert: join(keys, 'keyring.pem') };
+  const plain = handMadeBundle(dir, rootfs, {
+    compatible: 'moat-rpi-arm64',
+    version: '0.2.0',
+    format: 'plain',
+    ...ours,
+  });
+  await assert.rejects(checkBundle(options, plain), /only verity bundles \(Bundle format 'plain' not allowed\)/);
+  const noRootfs = handMadeBundle(dir, rootfs, {
+    compatible: 'moat-rpi-arm64',
+    version: '0.2.0',
+    slotClass: 'appfs',
+    ...ours,
+  });
+  await assert.rejects(checkBundle(options, noRootfs), /holds no system image \(rootfs\)/);
+});
+
 test('bundle.sh refuses a bad version and a missing root filesystem, writing nothing', { skip }, () => {
   const badVersion = buildBundle(rootfs, '1.0; rm -rf /', join(dir, 'none'), keys);
   assert.equal(badVersion.code, 2);
