@@ -1,10 +1,10 @@
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Request, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { moatVersion } from '../paths.js';
 import type { ServiceContext } from '../service-context.js';
 import { BundleRefused, checkBundle, installBundle, type RaucOptions, systemState } from '../update/rauc.js';
-import type { UpdateJob, UpdateStatus } from './api-types.js';
+import type { UpdateBundle, UpdateJob, UpdateStatus } from './api-types.js';
 import { UserError } from './http.js';
 
 /**
@@ -64,90 +64,105 @@ function receive(req: Request, file: string, limit: number): Promise<void> {
   });
 }
 
-export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): Router {
-  const router = Router();
-  const pending = join(options.dir, 'pending.raucb');
-  const upload = join(options.dir, 'upload.part');
-  let job: UpdateJob = { state: 'idle', percent: 0, message: '' };
-  const limitMiB = Math.round(options.maxBundleBytes / 1024 / 1024);
+/** The one update a Moat may have under way: the uploaded bundle between its check and its install. */
+class UpdateJobs {
+  job: UpdateJob = { state: 'idle', percent: 0, message: '' };
+  private readonly pending: string;
+  private readonly upload: string;
+  private readonly tooLarge: string;
 
-  router.get('/update', async (_req, res) => {
-    const status: UpdateStatus = { running: moatVersion(), job, maxBundleBytes: options.maxBundleBytes };
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly options: UpdateRouteOptions,
+  ) {
+    this.pending = join(options.dir, 'pending.raucb');
+    this.upload = join(options.dir, 'upload.part');
+    this.tooLarge = `The bundle is larger than ${Math.round(options.maxBundleBytes / 1024 / 1024)} MiB; that is not a Moat update.`;
+  }
+
+  async status(): Promise<UpdateStatus> {
+    const status: UpdateStatus = { running: moatVersion(), job: this.job, maxBundleBytes: this.options.maxBundleBytes };
     try {
-      const system = await systemState(options.rauc);
+      const system = await systemState(this.options.rauc);
       Object.assign(status, { booted: system.booted, slots: system.slots });
     } catch (error) {
       status.unavailable = `Updates are not available on this system: ${(error as Error).message}.`;
     }
-    res.json(status);
-  });
+    return status;
+  }
 
-  router.post('/update/bundle', async (req, res) => {
-    if (job.state === 'installing') throw new UserError(409, 'An update is being installed; wait until it ends.');
+  /** Stores the request's body, has RAUC check it, and keeps it only when accepted. */
+  async receiveBundle(req: Request, res: Response): Promise<UpdateBundle> {
+    if (this.job.state === 'installing') throw new UserError(409, 'An update is being installed; wait until it ends.');
     if (!req.is('application/octet-stream'))
       throw new UserError(415, 'Send the bundle file itself (application/octet-stream).');
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
-    if (declared > options.maxBundleBytes) {
+    if (Number(req.headers['content-length'] ?? Number.NaN) > this.options.maxBundleBytes) {
       // Refused before reading: the connection closes so the client stops sending.
       res.setHeader('Connection', 'close');
-      throw new UserError(413, `The bundle is larger than ${limitMiB} MiB; that is not a Moat update.`);
+      throw new UserError(413, this.tooLarge);
     }
-    rmSync(pending, { force: true });
-    job = { state: 'idle', percent: 0, message: '' };
-    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    rmSync(this.pending, { force: true });
+    this.job = { state: 'idle', percent: 0, message: '' };
+    mkdirSync(this.options.dir, { recursive: true, mode: 0o700 });
     try {
-      await receive(req, upload, options.maxBundleBytes);
+      await receive(req, this.upload, this.options.maxBundleBytes);
     } catch (error) {
-      rmSync(upload, { force: true });
-      if (error instanceof TooLarge) {
-        res.setHeader('Connection', 'close');
-        throw new UserError(413, `The bundle is larger than ${limitMiB} MiB; that is not a Moat update.`);
-      }
-      throw new UserError(400, 'The upload broke off; try again.');
+      rmSync(this.upload, { force: true });
+      if (!(error instanceof TooLarge)) throw new UserError(400, 'The upload broke off; try again.');
+      res.setHeader('Connection', 'close');
+      throw new UserError(413, this.tooLarge);
     }
     try {
-      const bundle = await checkBundle(options.rauc, upload);
-      renameSync(upload, pending);
-      job = { state: 'checked', bundle, percent: 0, message: 'Signature verified; ready to install.' };
-      ctx.logger.info({ version: bundle.version, signer: bundle.signer }, 'update bundle uploaded and verified');
-      res.json({ bundle });
+      const bundle = await checkBundle(this.options.rauc, this.upload);
+      renameSync(this.upload, this.pending);
+      this.job = { state: 'checked', bundle, percent: 0, message: 'Signature verified; ready to install.' };
+      this.ctx.logger.info({ version: bundle.version, signer: bundle.signer }, 'update bundle uploaded and verified');
+      return bundle;
     } catch (error) {
-      rmSync(upload, { force: true });
-      if (error instanceof BundleRefused) {
-        ctx.logger.warn({ reason: error.message }, 'update bundle refused');
-        throw new UserError(400, error.message);
-      }
-      throw error;
+      rmSync(this.upload, { force: true });
+      if (!(error instanceof BundleRefused)) throw error;
+      this.ctx.logger.warn({ reason: error.message }, 'update bundle refused');
+      throw new UserError(400, error.message);
     }
-  });
+  }
 
-  router.post('/update/install', (_req, res) => {
-    if (job.state === 'installing') throw new UserError(409, 'An update is being installed already.');
-    if (job.state !== 'checked' || !job.bundle) throw new UserError(409, 'Upload a bundle first.');
-    const bundle = job.bundle;
-    job = { state: 'installing', bundle, percent: 0, message: 'Starting' };
-    ctx.logger.info({ version: bundle.version }, 'update install started');
-    installBundle(options.rauc, pending, ({ percent, message }) => {
-      job = { ...job, percent, message };
+  /** Starts `rauc install` on the checked bundle; the job follows its progress. */
+  startInstall(): void {
+    if (this.job.state === 'installing') throw new UserError(409, 'An update is being installed already.');
+    const bundle = this.job.bundle;
+    if (this.job.state !== 'checked' || !bundle) throw new UserError(409, 'Upload a bundle first.');
+    this.job = { state: 'installing', bundle, percent: 0, message: 'Starting' };
+    this.ctx.logger.info({ version: bundle.version }, 'update install started');
+    installBundle(this.options.rauc, this.pending, ({ percent, message }) => {
+      this.job = { ...this.job, percent, message };
     })
       .then(
         () => {
-          job = {
-            state: 'installed',
-            bundle,
-            percent: 100,
-            message: `Version ${bundle.version} is installed in the other slot; it starts at the next restart.`,
-          };
-          ctx.logger.info({ version: bundle.version }, 'update installed');
+          const message = `Version ${bundle.version} is installed in the other slot; it starts at the next restart.`;
+          this.job = { state: 'installed', bundle, percent: 100, message };
+          this.ctx.logger.info({ version: bundle.version }, 'update installed');
         },
         (error: Error) => {
-          job = { state: 'failed', bundle, percent: job.percent, message: error.message };
-          ctx.logger.warn({ reason: error.message }, 'update install failed');
+          this.job = { state: 'failed', bundle, percent: this.job.percent, message: error.message };
+          this.ctx.logger.warn({ reason: error.message }, 'update install failed');
         },
       )
-      .finally(() => rmSync(pending, { force: true }));
-    res.status(202).json({ job });
-  });
+      .finally(() => rmSync(this.pending, { force: true }));
+  }
+}
 
+export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): Router {
+  const router = Router();
+  const jobs = new UpdateJobs(ctx, options);
+  router.get('/update', async (_req, res) => {
+    res.json(await jobs.status());
+  });
+  router.post('/update/bundle', async (req, res) => {
+    res.json({ bundle: await jobs.receiveBundle(req, res) });
+  });
+  router.post('/update/install', (_req, res) => {
+    jobs.startInstall();
+    res.status(202).json({ job: jobs.job });
+  });
   return router;
 }
