@@ -177,5 +177,8 @@ export async function installBundle(
     const match = /^\s*(\d{1,3})%\s+(.*)$/.exec(line);
     if (match) onProgress({ percent: Number(match[1]), message: match[2] ?? '' });
   });
-  if (result.code !== 0) throw new Error(`RAUC could not install the bundle: ${raucProblem(result.stderr)}`);
+  // The client prints the service's reason as "LastError: …"; its stderr only says that the install failed.
+  const lastError = /^LastError: (.*)$/m.exec(result.stdout)?.[1];
+  if (result.code !== 0)
+    throw new Error(`RAUC could not install the bundle: ${lastError ?? raucProblem(result.stderr)}`);
 }

@@ -118,7 +118,7 @@ export function fakeRauc(fake: string, bin: string): void {
       '    echo "  0% Installing"',
       '    echo " 40% Copying image to rootfs.1"',
       '    while [ ! -e "$d/go" ]; do sleep 0.05; done',
-      '    if [ -e "$d/fail" ]; then echo "rauc-Message: 12:00:00.000: installing"; echo "Installation error: Failed writing slot rootfs.1: No space left on device" >&2; exit 1; fi',
+      '    if [ -e "$d/fail" ]; then echo "100% Installing failed."; echo "LastError: Failed writing slot rootfs.1: No space left on device"; echo "Installing \\`$2\\` failed" >&2; exit 1; fi',
       '    cp "$2" "$d/installed.raucb"',
       '    echo "100% Installing done."',
       '    echo "Installing `$2` succeeded"',

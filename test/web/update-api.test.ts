@@ -202,7 +202,7 @@ describe('update API', { skip }, () => {
       );
       assert.match(
         failed.message,
-        /^RAUC could not install the bundle: Installation error: .*No space left on device$/,
+        /^RAUC could not install the bundle: Failed writing slot rootfs\.1: No space left on device$/,
       );
       assert.deepEqual(updateDirFiles(), []);
     } finally {
