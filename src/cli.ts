@@ -1,14 +1,8 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { commands } from './cli/commands.js';
 import { CliError } from './cli/errors.js';
 import { ConfigError } from './config/validate.js';
-import { packageRoot } from './paths.js';
-
-function version(): string {
-  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-}
+import { moatVersion } from './paths.js';
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -24,7 +18,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-v') {
-    console.log(version());
+    console.log(moatVersion());
     return 0;
   }
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {

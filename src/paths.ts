@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,3 +17,8 @@ export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url
 export const fixturesDir = join(packageRoot, 'fixtures');
 export const bambuReportsDir = join(fixturesDir, 'bambu-reports');
 export const bblCaBundlePath = join(fixturesDir, 'bbl-ca-bundle.pem');
+
+/** Moat's own version, from its package.json. */
+export function moatVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}

@@ -97,6 +97,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import('./health.js')).run,
   },
   {
+    name: 'update install',
+    summary: 'check a signed update bundle (file or http(s) URL) and install it into the other system slot',
+    load: async () => (await import('./update.js')).runInstall,
+  },
+  {
+    name: 'update status',
+    summary: 'the system slots: which runs, which boots next, the version in each (--json)',
+    load: async () => (await import('./update.js')).runStatus,
+  },
+  {
     name: 'reset',
     summary: 'factory reset: wipe configuration, keys, secrets and logs (--yes to confirm)',
     load: async () => (await import('./reset.js')).run,

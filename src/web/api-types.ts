@@ -146,3 +146,37 @@ export interface SystemHealth {
   uptimeSeconds: number;
   at: string;
 }
+
+/** GET /api/update: the system slots as RAUC reports them, and the one update that may be under way. */
+export interface UpdateSlot {
+  bootname: string;
+  booted: boolean;
+  primary: boolean;
+  bootStatus: string;
+  /** Absent for a slot that still holds what the image shipped. */
+  version?: string;
+}
+
+export interface UpdateBundle {
+  compatible: string;
+  version: string;
+  signer: string;
+}
+
+export interface UpdateJob {
+  state: 'idle' | 'checked' | 'installing' | 'installed' | 'failed';
+  bundle?: UpdateBundle;
+  percent: number;
+  message: string;
+}
+
+export interface UpdateStatus {
+  /** The running Moat's version. */
+  running: string;
+  booted?: string;
+  slots?: UpdateSlot[];
+  /** Why updates cannot be made here (no RAUC, not an A/B system). */
+  unavailable?: string;
+  job: UpdateJob;
+  maxBundleBytes: number;
+}

@@ -13,6 +13,7 @@ import { lanAddresses } from '../net/lan-addresses.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
+import { raucOptionsFromEnv } from '../update/rauc.js';
 import { WifiControl } from '../wifi/wifi.js';
 import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
@@ -22,6 +23,7 @@ import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
 import { setupRoutes } from './setup-routes.js';
 import { healthReader } from './system-health.js';
+import { updateRouteOptions, updateRoutes } from './update-routes.js';
 
 /** The web server also reads what the other capabilities report (the composition root joins it). */
 export interface WebContext extends ServiceContext {
@@ -135,6 +137,7 @@ function webApp(ctx: ServiceContext, status: StatusSources, parts: WebParts): ex
   api.use(dashboardRoutes(ctx, status, sessions, healthReader()));
   api.use(setupRoutes(ctx, status, finder, wifi));
   api.use(metrics.settings);
+  api.use(updateRoutes(ctx, updateRouteOptions(ctx, raucOptionsFromEnv())));
   api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
   app.use('/api', api);
   app.use(express.static(publicDir, { index: 'index.html', fallthrough: true }));

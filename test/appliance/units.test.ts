@@ -112,15 +112,29 @@ test('systemd-analyze verify accepts every unit', { skip }, () => {
   assert.match(broken.stderr, /NoSuchSetting/);
 });
 
-test('systemd-analyze security rates moat.service at most 3.0', { skip }, () => {
-  const result = spawnSync(
-    'systemd-analyze',
-    ['security', '--offline=yes', '--no-pager', join(unitsDir, 'moat.service')],
-    {
+/** moat.service and every unit added since the update work: each must stay as confined. */
+const ratedUnits = ['moat.service', 'moat-mark-good.service'];
+
+for (const unit of ratedUnits) {
+  test(`systemd-analyze security rates ${unit} at most 3.0`, { skip }, () => {
+    const result = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', join(unitsDir, unit)], {
       encoding: 'utf8',
-    },
-  );
-  const level = /Overall exposure level for moat\.service: (\d+\.\d)/.exec(result.stdout)?.[1];
-  assert.ok(level, result.stdout + result.stderr);
-  assert.ok(Number(level) <= 3.0, `exposure ${level} > 3.0`);
+    });
+    const level = new RegExp(`Overall exposure level for ${unit.replaceAll('.', '\\.')}: (\\d+\\.\\d)`).exec(
+      result.stdout,
+    )?.[1];
+    assert.ok(level, result.stdout + result.stderr);
+    assert.ok(Number(level) <= 3.0, `exposure ${level} > 3.0`);
+  });
+}
+
+test('moat-mark-good.service runs the mark-good script, reboots on failure, and outlasts its health wait', () => {
+  assert.deepEqual(values('moat-mark-good.service', 'ExecStart'), ['/usr/lib/moat/mark-good']);
+  assert.deepEqual(values('moat-mark-good.service', 'FailureAction'), ['reboot']);
+  assert.deepEqual(values('moat-mark-good.service', 'CapabilityBoundingSet'), ['CAP_DAC_READ_SEARCH']);
+  const wait = /MOAT_MARK_GOOD_WAIT:-(\d+)/.exec(
+    readFileSync(join(packageRoot, 'appliance', 'mark-good.sh'), 'utf8'),
+  )?.[1];
+  assert.ok(wait, 'the script names its default wait');
+  assert.ok(Number(values('moat-mark-good.service', 'TimeoutStartSec')[0]) > Number(wait));
 });

@@ -13,9 +13,18 @@ export interface RunResult {
 }
 
 /** Runs a program to completion without blocking this process (the server under test lives in its event loop). */
-export function run(command: string, args: string[], timeoutMs = 30_000, input?: string): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  timeoutMs = 30_000,
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(env && { env: { ...process.env, ...env } }),
+    });
     let stdout = '';
     let stderr = '';
     // Decoded as streams, so a character split between two chunks arrives whole.
@@ -39,8 +48,19 @@ export function run(command: string, args: string[], timeoutMs = 30_000, input?:
 }
 
 /** The same, blocking: for programs that need nothing from this process (the compiled CLI). */
-export function runSync(command: string, args: string[], timeoutMs = 60_000, input?: string): RunResult {
-  const result = spawnSync(command, args, { encoding: 'utf8', input, timeout: timeoutMs });
+export function runSync(
+  command: string,
+  args: string[],
+  timeoutMs = 60_000,
+  input?: string,
+  env?: NodeJS.ProcessEnv,
+): RunResult {
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    input,
+    timeout: timeoutMs,
+    ...(env && { env: { ...process.env, ...env } }),
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -133,6 +133,13 @@ export async function claimAsOwner(
   };
 }
 
+/** Gives the browser a session made with curl (`name=value` from Set-Cookie), as if it had logged in. */
+export async function browserLogin(browser: Browser, baseUrl: string, cookie: string): Promise<void> {
+  const eq = cookie.indexOf('=');
+  const [name, value] = [cookie.slice(0, eq), cookie.slice(eq + 1)];
+  await browser.context.addCookies([{ name, value, url: baseUrl, secure: true, httpOnly: true }]);
+}
+
 export interface Browser {
   context: BrowserContext;
   page: Page;

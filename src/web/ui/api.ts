@@ -24,14 +24,23 @@ export function rememberSession(session: SessionInfo): SessionInfo {
   return session;
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+export function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return send<T>(method, path, 'application/json', body === undefined ? undefined : JSON.stringify(body));
+}
+
+/** A file as the request body itself (an update bundle), not wrapped in JSON or a form. */
+export function apiUpload<T>(path: string, file: Blob): Promise<T> {
+  return send<T>('POST', path, 'application/octet-stream', file);
+}
+
+async function send<T>(method: string, path: string, contentType: string, body?: BodyInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`/api${path}`, {
       method,
       credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
+      headers: { 'Content-Type': contentType, 'X-CSRF-Token': csrfToken },
+      ...(body !== undefined && { body }),
     });
   } catch {
     throw new ApiError(0, 'Moat cannot be reached. Check the network and try again.');

@@ -9,6 +9,7 @@ import type {
 import { api, rememberSession } from './api.js';
 import { formatBytes, formatDuration, formValues, h, messageBox, replace, showMessage } from './dom.js';
 import { metricsCard } from './metrics-card.js';
+import { updateCard } from './update-card.js';
 
 /** The dashboard: one snapshot over server-sent events, re-rendered as it arrives. */
 
@@ -189,6 +190,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
     h('section', { class: 'card' }, h('h3', {}, 'Audit log'), auditForm, auditMessage, audit),
     h('section', { class: 'card' }, h('h3', {}, 'Admin password'), passwordForm, passwordMessage),
     metricsCard(),
+    updateCard(),
   );
 
   const render = (s: DashboardSnapshot) => {

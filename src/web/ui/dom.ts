@@ -49,6 +49,17 @@ export function showMessage(box: HTMLElement, text: string, kind: 'error' | 'ok'
   box.className = `message ${kind}`;
 }
 
+/** Runs a card's action; whatever goes wrong is shown in the card's message box, in the owner's words. */
+export function errorsShownIn(box: HTMLElement) {
+  return async (action: () => Promise<void>): Promise<void> => {
+    try {
+      await action();
+    } catch (error) {
+      showMessage(box, (error as Error).message);
+    }
+  };
+}
+
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = bytes;

@@ -1,5 +1,5 @@
 import { api } from './api.js';
-import { h, messageBox, replace, showMessage } from './dom.js';
+import { errorsShownIn, h, messageBox, replace, showMessage } from './dom.js';
 
 /**
  * The dashboard's metrics card: turn /metrics on (a new bearer token, shown here once), replace the token,
@@ -18,13 +18,7 @@ export function metricsCard(): HTMLElement {
     issue.textContent = enabled ? 'Replace the token' : 'Turn on';
     revoke.hidden = !enabled;
   };
-  const run = async (action: () => Promise<void>) => {
-    try {
-      await action();
-    } catch (error) {
-      showMessage(message, (error as Error).message);
-    }
-  };
+  const run = errorsShownIn(message);
   issue.addEventListener('click', () =>
     run(async () => {
       const { token } = await api<{ token: string }>('POST', '/metrics/token');
