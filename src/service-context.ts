@@ -94,7 +94,13 @@ export async function createServiceContext(
     if (code === undefined) throw new Error(`no access code stored for printer ${serial}`);
     return code.trim();
   };
-  const spool = new Spool({ root: paths.spool, config: () => config.get(), accessCode: printerAccessCode, events, logger });
+  const spool = new Spool({
+    root: paths.spool,
+    config: () => config.get(),
+    accessCode: printerAccessCode,
+    events,
+    logger,
+  });
   const context: ServiceContext = {
     paths,
     config,

@@ -287,7 +287,10 @@ function checkConsistency(config: MoatConfig): void {
     if (printer.certificate.policy === 'pinned' && !printer.certificate.fingerprint)
       throw new ConfigError(`printers[${i}].certificate.fingerprint`, 'required when policy is "pinned"');
     if (printer.passthrough && printer.storeAndForward === true)
-      throw new ConfigError(`printers[${i}].storeAndForward`, 'not possible in passthrough (Moat never sees the files)');
+      throw new ConfigError(
+        `printers[${i}].storeAndForward`,
+        'not possible in passthrough (Moat never sees the files)',
+      );
     if (printer.certificate.policy === 'test-ca' && !printer.certificate.caFile)
       throw new ConfigError(`printers[${i}].certificate.caFile`, 'required when policy is "test-ca"');
   });

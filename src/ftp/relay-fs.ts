@@ -135,7 +135,9 @@ export class RelayFileSystem extends FileSystem {
     const now = new Date();
     // A spooled file stands in for the printer's older one of the same name: that is what will be there.
     const spooled = new Map(this.spooled(dir).map((entry) => [entry.name, entry]));
-    const onPrinter = entries.filter((info) => !spooled.has(info.name)).map((info) => printerEntry(info, info.name, now));
+    const onPrinter = entries
+      .filter((info) => !spooled.has(info.name))
+      .map((info) => printerEntry(info, info.name, now));
     return [...onPrinter, ...spooled.values()];
   }
 

@@ -38,7 +38,14 @@ function setUp(outcome: string | undefined, pushallSent = true) {
   } as unknown as LanReports;
   const audit = (e: AuditEvent) => audited.push(e);
   const gate = { hold: (_serial: string, _payload: Buffer, command: HeldCommand) => held.push(command) };
-  const options = { audit, results: new CommandResults(audit), reports, log: silentLogger(), gate, subscribers: () => [] };
+  const options = {
+    audit,
+    results: new CommandResults(audit),
+    reports,
+    log: silentLogger(),
+    gate,
+    subscribers: () => [],
+  };
   const act = (decision: CommandDecision, name = 'print.pause') =>
     actOnCommand(options, {
       client: {} as Client,
@@ -146,6 +153,9 @@ test('a dropped held print is audited dropped and reported failed on the printer
   assert.equal(fannedOut.length, 1);
   const { serial, report } = fannedOut[0] as (typeof fannedOut)[number];
   assert.equal(serial, 'S1');
-  assert.deepEqual([report.print.command, report.print.sequence_id, report.print.result], ['project_file', '0', 'fail']);
+  assert.deepEqual(
+    [report.print.command, report.print.sequence_id, report.print.result],
+    ['project_file', '0', 'fail'],
+  );
   assert.match(report.print.reason ?? '', /held 600 s/);
 });

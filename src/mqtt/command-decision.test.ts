@@ -139,7 +139,8 @@ test('decide: a project_file whose upload is still draining is held (after the r
   });
   assert.equal(decide(sender('viewer'), draining, command('print', 'project_file'), adminForUnknown).action, 'refuse');
   assert.equal(
-    decide(sender('operator'), { ...draining, online: false }, command('print', 'project_file'), adminForUnknown).action,
+    decide(sender('operator'), { ...draining, online: false }, command('print', 'project_file'), adminForUnknown)
+      .action,
     'refuse',
   );
   assert.equal(decide(sender('operator'), draining, command('print', 'pause'), adminForUnknown).action, 'forward');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { waitFor } from '../../test/helpers/wait.js';
 import type { DrainOutcome } from '../ftp/spool/drain-queue.js';
 import type { SpoolEntry } from '../ftp/spool/spool-files.js';
 import { silentLogger } from '../log.js';
 import { type DrainingUploads, PrintGate, uploadWait } from './print-gate.js';
-import { waitFor } from '../../test/helpers/wait.js';
 
 const print = (fields: Record<string, unknown>) =>
   Buffer.from(JSON.stringify({ print: { command: 'project_file', sequence_id: '1', ...fields } }));

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import type { SpoolEntry } from '../ftp/spool/spool-files.js';
 import type { DrainOutcome } from '../ftp/spool/drain-queue.js';
+import type { SpoolEntry } from '../ftp/spool/spool-files.js';
 import type { Logger } from '../log.js';
 
 /** What a print command must wait for: one file by its path in the printer's storage, or every upload in flight. */

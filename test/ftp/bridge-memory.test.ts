@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { packageRoot } from '../../src/paths.js';
 import type { SimulatedPrinter } from '../../src/simulator/index.js';
 import { curlArgs, moatFtpTarget, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
+import { peakRssGrowthMb } from '../helpers/memory.js';
 import { run } from '../helpers/process.js';
 
 /**
@@ -20,9 +19,6 @@ import { run } from '../helpers/process.js';
  */
 const literal = process.env.MOAT_FTP_QUICK_MEMORY_TEST !== '1';
 
-// node --test gives no way to pass --expose-gc to this file's process; V8 allows switching it on at run time.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 const bytesPerSecond = literal ? 150 * 1024 : 4_000_000;
 const fileBytes = 50 * 1024 * 1024;
 const bambuFtps = join(packageRoot, 'test', 'clients', 'bambu_ftps.py');
@@ -59,17 +55,8 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
 
     const source = join(harness.dir, 'large.3mf');
     writeRandomFile(source, fileBytes);
-    collectGarbage();
-    const baseline = process.memoryUsage.rss();
-    let peak = baseline;
-    let samples = 0;
-    // Sampled every 50 ms; a collection every 500 ms keeps garbage that the collector has merely not got to
-    // yet (the whole process shares a loaded machine) from counting as memory the relay holds.
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage.rss());
-      if (++samples % 10 === 0) collectGarbage();
-    }, 50);
-    try {
+    const caFile = harness.moatCaFile;
+    const growthMb = await peakRssGrowthMb(async () => {
       // The Python client (as Home Assistant's), not curl: when the client has sent its last byte, up to ~20 MB
       // can still sit in the kernel's socket buffers on both hops (loopback autotunes them to several MB each),
       // which a 150 KB/s printer needs over two minutes to take — longer than curl's fixed 120 s wait for the
@@ -78,7 +65,7 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
         '/usr/bin/python3',
         [bambuFtps, '--host', '127.0.0.1', '--port', String(target.port), '--password', target.password].concat([
           '--cafile',
-          harness.moatCaFile,
+          caFile,
           '--timeout',
           '500',
           'upload',
@@ -88,11 +75,8 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
         580_000,
       );
       assert.equal(upload.code, 0, upload.stdout + upload.stderr);
-    } finally {
-      clearInterval(sampler);
-    }
+    });
     assert.equal(await sha256File(join(storage, 'large.3mf')), await sha256File(source));
-    const growthMb = (peak - baseline) / (1024 * 1024);
     t.diagnostic(`peak resident memory growth during the upload: ${growthMb.toFixed(1)} MB`);
     assert.ok(growthMb < 16, `resident memory grew by ${growthMb.toFixed(1)} MB`);
   });

@@ -86,7 +86,12 @@ export class Spool {
   async delivered(serial: string, match: (entry: SpoolEntry) => boolean): Promise<DrainOutcome> {
     const waiting = this.pending(serial)
       .filter(match)
-      .map((entry) => new Promise<DrainOutcome>((resolve) => this.waiters.set(entry.id, [...(this.waiters.get(entry.id) ?? []), resolve])));
+      .map(
+        (entry) =>
+          new Promise<DrainOutcome>((resolve) =>
+            this.waiters.set(entry.id, [...(this.waiters.get(entry.id) ?? []), resolve]),
+          ),
+      );
     const outcomes = await Promise.all(waiting);
     return outcomes.find((outcome) => !outcome.ok) ?? { ok: true };
   }
@@ -102,7 +107,7 @@ export class Spool {
     mkdirSync(printerSpoolDir(this.options.root, request.serial), { recursive: true, mode: 0o700 });
     const quota = spoolQuota(this.options.root, configured, this.stored + this.receiving);
     if (this.stored + this.receiving >= quota)
-      throw new FtpRefusal(452, 'Insufficient storage space: Moat\'s spool is full; try again once it has drained');
+      throw new FtpRefusal(452, "Insufficient storage space: Moat's spool is full; try again once it has drained");
     return new SpoolUpload(this, request, quota, tracker);
   }
 
@@ -164,7 +169,8 @@ export class Spool {
   private settled(entry: SpoolEntry, outcome: DrainOutcome): void {
     removeEntry(this.options.root, entry);
     this.stored -= entry.size;
-    if (!outcome.ok) this.log.warn({ serial: entry.serial, file: entry.target, reason: outcome.reason }, 'drain failed');
+    if (!outcome.ok)
+      this.log.warn({ serial: entry.serial, file: entry.target, reason: outcome.reason }, 'drain failed');
     for (const resolve of this.waiters.get(entry.id) ?? []) resolve(outcome);
     this.waiters.delete(entry.id);
   }
@@ -199,7 +205,7 @@ export class SpoolUpload {
       if (this.writer.bytes + bytes > request.maxUploadBytes)
         return new FtpRefusal(552, `Upload exceeds the maximum size of ${request.maxUploadBytes} bytes`);
       if (!spool.reserve(bytes, quota))
-        return new FtpRefusal(452, 'Insufficient storage space: Moat\'s spool is full; try again once it has drained');
+        return new FtpRefusal(452, "Insufficient storage space: Moat's spool is full; try again once it has drained");
       this.reserved += bytes;
       this.transfer.add(bytes);
       return undefined;
