@@ -10,7 +10,6 @@ import { waitFor } from '../helpers/wait.js';
 import {
   type Browser,
   claimInBrowser,
-  type FreshMoat,
   openBrowser,
   screenshotDir,
   startFreshMoat,
