@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { type MoatConfig, storeAndForward } from '../../config/schema.js';
 import type { MoatEvents, TransferEvent } from '../../events.js';
 import type { Logger } from '../../log.js';
-import { TransferTracker } from '../transfers.js';
+import { type Transfer, TransferTracker } from '../transfers.js';
 import { FtpRefusal } from '../upload-policy.js';
 import { type DrainOutcome, DrainQueue } from './drain-queue.js';
 import {
@@ -185,7 +185,7 @@ export class SpoolUpload {
   private readonly id = newEntryId();
   private readonly writer: SpoolWriter;
   private reserved = 0;
-  private readonly transfer;
+  private readonly transfer: Transfer;
 
   constructor(
     private readonly spool: Spool,
