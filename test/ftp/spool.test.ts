@@ -72,6 +72,7 @@ describe('FTPS store-and-forward, printer capped at 150 KB/s', () => {
     assert.equal(await sha256File(join(storage, 'benchy.gcode.3mf')), await sha256File(source));
     const landed = h.sim.stats.files.find((f) => f.event === 'renamed' && f.path === '/benchy.gcode.3mf');
     assert.ok(landed && landed.order < command.order, 'the file was complete on the printer before the command');
+    await waitFor(() => h.moat?.mqtt.printers()[0]?.state?.gcode_state === 'RUNNING', { what: 'the print to start' });
     assert.deepEqual(storedFiles(storage), ['benchy.gcode.3mf', 'direct.3mf'], 'no temporary file left');
     await waitFor(() => spooled().length === 0, { what: 'the spool to empty' });
     const audited = await audit('print.project_file');
