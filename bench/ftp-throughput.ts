@@ -1,6 +1,8 @@
 /**
  * FTP throughput: a 200 MB upload via Moat (implicit FTPS on the LAN side, FTPS to the printer) against the
- * same upload straight to the simulated printer's FTPS and straight to its plain FTP, all in one run.
+ * same upload straight to the simulated printer's FTPS and straight to its plain FTP, all in one run; and the
+ * same upload through Moat with store-and-forward on: the LAN-side time (until the client's 226) against the
+ * streaming path, and the time until the drain has put the file on the printer.
  * The simulator runs in a child process, so Moat (this process) and the printer do not share a thread;
  * the client is curl. Moat runs with the appliance's Node flags (src/appliance/node-flags.ts). Prints MB/s
  * per round, medians, ratios, Moat's CPU per relayed megabyte and its peak resident memory, then one JSON line.
@@ -39,6 +41,9 @@ interface Round {
   directTls: number;
   viaMoat: number;
   moatCpuMsPerMB: number;
+  /** Store-and-forward: MB/s until the client's 226, and until the file was on the printer. */
+  spooled: number;
+  spooledDelivered: number;
 }
 
 function median(values: number[]): number {
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
             address: '127.0.0.1',
             mqtt: { transport: 'tls', port: 1 },
             ftp: { transport: 'tls', port: sim.tls },
+            storeAndForward: false,
             certificate: { policy: 'test-ca', caFile },
           },
         ],
@@ -155,7 +161,26 @@ async function main(): Promise<void> {
       return megabytes / (Number(process.hrtime.bigint() - started) / 1e9);
     };
 
-    const moatTarget = { port: moat.ftp.port, user: 'bblp', password: code, caFile: paths.caCert, tls: true };
+    const running = moat;
+    const moatTarget = () => ({
+      port: running.ftp.port,
+      user: 'bblp',
+      password: code,
+      caFile: paths.caCert,
+      tls: true,
+    });
+    // The setting is per printer: changing it restarts the bridges (a new FTPS port, as configured 0).
+    const storeAndForward = async (on: boolean) => {
+      const before = running.ftp.port;
+      running.context.config.update((c) => ({
+        ...c,
+        printers: c.printers.map((p) => ({ ...p, storeAndForward: on })),
+      }));
+      while (running.ftp.port === 0 || running.ftp.port === before) await new Promise((r) => setTimeout(r, 20));
+    };
+    const drained = async () => {
+      while (running.context.spool.pending(serial).length > 0) await new Promise((r) => setTimeout(r, 5));
+    };
     const printerTarget = { port: sim.tls, user: 'bblp', password: printerCode, tls: true };
     const plainTarget = { port: sim.plain, user: 'bblp', password: printerCode, tls: false };
     let peakRss = process.memoryUsage.rss();
@@ -171,11 +196,24 @@ async function main(): Promise<void> {
       const directPlain = await upload(plainTarget);
       const directTls = await upload(printerTarget);
       const cpuBefore = process.cpuUsage();
-      const viaMoat = await upload(moatTarget);
+      const viaMoat = await upload(moatTarget());
       const cpu = process.cpuUsage(cpuBefore);
+      await storeAndForward(true);
+      const spoolStarted = process.hrtime.bigint();
+      const spooled = await upload(moatTarget());
+      await drained();
+      const spooledDelivered = megabytes / (Number(process.hrtime.bigint() - spoolStarted) / 1e9);
+      await storeAndForward(false);
       // CPU milliseconds Moat (this process) spent per relayed megabyte: the cost the relay itself adds.
       if (round >= 0)
-        rows.push({ directPlain, directTls, viaMoat, moatCpuMsPerMB: (cpu.user + cpu.system) / 1000 / megabytes });
+        rows.push({
+          directPlain,
+          directTls,
+          viaMoat,
+          moatCpuMsPerMB: (cpu.user + cpu.system) / 1000 / megabytes,
+          spooled,
+          spooledDelivered,
+        });
     }
     clearInterval(sampler);
 
@@ -187,6 +225,9 @@ async function main(): Promise<void> {
       ratio: median(rows.map((row) => row.viaMoat / row.directTls)),
       ratioPlain: median(rows.map((row) => row.viaMoat / row.directPlain)),
       moatCpuMsPerMB: median(rows.map((row) => row.moatCpuMsPerMB)),
+      spooled: median(rows.map((row) => row.spooled)),
+      spooledDelivered: median(rows.map((row) => row.spooledDelivered)),
+      lanTimeRatio: median(rows.map((row) => row.viaMoat / row.spooled)),
     };
     console.log(
       `upload of ${megabytes} MB, ${rounds} interleaved rounds after ${warmupRounds} uncounted, client curl, simulator in a child process`,
@@ -204,6 +245,9 @@ async function main(): Promise<void> {
     console.log(`  median ratio via Moat / direct FTPS  ${summary.ratio.toFixed(2)} (aim >= 0.8)`);
     console.log(`  median ratio via Moat / direct plain ${summary.ratioPlain.toFixed(2)}`);
     console.log(`  Moat CPU per relayed MB ${summary.moatCpuMsPerMB.toFixed(2)} ms`);
+    console.log(`  median store-and-forward, LAN side (to 226)  ${summary.spooled.toFixed(1)} MB/s`);
+    console.log(`  median store-and-forward, until on the printer ${summary.spooledDelivered.toFixed(1)} MB/s`);
+    console.log(`  median LAN-side time, store-and-forward / streaming ${summary.lanTimeRatio.toFixed(2)}`);
     console.log(`  Moat peak RSS ${mb(peakRss).toFixed(1)} MB (baseline ${mb(baselineRss).toFixed(1)} MB)`);
     console.log(
       JSON.stringify({
@@ -218,6 +262,9 @@ async function main(): Promise<void> {
         ratioVsDirectFtps: Number(summary.ratio.toFixed(3)),
         ratioVsDirectPlain: Number(summary.ratioPlain.toFixed(3)),
         moatCpuMsPerMB: Number(summary.moatCpuMsPerMB.toFixed(2)),
+        storeAndForwardLanMBps: Number(summary.spooled.toFixed(2)),
+        storeAndForwardDeliveredMBps: Number(summary.spooledDelivered.toFixed(2)),
+        lanTimeRatioSpooledVsStreaming: Number(summary.lanTimeRatio.toFixed(3)),
         moatPeakRssMB: Number(mb(peakRss).toFixed(1)),
         moatBaselineRssMB: Number(mb(baselineRss).toFixed(1)),
       }),

@@ -19,6 +19,8 @@ export interface DemoOptions {
   dir: string;
   model?: string;
   serial?: string;
+  /** Caps the simulated printer's FTP (`moat demo --ftp-rate`), to watch store-and-forward against a slow printer. */
+  ftpBytesPerSecond?: number;
   logger: Logger;
 }
 
@@ -45,6 +47,8 @@ export interface DemoInfo {
     ftpPort: number;
     statsUrl: string;
     ftpDir: string;
+    /** `--ftp-rate`: the printer's FTP cap in bytes per second; null = uncapped. */
+    ftpRate: number | null;
     caFile: string;
   };
   commands: { mosquittoSub: string; mosquittoPushall: string; curlUpload: string; curlList: string };
@@ -82,6 +86,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     model: options.model ?? 'P1S',
     printerCode: generateAccessCode(),
     ftpDir: join(dir, 'printer-storage'),
+    ftpBytesPerSecond: options.ftpBytesPerSecond,
     logger: options.logger,
   };
   const { serial, model, printerCode, ftpDir } = plan;
@@ -96,7 +101,12 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
           accessCode: printerCode,
           host: printerHost,
           mqtt: { transport: 'tls', port: await choosePort(printerHost, [8883, 0]) },
-          ftp: { transport: 'tls', port: await choosePort(printerHost, [990, 0]), rootDir: ftpDir },
+          ftp: {
+            transport: 'tls',
+            port: await choosePort(printerHost, [990, 0]),
+            rootDir: ftpDir,
+            ...(plan.ftpBytesPerSecond !== undefined && { bytesPerSecond: plan.ftpBytesPerSecond }),
+          },
           statsPort: 0,
         });
         return simulator;
@@ -119,6 +129,7 @@ interface DemoPlan {
   model: string;
   printerCode: string;
   ftpDir: string;
+  ftpBytesPerSecond: number | undefined;
   logger: Logger;
 }
 
@@ -216,6 +227,7 @@ function describeDemo(plan: DemoPlan, simulator: SimulatedPrinter, started: Demo
       ftpPort: simulator.ports.ftp ?? 0,
       statsUrl: simulator.statsUrl ?? '',
       ftpDir: plan.ftpDir,
+      ftpRate: plan.ftpBytesPerSecond ?? null,
       caFile: started.printerCaFile,
     },
     commands: {
@@ -247,6 +259,11 @@ export function demoSummary(info: DemoInfo, demoJsonPath: string): string {
     `               SHA-256 ${m.caFingerprint256}`,
     `  Access codes viewer ${info.accessCodes.viewer}   operator ${info.accessCodes.operator}   admin ${info.accessCodes.admin}`,
     `  Printer      stats ${info.simulator.statsUrl}   storage ${info.simulator.ftpDir}`,
+    ...(info.simulator.ftpRate === null
+      ? []
+      : [
+          `  Printer FTP  capped at ${info.simulator.ftpRate} bytes/s: an upload through Moat ends at LAN speed, then drains (dashboard: two bars)`,
+        ]),
     '',
     'Try it:',
     `  ${info.commands.mosquittoSub}`,

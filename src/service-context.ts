@@ -11,6 +11,7 @@ import { printerSecretName, readSecret } from './config/secrets.js';
 import type { StatePaths } from './config/state-dir.js';
 import { ensureStateDir } from './config/store.js';
 import { MoatEvents } from './events.js';
+import { Spool } from './ftp/spool/spool.js';
 import { createLogger, type Logger } from './log.js';
 import { primaryLanAddress } from './net/lan-addresses.js';
 
@@ -41,6 +42,11 @@ export interface ServiceContext {
    * as long as the process, so the dashboard's audit view stays while the bridges restart.
    */
   audit: AuditLog;
+  /**
+   * Store-and-forward uploads: filled by the FTPS bridge, drained to the printers, asked by the MQTT bridge's
+   * print gate. Lives as long as the process, so a drain carries on while the bridges restart.
+   */
+  spool: Spool;
   /** LAN login for the bridges: access codes behind `logins`. */
   lanAuth: LanAuthenticator;
   /** The printer's own access code, read from its secret file; throws when it was never set. */
@@ -81,6 +87,20 @@ export async function createServiceContext(
     baseDelayMs: config.get().mqtt.loginDelayBaseMs,
     maxDelayMs: config.get().mqtt.loginDelayMaxMs,
   }));
+  const logger = options.logger ?? createLogger();
+  const events = options.events ?? new MoatEvents();
+  const printerAccessCode = (serial: string) => {
+    const code = readSecret(paths, printerSecretName(serial));
+    if (code === undefined) throw new Error(`no access code stored for printer ${serial}`);
+    return code.trim();
+  };
+  const spool = new Spool({
+    root: paths.spool,
+    config: () => config.get(),
+    accessCode: printerAccessCode,
+    events,
+    logger,
+  });
   const context: ServiceContext = {
     paths,
     config,
@@ -88,19 +108,18 @@ export async function createServiceContext(
       return identity.identity;
     },
     followIdentity: (server, tlsOptions) => identity.follow(server, tlsOptions),
-    logger: options.logger ?? createLogger(),
-    events: options.events ?? new MoatEvents(),
+    logger,
+    events,
     accessCodes,
     logins,
     audit: new AuditLog(paths.auditLog, () => config.get().audit.maxBytes),
+    spool,
     lanAuth: new LanAuthenticator(accessCodes, logins),
-    printerAccessCode(serial) {
-      const code = readSecret(paths, printerSecretName(serial));
-      if (code === undefined) throw new Error(`no access code stored for printer ${serial}`);
-      return code.trim();
-    },
+    printerAccessCode,
     lanAddress: () => primaryLanAddress(config.get()),
     developmentMode: options.developmentMode ?? false,
   };
+  // Whatever an earlier run (or a power cut) left in the spool goes on to its printer.
+  spool.resume();
   return { context, identity };
 }

@@ -41,7 +41,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   const status: StatusSources = {
     printers: () => plane().mqtt.printers(),
     clients: () => [...plane().mqtt.clients(), ...plane().ftp.clients()],
-    transfers: () => plane().ftp.transfers(),
+    transfers: () => [...plane().ftp.transfers(), ...base.spool.transfers()],
     firewall: () => (started as NonNullable<typeof started>).firewall.status(),
     audit: (query) => base.audit.query(query),
     relays: () => plane().relays.stats(),
@@ -73,6 +73,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
       config.removeAllListeners('change');
       await restarting();
       await capabilities.close();
+      base.spool.close();
       await base.audit.flush();
     },
   };

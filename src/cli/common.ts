@@ -27,3 +27,12 @@ export function resolveStatePaths(values: { 'state-dir'?: unknown }): StatePaths
   const dir = values['state-dir'];
   return statePaths(typeof dir === 'string' ? dir : undefined);
 }
+
+/** `--ftp-rate`: bytes per second for the simulated printer's FTP, a positive integer (undefined: uncapped). */
+export function ftpRateArg(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const rate = Number(value);
+  if (!Number.isSafeInteger(rate) || rate < 1)
+    throw new CliError('--ftp-rate must be a positive number of bytes per second');
+  return rate;
+}

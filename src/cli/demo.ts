@@ -3,14 +3,16 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { demoSummary, startDemo } from '../demo.js';
 import { createLogger } from '../log.js';
-import { parseCommandArgs } from './common.js';
+import { ftpRateArg, parseCommandArgs } from './common.js';
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     args,
-    { dir: { type: 'string' }, model: { type: 'string' } },
-    'usage: moat demo [--dir DIR] [--model MODEL]   (default DIR .moat-demo)',
+    { dir: { type: 'string' }, model: { type: 'string' }, 'ftp-rate': { type: 'string' } },
+    'usage: moat demo [--dir DIR] [--model MODEL] [--ftp-rate BYTES_PER_S]   (default DIR .moat-demo)\n' +
+      "  --ftp-rate caps the simulated printer's FTP (a printer on Wi-Fi takes ~150000): watch store-and-forward",
   );
+  const ftpRate = ftpRateArg(values['ftp-rate']);
   const dir = resolve(typeof values.dir === 'string' ? values.dir : '.moat-demo');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Logs go to a file so the terminal keeps the summary readable.
@@ -19,6 +21,7 @@ export async function run(args: string[]): Promise<number> {
     dir,
     logger,
     ...(typeof values.model === 'string' && { model: values.model }),
+    ...(ftpRate !== undefined && { ftpBytesPerSecond: ftpRate }),
   });
   console.log(demoSummary(demo.info, join(dir, 'demo.json')));
   await new Promise<void>((done) => {

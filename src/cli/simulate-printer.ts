@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { generateAccessCode } from '../auth/access-codes.js';
 import { printerModelIds } from '../printer-models.js';
 import { startSimulatedPrinter } from '../simulator/index.js';
-import { parseCommandArgs } from './common.js';
+import { ftpRateArg, parseCommandArgs } from './common.js';
 import { CliError } from './errors.js';
 
 const usage = `usage: moat simulate-printer [options]
@@ -67,7 +67,7 @@ export async function run(args: string[]): Promise<number> {
     if (!match) throw new CliError('--notify takes HOST:PORT, e.g. 255.255.255.255:2021');
     notify = { targetHost: match[1] as string, targetPort: Number(match[2]), multicast: match[1] !== '127.0.0.1' };
   }
-  const rate = portArg(values['ftp-rate'], 'ftp-rate');
+  const rate = ftpRateArg(values['ftp-rate']);
   const printer = await startSimulatedPrinter({
     serial: typeof values.serial === 'string' ? values.serial : '01S00C000000001',
     model,

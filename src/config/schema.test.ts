@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultConfig, parseConfig } from './schema.js';
+import { defaultConfig, parseConfig, storeAndForward } from './schema.js';
 import { ConfigError } from './validate.js';
 
 const printer = { serial: '01S00A000000001', model: 'P1S', address: '192.0.2.10' };
@@ -74,4 +74,18 @@ test('cloud access: off, strict or unrestricted; older true/false files still lo
     (e: unknown) =>
       e instanceof ConfigError && e.field === 'firewall.cloudAccess' && /off, strict, unrestricted/.test(e.message),
   );
+});
+
+test('storeAndForward: on for FTPS printers by default, off for plain FTP and passthrough, refused with passthrough', () => {
+  const parse = (extra: object) => parseConfig({ printers: [{ ...printer, ...extra }] }).printers[0] as never;
+  assert.equal(storeAndForward(parse({})), true);
+  assert.equal(storeAndForward(parse({ ftp: { transport: 'plain' } })), false);
+  assert.equal(storeAndForward(parse({ storeAndForward: false })), false);
+  assert.equal(storeAndForward(parse({ passthrough: true })), false);
+  assert.throws(
+    () => parse({ passthrough: true, storeAndForward: true }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].storeAndForward',
+  );
+  const spool = defaultConfig().spool;
+  assert.deepEqual([spool.maxBytes, spool.holdLimitMs], [undefined, 600_000]);
 });

@@ -90,6 +90,9 @@ const printerSchema = object({
   /** Relay 8883, 990 and the passive range at the TCP level instead of terminating TLS (gives up the
    * single upstream connection, roles, audit and the state cache). */
   passthrough: withDefault(bool(), () => false),
+  /** Take an FTPS upload whole into Moat's spool, answer the client at once, and drain it to the printer
+   * (holding a print command for it until it has landed). Default: on for FTPS printers; never in passthrough. */
+  storeAndForward: optional(bool()),
   relays: object({
     camera: withDefault(bool(), () => true),
     fileTunnel: withDefault(bool(), () => true),
@@ -206,6 +209,15 @@ export const configSchema = object({
     /** Control connections from one client address, logged in or not (vsFTPd's max_per_ip). */
     maxConnectionsPerAddress: withDefault(int({ min: 1, max: 1024 }), () => 4),
   }),
+  spool: object({
+    /** Bytes the spool may hold. Default: 2 GiB or a quarter of the space free for it, whichever is less. */
+    maxBytes: optional(int({ min: 1, max: 1024 * 1024 * 1024 * 1024 })),
+    /** A print command held for a file still draining is dropped (and reported) after this long. */
+    holdLimitMs: withDefault(int({ min: 100, max: 3600000 }), () => 600000),
+    /** A drain that cannot reach the printer retries with exponential backoff from min to max. */
+    retryMinMs: withDefault(int({ min: 10, max: 600000 }), () => 1000),
+    retryMaxMs: withDefault(int({ min: 10, max: 600000 }), () => 30000),
+  }),
   relays: object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),
     maxConnections: withDefault(int({ min: 1, max: 256 }), () => 8),
@@ -276,6 +288,11 @@ function checkConsistency(config: MoatConfig): void {
     serials.add(printer.serial);
     if (printer.certificate.policy === 'pinned' && !printer.certificate.fingerprint)
       throw new ConfigError(`printers[${i}].certificate.fingerprint`, 'required when policy is "pinned"');
+    if (printer.passthrough && printer.storeAndForward === true)
+      throw new ConfigError(
+        `printers[${i}].storeAndForward`,
+        'not possible in passthrough (Moat never sees the files)',
+      );
     if (printer.certificate.policy === 'test-ca' && !printer.certificate.caFile)
       throw new ConfigError(`printers[${i}].certificate.caFile`, 'required when policy is "test-ca"');
   });
@@ -293,6 +310,12 @@ function checkConsistency(config: MoatConfig): void {
 /** The printer's port for a service, from its transport when not set. */
 export function printerMqttPort(printer: PrinterConfig): number {
   return printer.mqtt.port ?? (printer.mqtt.transport === 'tls' ? 8883 : 1883);
+}
+
+/** Whether uploads to this printer go through Moat's spool (store-and-forward) or stream straight through. */
+export function storeAndForward(printer: PrinterConfig): boolean {
+  if (printer.passthrough) return false;
+  return printer.storeAndForward ?? printer.ftp.transport === 'tls';
 }
 
 export function printerFtpPort(printer: PrinterConfig): number {

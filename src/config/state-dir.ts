@@ -13,6 +13,8 @@ export interface StatePaths {
   serverKey: string;
   auditLog: string;
   logs: string;
+  /** Store-and-forward uploads on their way to the printers (on the data partition on the appliance). */
+  spool: string;
 }
 
 export const defaultStateDir = '/var/lib/moat';
@@ -30,5 +32,6 @@ export function statePaths(root: string = process.env.MOAT_STATE_DIR ?? defaultS
     serverKey: join(tls, 'server.key'),
     auditLog: join(root, 'audit.log'),
     logs: join(root, 'logs'),
+    spool: join(root, 'spool'),
   };
 }

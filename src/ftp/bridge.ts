@@ -110,6 +110,7 @@ async function logIn(
     label: entry.label,
     address,
     logger,
+    ...(ctx.spool.enabledFor(printer.serial) && { spool: ctx.spool }),
   });
 }
 

@@ -4,7 +4,7 @@ import type { TlsOptions } from 'node:tls';
 import type { Logger } from '../log.js';
 import { type CommandHandler, connectorOf, type FtpSession, setConnector } from './ftp-srv-adapter.js';
 import { DataChannelError, openPassiveData } from './passive-data.js';
-import type { EntryStat, PrinterDownload, PrinterUpload, RelayFileSystem } from './relay-fs.js';
+import type { EntryStat, PrinterDownload, RelayFileSystem, Upload } from './relay-fs.js';
 import type { TlsSessionCache } from './tls-sessions.js';
 import { FtpRefusal } from './upload-policy.js';
 
@@ -180,7 +180,7 @@ function retrieveHandler({ transfer, refuse }: Transfers): CommandHandler<RelayF
 
 function storeHandler({ transfer, refuse }: Transfers): CommandHandler<RelayFileSystem> {
   return async (session, command) => {
-    let upload: PrinterUpload;
+    let upload: Upload;
     try {
       upload = session.fs.write(command.arg ?? '');
     } catch (error) {

@@ -9,6 +9,7 @@ import type { Role } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { parseListDate } from './list-date.js';
 import type { PrinterSession } from './printer-session.js';
+import type { Spool } from './spool/spool.js';
 import type { Transfer, TransferTracker } from './transfers.js';
 import { checkPathCharacters, FtpRefusal, type UploadPolicy, uploadPath } from './upload-policy.js';
 
@@ -29,6 +30,18 @@ export interface RelayContext {
   label: string;
   address: string;
   logger: Logger;
+  /** Store-and-forward is on for this printer: uploads go to the spool, which drains them. */
+  spool?: Spool;
+}
+
+/** An upload as the STOR handler drives it, streamed to the printer (`PrinterUpload`) or spooled (`SpoolUpload`). */
+export interface Upload {
+  /** Takes the LAN client's data connection to its end. */
+  receive(source: Readable): Promise<void>;
+  /** Makes the file final (the client's `226` follows). */
+  commit(): Promise<void>;
+  /** Removes what arrived after a failure. */
+  discard(reason: string): Promise<void>;
 }
 
 /** What LIST and SIZE need of an entry, in the shape ftp-srv's listing formatter reads. */
@@ -95,9 +108,21 @@ export class RelayFileSystem extends FileSystem {
     }
   }
 
+  /** Spooled files not yet on the printer, in `dir`: a listing shows them as present. */
+  private spooled(dir: string): EntryStat[] {
+    const { spool, serial } = this.relay;
+    if (!spool) return [];
+    return spool
+      .pending(serial)
+      .filter((entry) => posix.dirname(entry.target) === dir)
+      .map((entry) => entryStat(posix.basename(entry.target), entry.size, false, new Date(entry.receivedAt)));
+  }
+
   override async get(fileName: string): Promise<EntryStat> {
     const path = this.printerPath(fileName);
     if (path === '/') return entryStat(fileName, 0, true);
+    const spooled = this.spooled(posix.dirname(path)).findLast((entry) => entry.name === posix.basename(path));
+    if (spooled) return { ...spooled, name: fileName };
     const parent = await this.printer((client) => client.list(posix.dirname(path)));
     const entry = parent.find((info) => info.name === posix.basename(path));
     if (!entry) throw new FtpRefusal(550, 'No such file or directory');
@@ -105,9 +130,15 @@ export class RelayFileSystem extends FileSystem {
   }
 
   override async list(path = '.'): Promise<EntryStat[]> {
-    const entries: FileInfo[] = await this.printer((client) => client.list(this.printerPath(path)));
+    const dir = this.printerPath(path);
+    const entries: FileInfo[] = await this.printer((client) => client.list(dir));
     const now = new Date();
-    return entries.map((info) => printerEntry(info, info.name, now));
+    // A spooled file stands in for the printer's older one of the same name: that is what will be there.
+    const spooled = new Map(this.spooled(dir).map((entry) => [entry.name, entry]));
+    const onPrinter = entries
+      .filter((info) => !spooled.has(info.name))
+      .map((info) => printerEntry(info, info.name, now));
+    return [...onPrinter, ...spooled.values()];
   }
 
   /** The printer's own modification time of a file (its MDTM). */
@@ -167,9 +198,12 @@ export class RelayFileSystem extends FileSystem {
     return { stream: counted, finished };
   }
 
-  override write(fileName: string): PrinterUpload {
+  override write(fileName: string): Upload {
     this.requireWriter('upload');
     const path = uploadPath(fileName, this.cwdPath, this.relay.policy);
+    const { spool, serial, policy, label, address, transfers } = this.relay;
+    if (spool)
+      return spool.receive({ serial, target: path, maxUploadBytes: policy.maxUploadBytes, label, address }, transfers);
     const temporary = posix.join(posix.dirname(path), `.moat-${randomBytes(6).toString('hex')}.part`);
     return new PrinterUpload(this.relay, temporary, path, this.startTransfer('upload', path));
   }
@@ -216,7 +250,7 @@ export class RelayFileSystem extends FileSystem {
  * the size limit on the way. `commit()` renames it into place once the client's data ended and its session
  * is still there, `discard()` removes the temporary file after an abort, an error or a disconnect.
  */
-export class PrinterUpload extends Transform {
+export class PrinterUpload extends Transform implements Upload {
   private uploaded: Promise<unknown> | undefined;
   private bytes = 0;
   private source: Readable | undefined;

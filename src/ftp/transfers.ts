@@ -15,8 +15,14 @@ export class TransferTracker {
     private readonly progressIntervalMs = 250,
   ) {}
 
-  start(fields: Omit<TransferEvent, 'id' | 'bytes' | 'state'>): Transfer {
-    const event: TransferEvent = { ...fields, id: randomBytes(6).toString('hex'), bytes: 0, state: 'active' };
+  start(fields: Omit<TransferEvent, 'id' | 'bytes' | 'state' | 'startedAt'>): Transfer {
+    const event: TransferEvent = {
+      ...fields,
+      id: randomBytes(6).toString('hex'),
+      bytes: 0,
+      state: 'active',
+      startedAt: new Date().toISOString(),
+    };
     this.active.set(event.id, event);
     this.events.emit('transfer', { ...event });
     let lastReport = Date.now();

@@ -234,7 +234,9 @@ function countEvents(ctx: ServiceContext, status: StatusSources, m: EventMetrics
       bytes: 0,
       ...(event.state === 'active' && event.bytes === 0 && { startedAt: Date.now() }),
     };
-    m.carry('ftp', event.direction === 'upload' ? 'to_printer' : 'from_printer', event.bytes - seen.bytes);
+    // A store-and-forward upload's bytes reach the printer in its drain; its spool stage ends at Moat.
+    if (event.stage !== 'spool')
+      m.carry('ftp', event.direction === 'upload' ? 'to_printer' : 'from_printer', event.bytes - seen.bytes);
     seen.bytes = event.bytes;
     if (event.state === 'active') {
       transfersSeen.set(event.id, seen);
@@ -242,7 +244,8 @@ function countEvents(ctx: ServiceContext, status: StatusSources, m: EventMetrics
     }
     transfersSeen.delete(event.id);
     m.transfers.inc({ direction: event.direction, outcome: event.state });
-    if (event.direction === 'upload' && seen.startedAt !== undefined)
+    // The client's wait: a drain (Moat → printer) is no client's upload.
+    if (event.direction === 'upload' && event.stage !== 'drain' && seen.startedAt !== undefined)
       m.uploadDuration.observe({ outcome: event.state }, (Date.now() - seen.startedAt) / 1000);
   });
   listen('loginFailure', (event) => m.loginFailures.inc({ service: event.service }));

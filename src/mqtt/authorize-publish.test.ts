@@ -19,6 +19,7 @@ function setUp(online = true) {
     clients,
     links: new Map([[serial, link]]),
     rules: () => ({ unknownCommandRole: 'admin' }),
+    gate: { awaiting: () => undefined },
     act: (command) => {
       steps.push('act');
       acted.push(command);

@@ -3,6 +3,7 @@ import type { PublishedCommand } from './command-actions.js';
 import { type CommandRules, decide } from './command-decision.js';
 import { parseCommand } from './command-policy.js';
 import type { LanClients } from './lan-clients.js';
+import type { PrintGate } from './print-gate.js';
 import type { PrinterLink } from './printer-link.js';
 
 export interface AuthorizePublishOptions {
@@ -10,6 +11,8 @@ export interface AuthorizePublishOptions {
   links: ReadonlyMap<string, PrinterLink>;
   /** The role rules, read at each command. */
   rules: () => CommandRules;
+  /** Which drain a print command would wait for. */
+  gate: Pick<PrintGate, 'awaiting'>;
   /** Carries the decision out; called once aedes has been answered. */
   act: (command: PublishedCommand) => void;
 }
@@ -39,7 +42,11 @@ export function authorizePublishHook(options: AuthorizePublishOptions): NonNulla
     const command = parseCommand(payload);
     const decision = decide(
       { role: session.role, withinRate: session.publishes.take() },
-      { online: link.online, fullState: link.cache.complete },
+      {
+        online: link.online,
+        fullState: link.cache.complete,
+        ...(command.name === 'print.project_file' && { awaitingUpload: options.gate.awaiting(link.serial, payload) }),
+      },
       command,
       options.rules(),
     );

@@ -14,6 +14,7 @@ import { CommandResults } from './command-results.js';
 import { clientTable, LanClients } from './lan-clients.js';
 import { listenOnLan } from './lan-listener.js';
 import { LanReports } from './lan-reports.js';
+import { PrintGate } from './print-gate.js';
 import type { PrinterLink } from './printer-link.js';
 import { linkPrinters, printerStatuses } from './printer-links.js';
 
@@ -40,6 +41,8 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   const links = new Map<string, PrinterLink>();
   const results = new CommandResults(audit);
   const reports = new LanReports({ clients, audit, log, maxQueuedBytes: settings().maxQueuedReportBytes });
+  const gate = new PrintGate(ctx.spool, () => ctx.config.get().spool.holdLimitMs, log);
+  const subscribers = () => Object.values(clientTable(broker)) as Client[];
   const login: LoginHookOptions = { clients, lanAuth: ctx.lanAuth, events: ctx.events, log, settings };
 
   const broker = await Aedes.createBroker({
@@ -53,7 +56,8 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       clients,
       links,
       rules: () => ({ unknownCommandRole: settings().unknownCommandRole }),
-      act: (command) => actOnCommand({ audit, results, reports, log }, command),
+      gate,
+      act: (command) => actOnCommand({ audit, results, reports, log, gate, subscribers }, command),
     }),
   });
   followBrokerEvents(broker, { clients, links, reports, events: ctx.events, log });
@@ -62,7 +66,6 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     broker.publish(packet, (error) => {
       if (error) log.warn({ err: error, topic: packet.topic }, 'could not publish to LAN clients');
     });
-  const subscribers = () => Object.values(clientTable(broker)) as Client[];
   for (const [serial, link] of linkPrinters(ctx, { results, reports, subscribers, publishToLan, log })) {
     links.set(serial, link);
   }
@@ -77,6 +80,8 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     clients: () => clients.list(),
     audit: (query) => auditLog.query(query),
     async close() {
+      // First, while LAN clients are still connected to read why their held prints were dropped.
+      gate.close();
       const closed = listener.stopAccepting();
       await Promise.all([...links.values()].map((link) => link.close()));
       results.flush();

@@ -7,6 +7,7 @@ import { actOnCommand, type PublishedCommand } from './command-actions.js';
 import type { CommandDecision } from './command-decision.js';
 import { CommandResults } from './command-results.js';
 import type { LanReports } from './lan-reports.js';
+import type { HeldCommand } from './print-gate.js';
 import type { PrinterLink } from './printer-link.js';
 import { TokenBucket } from './rate-limit.js';
 
@@ -27,12 +28,24 @@ function setUp(outcome: string | undefined, pushallSent = true) {
     },
     requestPushall: () => pushallSent,
   } as unknown as PrinterLink;
+  const fannedOut: { serial: string; report: { print: Record<string, string> } }[] = [];
+  const held: HeldCommand[] = [];
   const reports = {
+    fanOut: (_subscribers: Iterable<Client>, serial: string, payload: Buffer) =>
+      fannedOut.push({ serial, report: JSON.parse(payload.toString()) }),
     sendIfSubscribed: (_client: Client, serial: string, payload: Buffer) => toClient.push(`${serial} ${payload}`),
     sendFullState: (_client: Client, _link: PrinterLink, sequenceId?: string) => toClient.push(`full ${sequenceId}`),
   } as unknown as LanReports;
   const audit = (e: AuditEvent) => audited.push(e);
-  const options = { audit, results: new CommandResults(audit), reports, log: silentLogger() };
+  const gate = { hold: (_serial: string, _payload: Buffer, command: HeldCommand) => held.push(command) };
+  const options = {
+    audit,
+    results: new CommandResults(audit),
+    reports,
+    log: silentLogger(),
+    gate,
+    subscribers: () => [],
+  };
   const act = (decision: CommandDecision, name = 'print.pause') =>
     actOnCommand(options, {
       client: {} as Client,
@@ -44,7 +57,7 @@ function setUp(outcome: string | undefined, pushallSent = true) {
       name,
       decision,
     } satisfies PublishedCommand);
-  return { audited, published, toClient, act };
+  return { audited, published, toClient, fannedOut, held, act };
 }
 
 test('a forwarded command is published as it came; its publish ending well makes it allowed', () => {
@@ -105,4 +118,44 @@ test('pushall: the cached state to the asker; "answered from cache" when the pri
     [['allowed', 'answered from cache']],
   );
   assert.equal(asked.published.length + cached.published.length, 0, 'pushall goes through the link’s budget');
+});
+
+const projectFile = { ok: true as const, name: 'print.project_file', kind: 'print', command: 'project_file' };
+
+test('a held print is audited held; released, it is published byte for byte and audited allowed', () => {
+  const { audited, published, held, act } = setUp(undefined);
+  act({ action: 'hold', command: projectFile, awaiting: '/a.3mf' }, 'print.project_file');
+  assert.equal(published.length, 0, 'nothing reaches the printer while held');
+  assert.deepEqual(
+    audited.map((e) => [e.outcome, e.reason]),
+    [['held', 'waiting for /a.3mf to reach the printer']],
+  );
+  held[0]?.forward();
+  assert.deepEqual(published, [{ payload: Buffer.from('{"print":{"command":"pause"}}'), qos: 1 }]);
+  assert.deepEqual(
+    audited.map((e) => e.outcome),
+    ['held', 'allowed'],
+  );
+});
+
+test('a dropped held print is audited dropped and reported failed on the printer report topic, never published', () => {
+  const { audited, published, fannedOut, held, act } = setUp(undefined);
+  act({ action: 'hold', command: projectFile, awaiting: '/a.3mf' }, 'print.project_file');
+  held[0]?.drop('held 600 s');
+  assert.equal(published.length, 0);
+  assert.deepEqual(
+    audited.map((e) => [e.outcome, e.reason]),
+    [
+      ['held', 'waiting for /a.3mf to reach the printer'],
+      ['dropped', 'held 600 s'],
+    ],
+  );
+  assert.equal(fannedOut.length, 1);
+  const { serial, report } = fannedOut[0] as (typeof fannedOut)[number];
+  assert.equal(serial, 'S1');
+  assert.deepEqual(
+    [report.print.command, report.print.sequence_id, report.print.result],
+    ['project_file', '0', 'fail'],
+  );
+  assert.match(report.print.reason ?? '', /held 600 s/);
 });

@@ -6,6 +6,7 @@ import type { Command } from './command-policy.js';
 import type { CommandResults } from './command-results.js';
 import type { LanSession } from './lan-clients.js';
 import type { LanReports } from './lan-reports.js';
+import type { PrintGate } from './print-gate.js';
 import type { PrinterLink } from './printer-link.js';
 
 /** A command a LAN client published, once aedes has been told the publish is authorized. */
@@ -27,6 +28,9 @@ export interface CommandActionOptions {
   results: CommandResults;
   reports: LanReports;
   log: Logger;
+  gate: Pick<PrintGate, 'hold'>;
+  /** The LAN clients, for a report every subscriber of a printer must see. */
+  subscribers: () => Iterable<Client>;
 }
 
 type AuditBase = Omit<AuditEvent, 'outcome'>;
@@ -58,9 +62,45 @@ export function actOnCommand(options: CommandActionOptions, published: Published
       options.audit({ ...base, outcome: 'allowed', ...(!sentUpstream && { result: 'answered from cache' }) });
       return;
     }
+    case 'hold':
+      hold(options, published, base, decision.command, decision.awaiting);
+      return;
     case 'forward':
       forward(options, published, base, decision.command);
   }
+}
+
+/**
+ * A print held by the print gate until its file is on the printer. Dropped, it is reported on the printer's
+ * report topic as the printer reports a failed `project_file`, so the slicer and Home Assistant show why.
+ */
+function hold(
+  options: CommandActionOptions,
+  published: PublishedCommand,
+  base: AuditBase,
+  command: Command,
+  awaiting: string,
+): void {
+  const { audit, log, gate, reports, subscribers } = options;
+  const reason = `waiting for ${awaiting} to reach the printer`;
+  log.info({ ...base }, `print command held: ${reason}`);
+  audit({ ...base, outcome: 'held', reason });
+  gate.hold(published.link.serial, published.payload, {
+    forward: () => forward(options, published, { ...base, at: new Date().toISOString() }, command),
+    drop: (why) => {
+      log.warn({ ...base }, `held print command dropped: ${why}`);
+      audit({ ...base, at: new Date().toISOString(), outcome: 'dropped', reason: why });
+      const failure = {
+        [command.kind]: {
+          command: command.command,
+          sequence_id: command.sequenceId ?? '0',
+          result: 'fail',
+          reason: `Moat did not start this print: ${why}`,
+        },
+      };
+      reports.fanOut(subscribers(), published.link.serial, Buffer.from(JSON.stringify(failure)));
+    },
+  });
 }
 
 function refuse({ log, audit }: CommandActionOptions, base: AuditBase, reason: string): void {

@@ -129,3 +129,20 @@ test('decide: pushall is answered from the cache, with the state when Moat holds
   );
   assert.ok(partial.action === 'answer-from-cache' && !partial.fullState);
 });
+
+test('decide: a project_file whose upload is still draining is held (after the role and online checks)', () => {
+  const draining: CommandTarget = { ...online, awaitingUpload: '/a.3mf' };
+  assert.deepEqual(decide(sender('operator'), draining, command('print', 'project_file', '3'), adminForUnknown), {
+    action: 'hold',
+    command: command('print', 'project_file', '3'),
+    awaiting: '/a.3mf',
+  });
+  assert.equal(decide(sender('viewer'), draining, command('print', 'project_file'), adminForUnknown).action, 'refuse');
+  assert.equal(
+    decide(sender('operator'), { ...draining, online: false }, command('print', 'project_file'), adminForUnknown)
+      .action,
+    'refuse',
+  );
+  assert.equal(decide(sender('operator'), draining, command('print', 'pause'), adminForUnknown).action, 'forward');
+  assert.equal(decide(sender('operator'), online, command('print', 'project_file'), adminForUnknown).action, 'forward');
+});

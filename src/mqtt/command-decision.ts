@@ -13,6 +13,8 @@ export interface CommandTarget {
   online: boolean;
   /** Moat holds the printer's full state, so a `pushall` can be answered at once. */
   fullState: boolean;
+  /** For a `print.project_file`: the upload it waits for while Moat drains it to the printer (the print gate). */
+  awaitingUpload?: string;
 }
 
 export interface CommandRules {
@@ -24,12 +26,14 @@ export interface CommandRules {
  * - `refuse`: not forwarded, audited refused with `reason`.
  * - `answer`: a command Moat never forwards; refused likewise, and Moat replies in the printer's shape.
  * - `answer-from-cache`: a `pushall`; the asking client gets the cached full state (when `fullState`).
+ * - `hold`: a print of a file still draining to the printer; forwarded byte for byte once it landed, else dropped.
  * - `forward`: sent to the printer byte for byte.
  */
 export type CommandDecision =
   | { action: 'refuse'; reason: string }
   | { action: 'answer'; reason: string; reply: Record<string, unknown> }
   | { action: 'answer-from-cache'; command: Command; fullState: boolean }
+  | { action: 'hold'; command: Command; awaiting: string }
   | { action: 'forward'; command: Command };
 
 /** What happens to one command a LAN client published: the rate, the payload, Moat's own answers, the role, the printer. */
@@ -56,6 +60,8 @@ export function decide(
     return { action: 'refuse', reason: `role ${sender.role} may not send ${command.name} (needs ${needed})` };
   }
   if (!printer.online) return { action: 'refuse', reason: 'printer offline' };
+  if (command.name === 'print.project_file' && printer.awaitingUpload !== undefined)
+    return { action: 'hold', command, awaiting: printer.awaitingUpload };
   if (command.name === 'pushing.pushall') return { action: 'answer-from-cache', command, fullState: printer.fullState };
   return { action: 'forward', command };
 }

@@ -223,13 +223,14 @@ function transferHandlers(options: SimulatedFtpOptions, t: SessionTools): Handle
       }
       options.stats.ftpBytesStored += file.bytesWritten;
       options.stats.ftpUploads++;
+      options.stats.fileEvent('stored', path.virtual);
       reply(226, 'Transfer complete.');
     },
   };
 }
 
 /** Files and directories, and the end of the session. */
-function fileHandlers(socket: Socket, t: SessionTools): Handlers {
+function fileHandlers(socket: Socket, options: SimulatedFtpOptions, t: SessionTools): Handlers {
   const { state, reply, resolve } = t;
   return {
     SIZE: async (argument) => {
@@ -258,9 +259,11 @@ function fileHandlers(socket: Socket, t: SessionTools): Handlers {
       const from = state.renameFrom;
       state.renameFrom = undefined;
       if (!from) throw new FtpReplyError(503, 'RNFR required first.');
-      await rename(from, resolve(argument).real).catch(() => {
+      const to = resolve(argument);
+      await rename(from, to.real).catch(() => {
         throw new FtpReplyError(550, 'Rename failed.');
       });
+      options.stats.fileEvent('renamed', to.virtual);
       reply(250, 'Rename successful.');
     },
     MKD: async (argument) => {
@@ -291,7 +294,7 @@ function handleSession(socket: Socket | TLSSocket, options: SimulatedFtpOptions,
   const handlers: Handlers = {
     ...controlHandlers(socket, options, tls, t),
     ...transferHandlers(options, t),
-    ...fileHandlers(socket, t),
+    ...fileHandlers(socket, options, t),
   };
 
   const run = async (line: string) => {

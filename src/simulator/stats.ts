@@ -7,6 +7,17 @@ export interface ReceivedCommand {
   topic: string;
   /** The payload exactly as received, as UTF-8 text. */
   payload: string;
+  /** Position among commands and file events together (timestamps can tie within a millisecond). */
+  order: number;
+}
+
+/** A file that became complete in the printer's storage: a STOR's 226, or a rename onto its name. */
+export interface FileEvent {
+  at: string;
+  event: 'stored' | 'renamed';
+  /** The path inside the storage (`/x.gcode.3mf`). */
+  path: string;
+  order: number;
 }
 
 export class SimulatorStats {
@@ -17,6 +28,9 @@ export class SimulatorStats {
   commands: ReceivedCommand[] = [];
   ftpBytesStored = 0;
   ftpUploads = 0;
+  /** In order, with `commands`' clock: whether a file was there before the command that named it. */
+  files: FileEvent[] = [];
+  private order = 0;
   /** FTP control connections open now, and the most there ever were at once. */
   ftpConnections = 0;
   ftpPeakConnections = 0;
@@ -45,7 +59,12 @@ export class SimulatorStats {
   commandReceived(topic: string, payload: Buffer): void {
     // Bounded so a long benchmark cannot grow the simulator without limit.
     if (this.commands.length >= 10000) this.commands.shift();
-    this.commands.push({ at: new Date().toISOString(), topic, payload: payload.toString('utf8') });
+    this.commands.push({ at: new Date().toISOString(), topic, payload: payload.toString('utf8'), order: ++this.order });
+  }
+
+  fileEvent(event: FileEvent['event'], path: string): void {
+    if (this.files.length >= 10000) this.files.shift();
+    this.files.push({ at: new Date().toISOString(), event, path, order: ++this.order });
   }
 
   toJSON() {
@@ -62,6 +81,7 @@ export class SimulatorStats {
         uploads: this.ftpUploads,
         connections: this.ftpConnections,
         peakConnections: this.ftpPeakConnections,
+        files: this.files,
       },
       notifySent: this.notifySent,
       tcpConnections: this.tcpConnections,

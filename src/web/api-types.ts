@@ -31,13 +31,23 @@ export interface TransferEvent {
   /** Known for downloads (SIZE) and when the client announced it (ALLO); otherwise undefined. */
   total?: number;
   state: 'active' | 'done' | 'failed';
+  /**
+   * Store-and-forward uploads are two transfers: `spool` (LAN client → Moat) and `drain` (Moat → printer).
+   * Absent: a transfer streamed straight through.
+   */
+  stage?: 'spool' | 'drain';
+  startedAt: string;
   label: string;
   address: string;
   error?: string;
 }
 
-/** `refused`: Moat's policy said no. `dropped`: allowed, but the printer connection lost it (see `reason`). */
-export type AuditOutcome = 'allowed' | 'refused' | 'dropped';
+/**
+ * `refused`: Moat's policy said no. `dropped`: allowed, but never reached the printer (see `reason`: the printer
+ * connection lost it, or a held print was given up). `held`: a print waiting for its file to drain to the
+ * printer; a second entry (`allowed` or `dropped`) says how it ended.
+ */
+export type AuditOutcome = 'allowed' | 'refused' | 'dropped' | 'held';
 
 export interface AuditEvent {
   at: string;

@@ -55,7 +55,7 @@ const auditInput = object({
   limit: optional(str({ pattern: /^\d{1,4}$/ })),
   serial: optional(str({ pattern: serialPattern })),
   label: optional(str({ min: 1, max: 64 })),
-  outcome: optional(oneOf(['allowed', 'refused', 'dropped'] as const)),
+  outcome: optional(oneOf(['allowed', 'refused', 'dropped', 'held'] as const)),
 });
 
 /** Print progress and transfer bytes change continuously, not by event: a fresh snapshot this often. */

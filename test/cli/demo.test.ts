@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { DemoInfo } from '../../src/demo.js';
-import { cliPath } from '../helpers/cli.js';
+import { cliPath, runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moat-demo-'));
@@ -24,7 +24,9 @@ function portOpen(host: string, port: number): Promise<boolean> {
 
 test('moat demo writes demo.json, prints the summary, and stops cleanly on SIGINT', async (t) => {
   const started = Date.now();
-  const child = spawn(process.execPath, [cliPath, 'demo', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliPath, 'demo', '--dir', dir, '--ftp-rate', '4000000'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // A failed assertion must not leave a demo holding Moat's ports for the tests and checks that follow.
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -49,6 +51,8 @@ test('moat demo writes demo.json, prints the summary, and stops cleanly on SIGIN
   assert.ok(existsSync(info.moat.caFile));
   assert.ok(stdout.includes(info.commands.mosquittoSub));
   assert.ok(stdout.includes(info.moat.caFingerprint256));
+  assert.equal(info.simulator.ftpRate, 4_000_000);
+  assert.match(stdout, /Printer FTP {2}capped at 4000000 bytes\/s/);
   assert.ok(await portOpen(info.moat.mqtt.host, info.moat.mqtt.port), 'MQTT port open while running');
   assert.ok(await portOpen(info.moat.ftps.host, info.moat.ftps.port), 'FTPS port open while running');
   await waitFor(
@@ -63,4 +67,12 @@ test('moat demo writes demo.json, prints the summary, and stops cleanly on SIGIN
   assert.equal(await exited, 0, stderr);
   assert.equal(await portOpen(info.moat.mqtt.host, info.moat.mqtt.port), false, 'MQTT port closed after stop');
   assert.equal(await portOpen(info.simulator.host, info.simulator.mqttPort), false, 'simulator stopped too');
+});
+
+test('moat demo --ftp-rate refuses what is not a positive number of bytes per second', () => {
+  for (const rate of ['0', 'fast', '1.5']) {
+    const result = runCli(['demo', '--dir', dir, '--ftp-rate', rate]);
+    assert.notEqual(result.status, 0, rate);
+    assert.match(result.stderr, /--ftp-rate must be a positive number of bytes per second/, rate);
+  }
 });

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { SimulatedPrinter } from '../../src/simulator/index.js';
 import {
   curlArgs,
@@ -13,6 +11,7 @@ import {
   writeRandomFile,
 } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
+import { peakRssGrowthMb } from '../helpers/memory.js';
 import { run } from '../helpers/process.js';
 
 /**
@@ -26,9 +25,6 @@ import { run } from '../helpers/process.js';
  */
 const literal = process.env.MOAT_FTP_QUICK_MEMORY_TEST !== '1';
 
-// node --test gives no way to pass --expose-gc to this file's process; V8 allows switching it on at run time.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 const bytesPerSecond = literal ? 150 * 1024 : 4_000_000;
 const fileBytes = 50 * 1024 * 1024;
 
@@ -55,6 +51,7 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
     const storage = printerStorage(harness);
     printer = await startPrinterFtp(harness, { bytesPerSecond });
     const target = moatFtpTarget(harness, 'operator');
+    const pythonTarget = moatPythonTarget(harness, 'operator');
     // Warm up TLS, the printer session and the heap, so the baseline is the steady state, not a cold start.
     const warmup = join(harness.dir, 'warmup.3mf');
     writeRandomFile(warmup, 1024 * 1024);
@@ -64,33 +61,15 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
 
     const source = join(harness.dir, 'large.3mf');
     writeRandomFile(source, fileBytes);
-    collectGarbage();
-    const baseline = process.memoryUsage.rss();
-    let peak = baseline;
-    let samples = 0;
-    // Sampled every 50 ms; a collection every 500 ms keeps garbage that the collector has merely not got to
-    // yet (the whole process shares a loaded machine) from counting as memory the relay holds.
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage.rss());
-      if (++samples % 10 === 0) collectGarbage();
-    }, 50);
-    try {
+    const growthMb = await peakRssGrowthMb(async () => {
       // The Python client (as Home Assistant's), not curl: when the client has sent its last byte, up to ~20 MB
       // can still sit in the kernel's socket buffers on both hops (loopback autotunes them to several MB each),
       // which a 150 KB/s printer needs over two minutes to take — longer than curl's fixed 120 s wait for the
       // 226. Moat answers 226 only once the printer has the file, so the client must be willing to wait.
-      const upload = await pythonFtps(
-        moatPythonTarget(harness, 'operator'),
-        ['upload', source, 'large.3mf'],
-        ['--timeout', '500'],
-        580_000,
-      );
+      const upload = await pythonFtps(pythonTarget, ['upload', source, 'large.3mf'], ['--timeout', '500'], 580_000);
       assert.equal(upload.code, 0, upload.stdout + upload.stderr);
-    } finally {
-      clearInterval(sampler);
-    }
+    });
     assert.equal(await sha256File(join(storage, 'large.3mf')), await sha256File(source));
-    const growthMb = (peak - baseline) / (1024 * 1024);
     t.diagnostic(`peak resident memory growth during the upload: ${growthMb.toFixed(1)} MB`);
     assert.ok(growthMb < 16, `resident memory grew by ${growthMb.toFixed(1)} MB`);
   });

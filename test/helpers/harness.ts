@@ -26,6 +26,8 @@ export interface HarnessOptions {
   model?: string;
   mqtt?: 'tls' | 'plain' | false;
   ftp?: 'tls' | 'plain' | false;
+  /** The simulated printer's FTP throughput cap, bytes per second (its `--ftp-rate`). */
+  ftpBytesPerSecond?: number;
   /** Extra simulator options (throughput cap, tick rate, …). */
   simulator?: Partial<SimulatedPrinterOptions>;
   /** Last word on Moat's configuration before it is saved (the simulator is running by then). */
@@ -71,7 +73,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       model,
       accessCode: printerAccessCode,
       mqtt: mqtt && { transport: mqtt },
-      ftp: ftp && { transport: ftp, rootDir: printerStorage({ dir }) },
+      ftp: ftp && {
+        transport: ftp,
+        rootDir: printerStorage({ dir }),
+        ...(options.ftpBytesPerSecond !== undefined && { bytesPerSecond: options.ftpBytesPerSecond }),
+      },
       ...options.simulator,
     });
     return sim;

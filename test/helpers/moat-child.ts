@@ -11,7 +11,7 @@ const moat = await startMoat({
   developmentMode: true,
   logger: silentLogger(),
 });
-process.stdout.write(`${JSON.stringify({ mqtt: moat.mqtt.port })}\n`);
+process.stdout.write(`${JSON.stringify({ mqtt: moat.mqtt.port, ftp: moat.ftp.port })}\n`);
 process.once('SIGTERM', () => {
   moat.close().then(() => process.exit(0));
 });

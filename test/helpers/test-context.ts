@@ -130,6 +130,8 @@ export function simulatedPrinterEntry(dir: string, sim: SimulatedPrinter, transp
     address: sim.host,
     mqtt: mqtt ? { transport: mqtt, port: sim.ports.mqtt } : {},
     ftp: ftp ? { transport: ftp, port: sim.ports.ftp } : {},
+    // The tests of the streaming relay assert streaming; store-and-forward tests turn it on themselves.
+    storeAndForward: false,
     certificate: { policy: 'test-ca', caFile },
     ...(sim.ports.tunnel !== undefined && {
       relayPorts: {

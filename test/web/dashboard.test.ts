@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,29 +8,19 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 import { moatEndpoint, mosquittoArgs } from '../helpers/mqtt-clients.js';
 import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
-import { type Browser, type FreshMoat, openBrowser, screenshotDir, unexpectedErrors } from './web-harness.js';
+import {
+  asFreshMoat,
+  type Browser,
+  claimInBrowser,
+  openBrowser,
+  screenshotDir,
+  unexpectedErrors,
+} from './web-harness.js';
 
 /**
  * The dashboard in a browser while real clients use Moat: a simulated print advancing, a connected
  * mosquitto_sub, an FTPS upload by curl (throttled by the simulated printer so its progress can be seen).
  */
-
-/** The harness's Moat seen as the fresh Moat the browser helpers expect. */
-function asFreshMoat(h: Harness): FreshMoat {
-  const moat = h.moat as NonNullable<Harness['moat']>;
-  const claimFile = moat.context.config.get().web.claimFile;
-  return {
-    dir: h.dir,
-    paths: h.paths,
-    moat,
-    baseUrl: `https://127.0.0.1:${moat.web.httpsPort}`,
-    httpPort: moat.web.httpPort,
-    caFile: h.moatCaFile,
-    claimFile,
-    claimCode: () => /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '',
-    close: () => h.close(),
-  };
-}
 
 test('the dashboard shows a print advancing, a connected client and an upload in progress', async (t) => {
   if (!existsSync('/usr/bin/chromium')) {
@@ -52,13 +42,7 @@ test('the dashboard shows a print advancing, a connected client and an upload in
     const moat = asFreshMoat(h);
     browser = await openBrowser(moat);
     const { page } = browser;
-    await page.goto(moat.baseUrl);
-    await page.fill('#claim-code', moat.claimCode());
-    await page.click('#claim-code-form button[type=submit]');
-    await page.fill('#new-password', 'dashboard test password');
-    await page.fill('#confirm-password', 'dashboard test password');
-    await page.click('#claim-password-form button[type=submit]');
-    await page.locator('#step-network').waitFor();
+    await claimInBrowser(browser, moat, 'dashboard test password');
     await page.goto(`${moat.baseUrl}/#/`);
     const harness = h;
     await page

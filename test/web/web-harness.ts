@@ -9,6 +9,7 @@ import { type StatePaths, statePaths } from '../../src/config/state-dir.js';
 import { saveConfig } from '../../src/config/store.js';
 import { type Logger, silentLogger } from '../../src/log.js';
 import { type RunningMoat, startMoat } from '../../src/service.js';
+import type { Harness } from '../helpers/harness.js';
 import { run } from '../helpers/process.js';
 import { loopbackConfig } from '../helpers/test-config.js';
 
@@ -219,3 +220,32 @@ export function unexpectedErrors(errors: string[], provokedStatuses: number[] = 
 }
 
 export const screenshotDir = join(process.cwd(), 'docs', 'screenshots');
+
+/** The harness's Moat seen as the fresh Moat the browser helpers expect. */
+export function asFreshMoat(h: Harness): FreshMoat {
+  const moat = h.moat as NonNullable<Harness['moat']>;
+  const claimFile = moat.context.config.get().web.claimFile;
+  return {
+    dir: h.dir,
+    paths: h.paths,
+    moat,
+    baseUrl: `https://127.0.0.1:${moat.web.httpsPort}`,
+    httpPort: moat.web.httpPort,
+    caFile: h.moatCaFile,
+    claimFile,
+    claimCode: () => /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '',
+    close: () => h.close(),
+  };
+}
+
+/** Claims Moat through the page as its owner does: the claim code, then the admin password. */
+export async function claimInBrowser(browser: Browser, moat: FreshMoat, password: string): Promise<void> {
+  const { page } = browser;
+  await page.goto(moat.baseUrl);
+  await page.fill('#claim-code', moat.claimCode());
+  await page.click('#claim-code-form button[type=submit]');
+  await page.fill('#new-password', password);
+  await page.fill('#confirm-password', password);
+  await page.click('#claim-password-form button[type=submit]');
+  await page.locator('#step-network').waitFor();
+}

@@ -9,7 +9,7 @@ import { type SimulatedPrinter, startSimulatedPrinter } from '../../src/simulato
 import { waitFor } from '../helpers/wait.js';
 import {
   type Browser,
-  type FreshMoat,
+  claimInBrowser,
   openBrowser,
   screenshotDir,
   startFreshMoat,
@@ -19,17 +19,6 @@ import {
 /** The whole wizard in a browser, against the simulated printer (MQTT, FTPS and NOTIFY over loopback). */
 
 const serial = '01P00A000000042';
-
-async function claimInBrowser(browser: Browser, moat: FreshMoat, password: string): Promise<void> {
-  const { page } = browser;
-  await page.goto(moat.baseUrl);
-  await page.fill('#claim-code', moat.claimCode());
-  await page.click('#claim-code-form button[type=submit]');
-  await page.fill('#new-password', password);
-  await page.fill('#confirm-password', password);
-  await page.click('#claim-password-form button[type=submit]');
-  await page.locator('#step-network').waitFor();
-}
 
 test('the wizard completes against the simulator', async (t) => {
   if (!existsSync('/usr/bin/chromium')) {

@@ -87,6 +87,65 @@ function transferProgress(t: TransferEvent): Node {
   return h('span', {}, h('progress', { class: 'transfer-progress' }), ` ${formatBytes(t.bytes)}`);
 }
 
+/** A store-and-forward stage as a bar with its percent and the time left at its rate so far. */
+function stageProgress(label: string, stage: string, t: TransferEvent | undefined): Node {
+  if (!t) return h('p', { class: `stage stage-${stage} muted` }, `${label}: waiting`);
+  const total = t.total ?? (t.state === 'done' ? t.bytes : undefined);
+  if (total === undefined)
+    return h('p', { class: `stage stage-${stage}` }, `${label} `, h('progress', {}), ` ${formatBytes(t.bytes)}`);
+  const percent = total > 0 ? Math.floor((Math.min(t.bytes, total) / total) * 100) : 100;
+  const elapsed = (Date.now() - new Date(t.startedAt).getTime()) / 1000;
+  const left = t.state === 'active' && t.bytes > 0 && elapsed > 0 ? (total - t.bytes) / (t.bytes / elapsed) : undefined;
+  return h(
+    'p',
+    { class: `stage stage-${stage}` },
+    `${label} `,
+    h('progress', { max: total, value: Math.min(t.bytes, total) }),
+    h('span', { class: 'stage-percent' }, ` ${percent}%`),
+    left !== undefined && ` · ${left < 60 ? `${Math.ceil(left)} s` : formatDuration(left)} left`,
+    t.state === 'failed' && ` · ${t.error ?? 'failed'}`,
+  );
+}
+
+/**
+ * The transfers table's rows. A store-and-forward upload is one row with two bars — LAN → Moat and Moat →
+ * printer — joined by printer and file name (a drain resumed after a restart has only the second); a
+ * drain retried after a failure shows its latest attempt.
+ */
+function transferRows(transfers: TransferEvent[]): (string | Node)[][] {
+  const drains = transfers.filter((t) => t.stage === 'drain');
+  const latestDrain = (t: TransferEvent) =>
+    drains
+      .filter((d) => d.serial === t.serial && d.name === t.name && d.startedAt >= t.startedAt)
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt))
+      .at(-1);
+  const paired = new Set<TransferEvent>();
+  const rows: (string | Node)[][] = [];
+  for (const t of transfers) {
+    if (t.stage === 'drain') continue;
+    if (t.stage !== 'spool') {
+      rows.push([t.name, t.direction, t.label, transferProgress(t), t.state]);
+      continue;
+    }
+    const drain = latestDrain(t);
+    if (drain) paired.add(drain);
+    const state =
+      t.state !== 'done'
+        ? t.state
+        : drain?.state === 'done'
+          ? 'done'
+          : drain?.state === 'failed'
+            ? 'failed'
+            : 'draining';
+    const bars = h('div', {}, stageProgress('LAN → Moat', 'spool', t), stageProgress('Moat → printer', 'drain', drain));
+    rows.push([t.name, 'upload (store-and-forward)', t.label, bars, state]);
+  }
+  const unpaired = drains.filter((d) => !paired.has(d) && d === latestDrain({ ...d, startedAt: '' }));
+  for (const d of unpaired)
+    rows.push([d.name, 'upload (resumed drain)', d.label, stageProgress('Moat → printer', 'drain', d), d.state]);
+  return rows;
+}
+
 export function showDashboard(root: HTMLElement, onExpired: () => void): () => void {
   const printers = h('div', { id: 'printers', class: 'grid' }, h('p', { class: 'muted' }, 'Loading…'));
   const clients = h('div', {});
@@ -111,6 +170,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
         h('option', { value: 'allowed' }, 'allowed'),
         h('option', { value: 'refused' }, 'refused'),
         h('option', { value: 'dropped' }, 'dropped'),
+        h('option', { value: 'held' }, 'held'),
       ),
     ),
     h('button', { type: 'submit' }, 'Filter'),
@@ -214,7 +274,7 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
       table(
         'transfers',
         ['File', 'Direction', 'Code', 'Progress', 'State'],
-        s.transfers.map((t) => [t.name, t.direction, t.label, transferProgress(t), t.state]),
+        transferRows(s.transfers),
         'No transfers.',
       ),
     );

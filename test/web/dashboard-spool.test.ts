@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { curlArgs, moatFtpTarget, writeRandomFile } from '../helpers/ftp-clients.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+import { moatEndpoint, mosquittoArgs, waitForPrinterReady } from '../helpers/mqtt-clients.js';
+import { run } from '../helpers/process.js';
+import { projectFile, spoolOn } from '../helpers/spool.js';
+import { waitFor } from '../helpers/wait.js';
+import { asFreshMoat, type Browser, claimInBrowser, openBrowser, unexpectedErrors } from './web-harness.js';
+
+/**
+ * A store-and-forward upload on the dashboard: one row, two bars — LAN → Moat full at once, Moat → printer
+ * filling at the printer's 150 KB/s with its percent and time left — and the audit log saying the print was
+ * held, then sent once the file had landed.
+ */
+test('the dashboard shows a spooled upload as two bars and the held print in the audit log', async (t) => {
+  if (!existsSync('/usr/bin/chromium')) {
+    t.skip('Debian chromium is not installed (/usr/bin/chromium)');
+    return;
+  }
+  let h: Harness | undefined;
+  let browser: Browser | undefined;
+  try {
+    h = await startHarness({ ftpBytesPerSecond: 150 * 1024, configure: spoolOn() });
+    await waitForPrinterReady(h);
+    const moat = asFreshMoat(h);
+    browser = await openBrowser(moat);
+    const { page } = browser;
+    await claimInBrowser(browser, moat, 'dashboard test password');
+    await page.goto(`${moat.baseUrl}/#/`);
+    await page.locator('#transfers, #printers .printer').first().waitFor({ timeout: 20_000 });
+
+    const source = join(h.dir, 'cube.3mf');
+    writeRandomFile(source, 1024 * 1024);
+    const up = await run('curl', curlArgs(moatFtpTarget(h, 'operator'), 'cube.3mf', ['-T', source]));
+    assert.equal(up.code, 0, up.stderr);
+    const sent = await run('mosquitto_pub', [
+      ...mosquittoArgs(moatEndpoint(h, 'operator')),
+      '-t',
+      `device/${h.serial}/request`,
+      '-m',
+      projectFile('cube.3mf', '31'),
+    ]);
+    assert.equal(sent.code, 0, sent.stderr);
+
+    const row = page.locator('#transfers tr', { hasText: 'cube.3mf' });
+    await row.locator('.stage-spool', { hasText: '100%' }).waitFor({ timeout: 15_000 });
+    const drain = row.locator('.stage-drain');
+    const percent = async () => Number(/(\d+)%/.exec((await drain.textContent()) ?? '')?.[1] ?? -1);
+    await waitFor(async () => (await percent()) >= 0 && /left/.test((await drain.textContent()) ?? ''), {
+      what: 'the drain bar with its time left',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    const first = await percent();
+    await waitFor(async () => (await percent()) > first, {
+      what: 'the drain bar to move',
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    await page.locator('#audit-log tr', { hasText: 'held' }).waitFor({ timeout: 15_000 });
+    await waitFor(
+      async () => /100%/.test((await drain.textContent()) ?? '') && /done/.test((await row.textContent()) ?? ''),
+      {
+        what: 'the upload to show done once on the printer',
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
+    );
+    await waitFor(
+      async () =>
+        (await page.locator('#audit-log tr', { hasText: 'project_file' }).allTextContents()).some((r) =>
+          /allowed/.test(r),
+        ),
+      { what: 'the print audited allowed', timeoutMs: 15_000, intervalMs: 100 },
+    );
+    assert.deepEqual(unexpectedErrors(browser.errors), [], 'no console errors');
+  } finally {
+    await browser?.close();
+    await h?.close();
+  }
+});
