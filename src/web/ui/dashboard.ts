@@ -96,13 +96,17 @@ function stageProgress(label: string, stage: string, t: TransferEvent | undefine
   const percent = total > 0 ? Math.floor((Math.min(t.bytes, total) / total) * 100) : 100;
   const elapsed = (Date.now() - new Date(t.startedAt).getTime()) / 1000;
   const left = t.state === 'active' && t.bytes > 0 && elapsed > 0 ? (total - t.bytes) / (t.bytes / elapsed) : undefined;
+  // Bytes count when Moat has written them; the socket buffers can hold the last megabytes while the printer
+  // still reads them, so a stage that has written everything but is not done waits for its peer.
+  const waiting = t.state === 'active' && t.bytes >= total;
   return h(
     'p',
     { class: `stage stage-${stage}` },
     `${label} `,
     h('progress', { max: total, value: Math.min(t.bytes, total) }),
     h('span', { class: 'stage-percent' }, ` ${percent}%`),
-    left !== undefined && ` · ${left < 60 ? `${Math.ceil(left)} s` : formatDuration(left)} left`,
+    waiting && ` · waiting for the ${stage === 'drain' ? 'printer' : 'client'}`,
+    !waiting && left !== undefined && ` · ${left < 60 ? `${Math.ceil(left)} s` : formatDuration(left)} left`,
     t.state === 'failed' && ` · ${t.error ?? 'failed'}`,
   );
 }
