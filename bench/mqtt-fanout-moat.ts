@@ -24,6 +24,7 @@ process.on('message', (message) => {
     const cpu = process.cpuUsage();
     process.send?.({
       cpuMs: (cpu.user + cpu.system) / 1000,
+      systemMs: cpu.system / 1000,
       peakRssKb: process.resourceUsage().maxRSS,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
