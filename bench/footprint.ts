@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { serviceNodeFlags } from '../src/appliance/node-flags.js';
+
 import { createAccessCode, generateAccessCode } from '../src/auth/access-codes.js';
 import { loadServerIdentity } from '../src/certs/identity.js';
 import { printerSecretName, writeSecret } from '../src/config/secrets.js';
@@ -35,7 +35,7 @@ import { type SimulatedPrinter, startSimulatedPrinter } from '../src/simulator/i
 import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
 import { run } from '../test/helpers/process.js';
 import { isolatedPorts, loopbackConfig } from '../test/helpers/test-config.js';
-import { freePort, serveUntilStdinCloses, startMosquitto } from './helpers.js';
+import { freePort, moatNodeFlags, serveUntilStdinCloses, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,7 +59,7 @@ const subscribersPerPrinter = 5;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const moatCli = resolve(values.cli ?? join(here, '..', 'src', 'cli.js'));
 /** The appliance's flags, plus any under trial (e.g. V8 heap sizes) given with --node-flags. */
-const moatFlags = [...serviceNodeFlags, ...(values['node-flags'] ?? '').split(/\s+/).filter(Boolean)];
+const moatFlags = moatNodeFlags(values['node-flags']);
 
 interface SimulatedPrinterInfo {
   serial: string;

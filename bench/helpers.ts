@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
+import { serviceNodeFlags } from '../src/appliance/node-flags.js';
 
 /** What the benchmarks share: ports on loopback and the simulator child's hand-over. */
 
@@ -56,4 +57,9 @@ export async function startMosquitto(dir: string, port: number, conf: string[]):
     throw error;
   }
   return mosquitto;
+}
+
+/** Moat's Node flags in a benchmark: the appliance's, plus any under trial given as one string (`--node-flags`). */
+export function moatNodeFlags(trial: string | undefined): string[] {
+  return [...serviceNodeFlags, ...(trial ?? '').split(/\s+/).filter(Boolean)];
 }

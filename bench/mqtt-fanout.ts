@@ -9,6 +9,9 @@
  * event-loop delay cover the timed window only; peak RSS is the process's peak.
  *
  * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 3]
+ *        [--node-flags='--max-semi-space-size=1 --cpu-prof'] [--loop-delay]
+ *   --node-flags: V8 or Node flags for Moat's process on top of the appliance's (a trial, or a CPU profile).
+ *   --loop-delay: also sample Moat's event-loop delay (every 10 ms: that adds to Moat's CPU figure).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,9 +21,9 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { serviceNodeFlags } from '../src/appliance/node-flags.js';
+
 import { startHarness } from '../test/helpers/harness.js';
-import { freePort, startMosquitto } from './helpers.js';
+import { freePort, moatNodeFlags, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +32,8 @@ const { values } = parseArgs({
     hz: { type: 'string', default: '5' },
     bytes: { type: 'string', default: '10240' },
     warmup: { type: 'string', default: '3' },
+    'node-flags': { type: 'string', default: '' },
+    'loop-delay': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -36,6 +41,7 @@ const subscriberCount = Number(values.subscribers);
 const hz = Number(values.hz);
 const reportBytes = Number(values.bytes);
 const warmupSeconds = Number(values.warmup);
+const moatFlags = moatNodeFlags(values['node-flags']);
 
 interface Endpoint {
   port: number;
@@ -65,6 +71,8 @@ interface Result {
 /** CPU time (and, for Moat, event-loop delay since the previous sample) of the process behind a path. */
 interface Usage {
   cpuMs: number;
+  /** The kernel's share of cpuMs: on loopback a TCP send also runs the receiver's side of the stack. */
+  systemMs: number;
   peakRssKb: number;
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;
@@ -173,9 +181,9 @@ async function measure(
 
 function procUsage(pid: number): Usage {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(stat[11]) + Number(stat[12]);
+  const [user, system] = [Number(stat[11]), Number(stat[12])];
   const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return { cpuMs: (ticks * 1000) / 100, peakRssKb: Number(hwm) };
+  return { cpuMs: ((user + system) * 1000) / 100, systemMs: (system * 1000) / 100, peakRssKb: Number(hwm) };
 }
 
 const h = await startHarness({
@@ -190,10 +198,14 @@ try {
   const topic = `device/${h.serial}/report`;
 
   // 1. Via Moat, in its own process, started with the appliance's Node flags.
-  const moatProcess = fork(join(fileURLToPath(new URL('.', import.meta.url)), 'mqtt-fanout-moat.js'), [h.paths.root], {
-    stdio: 'inherit',
-    execArgv: [...serviceNodeFlags],
-  });
+  const moatProcess = fork(
+    join(fileURLToPath(new URL('.', import.meta.url)), 'mqtt-fanout-moat.js'),
+    [h.paths.root, ...(values['loop-delay'] ? ['--loop-delay'] : [])],
+    {
+      stdio: 'inherit',
+      execArgv: moatFlags,
+    },
+  );
   children.push(moatProcess);
   const [{ port: moatPort }] = (await once(moatProcess, 'message')) as [{ port: number }];
   const moatCa = readFileSync(h.moatCaFile);
@@ -258,6 +270,7 @@ try {
   const figures = ({ usage: u, ...result }: Awaited<ReturnType<typeof measure>>) => ({
     ...result,
     cpuMs: u ? u.after.cpuMs - u.before.cpuMs : Number.NaN,
+    cpuSystemMs: u ? u.after.systemMs - u.before.systemMs : Number.NaN,
     peakRssMb: u ? u.after.peakRssKb / 1024 : Number.NaN,
   });
   const moat = {
@@ -270,14 +283,14 @@ try {
   console.log(
     `\nMQTT fan-out: ${subscriberCount} TLS subscribers, ${reportBytes}-byte reports at ${hz} Hz for ${seconds} s (after ${warmupSeconds} s not counted)\n`,
   );
-  console.log('path        p50 ms    p99 ms    max ms   received/expected   CPU ms   peak RSS MB');
-  for (const [name, r, cpu, rss] of [
-    ['moat', moat, moat.cpuMs, moat.peakRssMb],
-    ['direct', direct, Number.NaN, Number.NaN],
-    ['mosquitto', mosq, mosq.cpuMs, mosq.peakRssMb],
+  console.log('path        p50 ms    p99 ms    max ms   received/expected   CPU ms   kernel   peak RSS MB');
+  for (const [name, r, cpu, kernel, rss] of [
+    ['moat', moat, moat.cpuMs, moat.cpuSystemMs, moat.peakRssMb],
+    ['direct', direct, Number.NaN, Number.NaN, Number.NaN],
+    ['mosquitto', mosq, mosq.cpuMs, mosq.cpuSystemMs, mosq.peakRssMb],
   ] as const) {
     console.log(
-      `${name.padEnd(10)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.max)}   ${`${r.samples}/${r.expected}`.padStart(17)}${fmt(cpu)}${fmt(rss)}`,
+      `${name.padEnd(10)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.max)}   ${`${r.samples}/${r.expected}`.padStart(17)}${fmt(cpu)}${fmt(kernel)}${fmt(rss)}`,
     );
   }
   for (const [name, r] of [
@@ -289,9 +302,11 @@ try {
       `${name.padEnd(10)}${r.tls}; slowest publishes (# in window: ms) ${r.slowest}; bench process loop delay p99 ${r.benchLoopDelayP99Ms.toFixed(1)} / max ${r.benchLoopDelayMaxMs.toFixed(1)} ms`,
     );
   }
-  console.log(
-    `moat event-loop delay during the timed window: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms`,
-  );
+  if (values['loop-delay']) {
+    console.log(
+      `moat event-loop delay during the timed window: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms (its sampling is in Moat's CPU figure)`,
+    );
+  }
   console.log(
     JSON.stringify({
       bench: 'mqtt-fanout',

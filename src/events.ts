@@ -21,7 +21,7 @@ export interface ReportEvent {
 
 /** A refused login: a wrong password or access code, or a wrong metrics token. */
 export interface LoginFailureEvent {
-  service: 'web' | 'mqtt' | 'metrics';
+  service: 'web' | 'mqtt' | 'ftp' | 'metrics';
   address: string;
 }
 

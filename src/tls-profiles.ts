@@ -1,4 +1,5 @@
 import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 
 /**
@@ -24,13 +25,52 @@ export const intermediateSuites = [
 
 export const tls13Suites = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 
-export function lanServerTlsOptions(identity: { certPem: string; keyPem: string }): TlsOptions {
+/**
+ * Whether the CPU encrypts AES in hardware, from /proc/cpuinfo's text: the `aes` flag on x86 (`flags`),
+ * the `aes` feature on arm64 (`Features`). The Pi 3, 4 and Zero 2 have none: there AES-GCM in software
+ * costs several times what ChaCha20-Poly1305 costs, and every report to every subscriber is encrypted.
+ */
+export function cpuHasAes(cpuinfo: string): boolean {
+  return /^(?:flags|Features)\s*:.*(?:^|\s)aes(?:\s|$)/m.test(cpuinfo);
+}
+
+let hostAes: boolean | undefined;
+
+/** This machine's answer, read once; where /proc/cpuinfo cannot be read, AES is assumed (OpenSSL's own order). */
+export function hostHasAes(): boolean {
+  if (hostAes === undefined) {
+    try {
+      hostAes = cpuHasAes(readFileSync('/proc/cpuinfo', 'latin1'));
+    } catch {
+      hostAes = true;
+    }
+  }
+  return hostAes;
+}
+
+/**
+ * The LAN listeners' suites, most preferred first. Without AES instructions ChaCha20-Poly1305 goes first,
+ * so every client that offers it gets it; a client that offers only AES-GCM (Bambu's plugin, old scripts)
+ * still gets AES-GCM.
+ */
+export function lanCipherOrder(aesInHardware: boolean): string {
+  const chachaFirst = (suites: string[]) =>
+    aesInHardware
+      ? suites
+      : [...suites.filter((s) => s.includes('CHACHA20')), ...suites.filter((s) => !s.includes('CHACHA20'))];
+  return [...chachaFirst(tls13Suites), ...chachaFirst(intermediateSuites), ...plainRsaSuites].join(':');
+}
+
+export function lanServerTlsOptions(
+  identity: { certPem: string; keyPem: string },
+  aesInHardware = hostHasAes(),
+): TlsOptions {
   return {
     cert: identity.certPem,
     key: identity.keyPem,
     minVersion: 'TLSv1.2',
     maxVersion: 'TLSv1.3',
-    ciphers: [...tls13Suites, ...intermediateSuites, ...plainRsaSuites].join(':'),
+    ciphers: lanCipherOrder(aesInHardware),
     honorCipherOrder: true,
     // A client-initiated TLS 1.2 renegotiation is a full handshake the client can ask for again and again on
     // one connection: a cheap way to make a Pi burn CPU. No LAN client needs it; OpenSSL answers with an alert.

@@ -2,11 +2,18 @@
  * The flags the appliance starts Node with (appliance/systemd/moat.service), in one place so the unit, its
  * test and the benchmarks that measure Moat as it runs on the appliance cannot drift apart.
  *
- * `--single-threaded-gc`: Moat's heap is small (about 25 MB) and almost all of its garbage is off-heap TLS
+ * `--single-threaded-gc`: Moat's heap is small (about 14 MB live) and almost all of its garbage is off-heap TLS
  * record buffers, 16 KiB each. With V8's helper threads, freeing those buffers lags behind on a busy small
  * machine, and V8 answers with repeated scavenges and full marking cycles: a 200 MB FTPS upload cost ~8
  * major collections and ~6 ms of CPU per relayed MB. Collecting on the main thread costs ~3.4 ms per MB with
  * one major collection per run, and cuts Moat's CPU for the MQTT fan-out by about a third without raising
  * its latency (docs/benchmarks.md).
+ *
+ * `--max-semi-space-size=2` (MB): V8 lets the young generation grow to 3 × 16 MB on a 64-bit machine, and
+ * what it grew into stays resident. Moat's young garbage is small and short-lived, so 2 MB semi-spaces hold
+ * it: idle RSS ~5–8 MB lower and the peak with subscribers ~7 MB lower in bench/footprint, with no CPU cost
+ * that bench/mqtt-fanout or bench/ftp-throughput showed (runs on a loaded machine: within their noise).
+ * 1 MB saved no more memory and cost CPU; `--optimize-for-size` saved ~4 MB more and cost 40–80 % more CPU
+ * per report (docs/benchmarks.md).
  */
-export const serviceNodeFlags: readonly string[] = ['--single-threaded-gc'];
+export const serviceNodeFlags: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=2'];

@@ -68,6 +68,7 @@ async function logIn(
   const entry = await ctx.lanAuth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
   if (!entry) {
     logger.info({ address }, 'FTP login refused');
+    ctx.events.emit('loginFailure', { service: 'ftp', address });
     throw new Error('Login incorrect');
   }
   const current = ctx.config.get();

@@ -90,11 +90,11 @@ function clientMetrics(prom: Prom, registers: Registers, status: StatusSources) 
   });
   const loginFailures = new prom.Counter({
     name: 'moat_login_failures_total',
-    help: 'Refused logins: setup page password, LAN access code (MQTT), metrics token.',
+    help: 'Refused logins: setup page password, LAN access code (MQTT, FTPS), metrics token.',
     labelNames: ['service'],
     registers,
   });
-  for (const service of ['web', 'mqtt', 'metrics']) loginFailures.inc({ service }, 0);
+  for (const service of ['web', 'mqtt', 'ftp', 'metrics']) loginFailures.inc({ service }, 0);
   return { connections, loginFailures };
 }
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import { encodeReport, fanOutReport, type ReportQueueCap, type ReportSubscriber } from './report-fanout.js';
@@ -95,4 +97,19 @@ test('a client whose unsent reports would pass the cap is disconnected and repor
   assert.ok(destroyed, 'the stalled client was disconnected');
   assert.deepEqual(overflows, [4000]);
   assert.equal(reading.written.length, 1);
+});
+
+test('packets written to a stream, as aedes and mqtt.js write them, build no table of numbers', async () => {
+  const written: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      written.push(chunk);
+      done();
+    },
+  });
+  mqttPacket.writeToStream({ cmd: 'puback', messageId: 0x1234 }, stream);
+  stream.end();
+  await once(stream, 'finish');
+  assert.equal(mqttPacket.writeToStream.cacheNumbers, false);
+  assert.deepEqual(Buffer.concat(written), Buffer.from([0x40, 0x02, 0x12, 0x34]));
 });

@@ -186,6 +186,15 @@ describe('/metrics', () => {
     await waitForSample(token, 'moat_login_failures_total', { service: 'mqtt' }, 1);
   });
 
+  it('counts a wrong FTPS access code as a login failure', async () => {
+    const before = await scrape(token);
+    assert.equal(sampleValue(before, 'moat_login_failures_total', { service: 'ftp' }), 0);
+    const wrong = await run('curl', curlArgs({ ...moatFtpTarget(h, 'viewer'), password: 'not-a-code' }, ''));
+    // curl's 67: the server refused the login (530).
+    assert.equal(wrong.code, 67, wrong.stderr);
+    await waitForSample(token, 'moat_login_failures_total', { service: 'ftp' }, 1);
+  });
+
   it('counts an FTPS upload by curl: transfer, duration and bytes', async () => {
     const source = join(h.dir, 'metrics-upload.3mf');
     const size = 3 * 1024 * 1024 + 17;
