@@ -8,9 +8,10 @@ import { parseCommandArgs } from './common.js';
 export async function run(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     args,
-    { dir: { type: 'string' }, model: { type: 'string' } },
-    'usage: moat demo [--dir DIR] [--model MODEL]   (default DIR .moat-demo)',
+    { dir: { type: 'string' }, model: { type: 'string' }, printers: { type: 'string' } },
+    'usage: moat demo [--dir DIR] [--model MODEL] [--printers N]   (default DIR .moat-demo, N 1; N from 1 to 8)',
   );
+  const printers = typeof values.printers === 'string' ? Number(values.printers) : 1;
   const dir = resolve(typeof values.dir === 'string' ? values.dir : '.moat-demo');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // Logs go to a file so the terminal keeps the summary readable.
@@ -18,6 +19,7 @@ export async function run(args: string[]): Promise<number> {
   const demo = await startDemo({
     dir,
     logger,
+    printers,
     ...(typeof values.model === 'string' && { model: values.model }),
   });
   console.log(demoSummary(demo.info, join(dir, 'demo.json')));
