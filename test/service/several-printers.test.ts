@@ -102,7 +102,7 @@ describe('several printers behind one Moat', () => {
     const toB = () => demo.simulators[1]?.stats.commands.filter((c) => c.payload.includes('isolation-probe')) ?? [];
     // A's bridge knows no printer B: the publish is refused in aedes' hook, before anything could be
     // forwarded, and the client dropped (as for any topic that is not a configured printer's request topic).
-    const closed = once(client, 'close');
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     client.publish(
       `device/${b.serial}/request`,
       JSON.stringify({ pushing: { sequence_id: 'isolation-probe', command: 'pushall' } }),
