@@ -217,7 +217,7 @@ export const configSchema = object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),
     maxConnections: withDefault(int({ min: 1, max: 256 }), () => 8),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 86400000 }), () => 300000),
-    /** LAN ports the relays listen on (0 = any free port, tests); they serve the first printer that enables each. */
+    /** LAN ports the relays listen on (0 = any free port, tests), on each printer's own LAN address. */
     ports: object({
       rtsps: withDefault(listenPort, () => 322),
       tunnel: withDefault(listenPort, () => 6000),

@@ -1,6 +1,6 @@
 import { type Capability, startInOrder } from '../capability.js';
 import { type MoatConfig, type PrinterConfig, printerFtpPort, printerMqttPort } from '../config/schema.js';
-import { relayAssignments } from '../firewall/render.js';
+import { relayPlan } from '../firewall/render.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { startTcpRelay, type TcpRelay, type TcpRelayOptions, type TcpRelayStats } from './tcp-relay.js';
 
@@ -50,28 +50,26 @@ async function startRelays(ctx: ServiceContext): Promise<RelayService> {
   const config = ctx.config.get();
   const listenHost = config.lan.bindAddress;
   const planned: { serial: string; options: TcpRelayOptions }[] = [];
-  for (const { printer, relay } of relayAssignments(config)) {
-    planned.push({
-      serial: printer.serial,
-      options: {
-        name: relay.label,
-        listenHost,
-        listenPort: relay.listenPort,
-        targetHost: printer.address,
-        targetPort: relay.printerPort,
-        maxConnections: relay.maxConnections,
-        idleTimeoutMs: config.relays.idleTimeoutMs,
-      },
-    });
+  // On a printer's front the configuration holds that printer alone (see src/front/front-context.ts).
+  for (const printer of config.printers) {
+    for (const relay of relayPlan(config, printer))
+      planned.push({
+        serial: printer.serial,
+        options: {
+          name: relay.label,
+          listenHost,
+          listenPort: relay.listenPort,
+          targetHost: printer.address,
+          targetPort: relay.printerPort,
+          maxConnections: relay.maxConnections,
+          idleTimeoutMs: config.relays.idleTimeoutMs,
+        },
+      });
   }
-  const [first, ...others] = passthroughPrinters(config);
-  if (first) {
-    for (const options of passthroughRelays(config, first)) {
-      planned.push({ serial: first.serial, options: { ...options, listenHost } });
+  for (const printer of passthroughPrinters(config)) {
+    for (const options of passthroughRelays(config, printer)) {
+      planned.push({ serial: printer.serial, options: { ...options, listenHost } });
     }
-  }
-  for (const other of others) {
-    ctx.logger.error({ serial: other.serial }, 'only one printer per Moat can be in passthrough mode; not relayed');
   }
   const started = await startInOrder(
     ctx,
