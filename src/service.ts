@@ -48,7 +48,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   const status: StatusSources = {
     printers: () => planes().flatMap((p) => p.mqtt.printers()),
     clients: () => planes().flatMap((p) => [...p.mqtt.clients(), ...p.ftp.clients()]),
-    transfers: () => planes().flatMap((p) => p.ftp.transfers()),
+    transfers: () => planes().flatMap((p) => [...p.ftp.transfers(), ...p.relays.transfers()]),
     firewall: () => (started as NonNullable<typeof started>).firewall.status(),
     audit: (query) => base.audit.query(query),
     relays: () => planes().flatMap((p) => p.relays.stats()),

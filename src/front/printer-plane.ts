@@ -22,7 +22,7 @@ export const idleMqtt: MqttBridge = {
   close: async () => {},
 };
 export const idleFtp: FtpBridge = { port: 0, transfers: () => [], clients: () => [], close: async () => {} };
-export const idleRelays: RelayService = { stats: () => [], close: async () => {} };
+export const idleRelays: RelayService = { stats: () => [], transfers: () => [], close: async () => {} };
 export const idleDiscovery: DiscoveryRelay = {
   ports: { notify: 0, multicast: 0 },
   stats: () => ({

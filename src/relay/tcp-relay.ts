@@ -17,6 +17,19 @@ export interface TcpRelayOptions {
   idleTimeoutMs: number;
   /** Connecting to the printer gives up after this long. */
   connectTimeoutMs?: number;
+  /** Told when a relayed connection opens and again when it closes (the file tunnel's transfers); the
+   * session's counts keep growing while it is open. */
+  onSession?: (session: RelaySession) => void;
+}
+
+/** One relayed connection: who, since when, how many bytes each way; `closedAt` once it is over. */
+export interface RelaySession {
+  id: number;
+  address: string;
+  openedAt: Date;
+  closedAt?: Date;
+  bytesToPrinter: number;
+  bytesFromPrinter: number;
 }
 
 export interface TcpRelayStats {
@@ -46,6 +59,13 @@ export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay>
   const server = createServer({ pauseOnConnect: true }, (client) => {
     counts.accepted++;
     counts.active++;
+    const session: RelaySession = {
+      id: counts.accepted,
+      address: client.remoteAddress ?? 'unknown',
+      openedAt: new Date(),
+      bytesToPrinter: 0,
+      bytesFromPrinter: 0,
+    };
     const printer = connect({ host: options.targetHost, port: options.targetPort });
     sockets.add(client);
     sockets.add(printer);
@@ -63,6 +83,9 @@ export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay>
       counts.active--;
       sockets.delete(client);
       closeBoth();
+      if (!connected) return;
+      session.closedAt = new Date();
+      options.onSession?.(session);
     });
     printer.once('close', () => {
       sockets.delete(printer);
@@ -75,12 +98,15 @@ export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay>
     printer.setTimeout(options.idleTimeoutMs, closeBoth);
     client.on('data', (chunk: Buffer) => {
       counts.bytesToPrinter += chunk.length;
+      session.bytesToPrinter += chunk.length;
     });
     printer.on('data', (chunk: Buffer) => {
       counts.bytesFromPrinter += chunk.length;
+      session.bytesFromPrinter += chunk.length;
     });
     printer.once('connect', () => {
       connected = true;
+      options.onSession?.(session);
       clearTimeout(connectTimer);
       client.pipe(printer);
       printer.pipe(client);

@@ -203,6 +203,26 @@ describe('several printers behind one Moat', () => {
     );
   });
 
+  test('a port-6000 file-tunnel session shows as a transfer: its bytes and duration', async () => {
+    const x1c = front(1);
+    const relay = x1c.plane.relays.stats().find((r) => r.name === 'file tunnel');
+    assert.ok(relay, JSON.stringify(x1c.plane.relays.stats()));
+    const socket = tlsConnect({ host: x1c.lanAddress, port: relay.listenPort, rejectUnauthorized: false });
+    socket.on('error', () => {});
+    await once(socket, 'secureConnect');
+    socket.end(Buffer.alloc(64 * 1024, 7));
+    await once(socket, 'close');
+    const transfer = await waitFor(
+      () =>
+        demo.moat.status
+          .transfers()
+          .find((t) => t.serial === x1c.serial && t.label === 'file tunnel' && t.state === 'done'),
+      { what: 'the tunnel session as a finished transfer' },
+    );
+    assert.ok(transfer.bytes > 64 * 1024, `${transfer.bytes} bytes: the file and its TLS records`);
+    assert.ok((transfer.durationMs ?? -1) >= 0);
+  });
+
   test('10 clients over three printers: exactly one upstream connection per printer', async () => {
     const spread = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2];
     const received = await Promise.all(

@@ -30,6 +30,8 @@ interface TransferView {
   total?: number;
   state: string;
   label: string;
+  /** Port-6000 tunnel sessions: bytes and time are all Moat sees of them. */
+  durationMs?: number;
 }
 interface FirewallView {
   enabled: boolean;
@@ -256,7 +258,13 @@ export function showDashboard(root: HTMLElement, onExpired: () => void): () => v
       table(
         'transfers',
         ['File', 'Direction', 'Code', 'Progress', 'State'],
-        s.transfers.map((t) => [t.name, t.direction, t.label, transferProgress(t), t.state]),
+        s.transfers.map((t) => [
+          t.name,
+          t.direction,
+          t.label,
+          transferProgress(t),
+          t.durationMs === undefined ? t.state : `${t.state}, ${(t.durationMs / 1000).toFixed(1)} s`,
+        ]),
         'No transfers.',
       ),
     );
