@@ -52,67 +52,71 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
-  const counts = { active: 0, accepted: 0, refused: 0, failed: 0, bytesToPrinter: 0, bytesFromPrinter: 0 };
-  const sockets = new Set<Socket>();
+type RelayCounts = Omit<TcpRelayStats, 'name' | 'listenPort' | 'target' | 'maxConnections'>;
 
-  const server = createServer({ pauseOnConnect: true }, (client) => {
-    counts.accepted++;
-    counts.active++;
-    const session: RelaySession = {
-      id: counts.accepted,
-      address: client.remoteAddress ?? 'unknown',
-      openedAt: new Date(),
-      bytesToPrinter: 0,
-      bytesFromPrinter: 0,
-    };
-    const printer = connect({ host: options.targetHost, port: options.targetPort });
-    sockets.add(client);
-    sockets.add(printer);
-    let connected = false;
-    const connectTimer = setTimeout(
-      () => printer.destroy(new Error('connect timeout')),
-      options.connectTimeoutMs ?? 10000,
-    );
-    const closeBoth = () => {
-      clearTimeout(connectTimer);
-      client.destroy();
-      printer.destroy();
-    };
-    client.once('close', () => {
-      counts.active--;
-      sockets.delete(client);
-      closeBoth();
-      if (!connected) return;
-      session.closedAt = new Date();
-      options.onSession?.(session);
-    });
-    printer.once('close', () => {
-      sockets.delete(printer);
-      if (!connected) counts.failed++;
-      closeBoth();
-    });
-    client.on('error', closeBoth);
-    printer.on('error', closeBoth);
-    client.setTimeout(options.idleTimeoutMs, closeBoth);
-    printer.setTimeout(options.idleTimeoutMs, closeBoth);
-    client.on('data', (chunk: Buffer) => {
-      counts.bytesToPrinter += chunk.length;
-      session.bytesToPrinter += chunk.length;
-    });
-    printer.on('data', (chunk: Buffer) => {
-      counts.bytesFromPrinter += chunk.length;
-      session.bytesFromPrinter += chunk.length;
-    });
-    printer.once('connect', () => {
-      connected = true;
-      options.onSession?.(session);
-      clearTimeout(connectTimer);
-      client.pipe(printer);
-      printer.pipe(client);
-      client.resume();
-    });
+/** Carries one accepted LAN connection to the printer, counting it in `counts` and its own session. */
+function relayConnection(client: Socket, options: TcpRelayOptions, counts: RelayCounts, sockets: Set<Socket>): void {
+  counts.accepted++;
+  counts.active++;
+  const session: RelaySession = {
+    id: counts.accepted,
+    address: client.remoteAddress ?? 'unknown',
+    openedAt: new Date(),
+    bytesToPrinter: 0,
+    bytesFromPrinter: 0,
+  };
+  const printer = connect({ host: options.targetHost, port: options.targetPort });
+  sockets.add(client);
+  sockets.add(printer);
+  let connected = false;
+  const connectTimer = setTimeout(
+    () => printer.destroy(new Error('connect timeout')),
+    options.connectTimeoutMs ?? 10000,
+  );
+  const closeBoth = () => {
+    clearTimeout(connectTimer);
+    client.destroy();
+    printer.destroy();
+  };
+  client.once('close', () => {
+    counts.active--;
+    sockets.delete(client);
+    closeBoth();
+    if (!connected) return;
+    session.closedAt = new Date();
+    options.onSession?.(session);
   });
+  printer.once('close', () => {
+    sockets.delete(printer);
+    if (!connected) counts.failed++;
+    closeBoth();
+  });
+  client.on('error', closeBoth);
+  printer.on('error', closeBoth);
+  client.setTimeout(options.idleTimeoutMs, closeBoth);
+  printer.setTimeout(options.idleTimeoutMs, closeBoth);
+  client.on('data', (chunk: Buffer) => {
+    counts.bytesToPrinter += chunk.length;
+    session.bytesToPrinter += chunk.length;
+  });
+  printer.on('data', (chunk: Buffer) => {
+    counts.bytesFromPrinter += chunk.length;
+    session.bytesFromPrinter += chunk.length;
+  });
+  printer.once('connect', () => {
+    connected = true;
+    options.onSession?.(session);
+    clearTimeout(connectTimer);
+    client.pipe(printer);
+    printer.pipe(client);
+    client.resume();
+  });
+}
+
+export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
+  const counts: RelayCounts = { active: 0, accepted: 0, refused: 0, failed: 0, bytesToPrinter: 0, bytesFromPrinter: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer({ pauseOnConnect: true }, (client) => relayConnection(client, options, counts, sockets));
   // Over the cap Node closes the connection itself and says so here.
   server.maxConnections = options.maxConnections;
   server.on('drop', () => {
