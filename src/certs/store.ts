@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../config/atomic-file.js';
 import type { StatePaths } from '../config/state-dir.js';
 import { ensureStateDir } from '../config/store.js';
@@ -56,43 +57,79 @@ export async function ensureServerIdentity(
   paths: StatePaths,
   wanted: ServerCertificateWanted,
 ): Promise<ServerIdentity> {
-  ensureStateDir(paths);
-  let ca: KeyAndCert;
-  if (existsSync(paths.caCert) && existsSync(paths.caKey)) {
-    ca = { certPem: readFileSync(paths.caCert, 'utf8'), keyPem: readFileSync(paths.caKey, 'utf8') };
-  } else {
-    ca = await createCertificateAuthority({
-      commonName: `Moat CA ${wanted.hostname} ${new Date().toISOString().slice(0, 10)}`,
-      organization: 'Moat',
-      validDays: caValidDays,
-    });
-    writeFileAtomic(paths.caKey, ca.keyPem, 0o600);
-    writeFileAtomic(paths.caCert, ca.certPem, 0o644);
-  }
-  const altNames = wantedAltNames(wanted);
-  let server: KeyAndCert | undefined;
-  let keepKey: string | undefined;
-  if (existsSync(paths.serverCert) && existsSync(paths.serverKey)) {
-    const certPem = readFileSync(paths.serverCert, 'utf8');
-    const keyPem = readFileSync(paths.serverKey, 'utf8');
-    const fit = serverCertificateFit(certPem, ca.certPem, wanted.commonName, altNames);
-    if (fit === 'fits') server = { certPem, keyPem };
-    // Only the names changed (a printer added while Moat runs): the same key gets the new certificate, so a
-    // client that pinned the key keeps trusting it, and no key is generated on the Pi. Renewal brings a new key.
-    else if (fit === 'names') keepKey = keyPem;
-  }
-  if (!server) {
-    const options = { commonName: wanted.commonName, altNames, validDays: serverValidDays, organization: 'Moat' };
-    server = await issueServerCertificate(ca, options, keepKey);
-    writeFileAtomic(paths.serverKey, server.keyPem, 0o600);
-    writeFileAtomic(paths.serverCert, server.certPem, 0o644);
-  }
+  const ca = await ensureCertificateAuthority(paths, wanted.hostname);
+  const files = { cert: paths.serverCert, key: paths.serverKey };
+  return identityOf(ca, await ensureLeaf(ca, files, wanted.commonName, wantedAltNames(wanted)));
+}
+
+/**
+ * The certificate one printer's LAN address presents: CN = its serial (Bambu clients compare them), the
+ * serial as a DNS name (the slicers' host-name check) and the address as an IP name, from Moat's one CA.
+ * A printer's first certificate takes the server certificate's key, so adding a printer generates no key.
+ */
+export async function ensurePrinterIdentity(
+  paths: StatePaths,
+  printer: { serial: string; lanAddress: string },
+): Promise<ServerIdentity> {
+  const ca = await ensureCertificateAuthority(paths, 'moat');
+  const files = {
+    cert: join(paths.tls, `printer-${printer.serial}.crt`),
+    key: join(paths.tls, `printer-${printer.serial}.key`),
+  };
+  const serverKey = existsSync(paths.serverKey) ? readFileSync(paths.serverKey, 'utf8') : undefined;
+  const leaf = await ensureLeaf(ca, files, printer.serial, [printer.serial, printer.lanAddress], serverKey);
+  return identityOf(ca, leaf);
+}
+
+function identityOf(ca: KeyAndCert, leaf: KeyAndCert): ServerIdentity {
   return {
     caCertPem: ca.certPem,
     caFingerprint256: sha256Fingerprint(ca.certPem),
-    certPem: server.certPem,
-    keyPem: server.keyPem,
+    certPem: leaf.certPem,
+    keyPem: leaf.keyPem,
   };
+}
+
+/** Moat's CA, made once (named after the hostname at that time) and kept. */
+async function ensureCertificateAuthority(paths: StatePaths, hostname: string): Promise<KeyAndCert> {
+  ensureStateDir(paths);
+  if (existsSync(paths.caCert) && existsSync(paths.caKey)) {
+    return { certPem: readFileSync(paths.caCert, 'utf8'), keyPem: readFileSync(paths.caKey, 'utf8') };
+  }
+  const ca = await createCertificateAuthority({
+    commonName: `Moat CA ${hostname} ${new Date().toISOString().slice(0, 10)}`,
+    organization: 'Moat',
+    validDays: caValidDays,
+  });
+  writeFileAtomic(paths.caKey, ca.keyPem, 0o600);
+  writeFileAtomic(paths.caCert, ca.certPem, 0o644);
+  return ca;
+}
+
+/**
+ * A certificate from the CA kept in `files`: the stored one while it fits; re-issued for the same key when
+ * only its names changed (a client that pinned the key keeps trusting it, and no key is generated on the Pi);
+ * renewed with a new key near expiry. `keyForNew` is the key a first certificate takes, when there is one.
+ */
+async function ensureLeaf(
+  ca: KeyAndCert,
+  files: { cert: string; key: string },
+  commonName: string,
+  altNames: string[],
+  keyForNew?: string,
+): Promise<KeyAndCert> {
+  let keepKey = keyForNew;
+  if (existsSync(files.cert) && existsSync(files.key)) {
+    const stored = { certPem: readFileSync(files.cert, 'utf8'), keyPem: readFileSync(files.key, 'utf8') };
+    const fit = serverCertificateFit(stored.certPem, ca.certPem, commonName, altNames);
+    if (fit === 'fits') return stored;
+    keepKey = fit === 'names' ? stored.keyPem : undefined;
+  }
+  const options = { commonName, altNames, validDays: serverValidDays, organization: 'Moat' };
+  const leaf = await issueServerCertificate(ca, options, keepKey);
+  writeFileAtomic(files.key, leaf.keyPem, 0o600);
+  writeFileAtomic(files.cert, leaf.certPem, 0o644);
+  return leaf;
 }
 
 /** Whether the stored certificate serves as it is, needs new names only, or must be renewed (key and all). */

@@ -30,3 +30,33 @@ export class ConfigHolder extends EventEmitter<{ change: [MoatConfig, MoatConfig
     return next;
   }
 }
+
+/**
+ * A part of the running configuration, as one printer's front sees it: each read narrows the holder's current
+ * configuration (so settings read at each login stay live), and a change goes to the holder, whole.
+ */
+export class ConfigView extends ConfigHolder {
+  private source: MoatConfig | undefined;
+  private narrowed: MoatConfig | undefined;
+
+  constructor(
+    private readonly holder: ConfigHolder,
+    paths: StatePaths,
+    private readonly narrow: (config: MoatConfig) => MoatConfig,
+  ) {
+    super(paths, narrow(holder.get()));
+  }
+
+  override get(): MoatConfig {
+    const current = this.holder.get();
+    if (current !== this.source || this.narrowed === undefined) {
+      this.source = current;
+      this.narrowed = this.narrow(current);
+    }
+    return this.narrowed;
+  }
+
+  override update(change: (config: MoatConfig) => MoatConfig): MoatConfig {
+    return this.holder.update(change);
+  }
+}

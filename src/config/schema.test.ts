@@ -89,3 +89,41 @@ test('storeAndForward: on for FTPS printers by default, off for plain FTP and pa
   const spool = defaultConfig().spool;
   assert.deepEqual([spool.maxBytes, spool.holdLimitMs], [undefined, 600_000]);
 });
+
+test('each printer of several needs a LAN address of its own, not one of Moat', () => {
+  const second = { ...printer, serial: '01S00A000000002', address: '192.0.2.11' };
+  assert.equal(parseConfig({ printers: [printer] }).printers[0]?.lanAddress, undefined);
+  assert.throws(
+    () => parseConfig({ printers: [{ ...printer, lanAddress: '198.51.100.21' }, second] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[1].lanAddress' && /required/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      parseConfig({
+        printers: [
+          { ...printer, lanAddress: '198.51.100.21' },
+          { ...second, lanAddress: '198.51.100.21' },
+        ],
+      }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.field === 'printers[1].lanAddress' && /another printer/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ lan: { addresses: ['198.51.100.2'] }, printers: [{ ...printer, lanAddress: '198.51.100.2' }] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].lanAddress' && /own addresses/.test(e.message),
+  );
+  assert.throws(
+    () => parseConfig({ printers: [{ ...printer, lanAddress: '198.51.100.300' }] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].lanAddress',
+  );
+  const two = parseConfig({
+    printers: [
+      { ...printer, lanAddress: '198.51.100.21' },
+      { ...second, lanAddress: '198.51.100.22' },
+    ],
+  });
+  assert.deepEqual(
+    two.printers.map((p) => p.lanAddress),
+    ['198.51.100.21', '198.51.100.22'],
+  );
+});

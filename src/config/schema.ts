@@ -70,6 +70,13 @@ const printerSchema = object({
   model: oneOf(printerModelIds),
   /** The printer's address on the printer segment (loopback for the demo). */
   address: ipv4,
+  /**
+   * Moat's own LAN address for this printer: every service of the printer (MQTT, FTPS and its passive range,
+   * the relays, the discovery re-announcement) listens on it and reaches only this printer, because the
+   * slicers cannot tell printers apart on one address. Required once there is more than one printer; a lone
+   * printer without it keeps the wildcard listeners of older configurations.
+   */
+  lanAddress: optional(ipv4),
   mqtt: object({
     transport: withDefault(transport, () => 'tls' as const),
     /** Default: 8883 for tls, 1883 for plain. */
@@ -114,6 +121,8 @@ const accessCodeSchema = object({
   /** scrypt hash, `scrypt$N$r$p$salt$hash` (base64url). */
   hash: str({ pattern: /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/ }),
   createdAt: str({ min: 1 }),
+  /** The serials this code opens; absent: every printer. A removed printer's serial here opens nothing. */
+  printers: optional(arrayOf(str({ pattern: serialPattern }), { max: 8 })),
 });
 
 export const configSchema = object({
@@ -222,7 +231,7 @@ export const configSchema = object({
     cameraMaxConnections: withDefault(int({ min: 1, max: 64 }), () => 2),
     maxConnections: withDefault(int({ min: 1, max: 256 }), () => 8),
     idleTimeoutMs: withDefault(int({ min: 1000, max: 86400000 }), () => 300000),
-    /** LAN ports the relays listen on (0 = any free port, tests); they serve the first printer that enables each. */
+    /** LAN ports the relays listen on (0 = any free port, tests), on each printer's own LAN address. */
     ports: object({
       rtsps: withDefault(listenPort, () => 322),
       tunnel: withDefault(listenPort, () => 6000),
@@ -296,6 +305,7 @@ function checkConsistency(config: MoatConfig): void {
     if (printer.certificate.policy === 'test-ca' && !printer.certificate.caFile)
       throw new ConfigError(`printers[${i}].certificate.caFile`, 'required when policy is "test-ca"');
   });
+  checkLanAddresses(config);
   const ids = new Set<string>();
   config.accessCodes.forEach((code, i) => {
     if (ids.has(code.id)) throw new ConfigError(`accessCodes[${i}].id`, 'duplicate access code id');
@@ -305,6 +315,25 @@ function checkConsistency(config: MoatConfig): void {
     if ([1883, 21].includes(config.ports[name]))
       throw new ConfigError(`ports.${name}`, 'Moat never listens on the plaintext ports 1883 or 21');
   }
+}
+
+/**
+ * Each printer's LAN address is its own: two printers on one address would be one printer to the slicers,
+ * and Moat's own address (setup page) is not a printer's. A lone printer may go without one (wildcard).
+ */
+function checkLanAddresses(config: MoatConfig): void {
+  const taken = new Set<string>(config.lan.addresses);
+  config.printers.forEach((printer, i) => {
+    const field = `printers[${i}].lanAddress`;
+    if (printer.lanAddress === undefined) {
+      if (config.printers.length > 1) throw new ConfigError(field, 'required when Moat fronts more than one printer');
+      return;
+    }
+    if (config.lan.addresses.includes(printer.lanAddress))
+      throw new ConfigError(field, "is one of Moat's own addresses (lan.addresses); give the printer its own");
+    if (taken.has(printer.lanAddress)) throw new ConfigError(field, 'already the LAN address of another printer');
+    taken.add(printer.lanAddress);
+  });
 }
 
 /** The printer's port for a service, from its transport when not set. */

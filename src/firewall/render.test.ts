@@ -28,6 +28,19 @@ function printer(overrides: Record<string, unknown> = {}) {
   };
 }
 
+/** `count` printers of mixed models, printer i on its own LAN address 198.51.100.(20+i). */
+function printersOnOwnAddresses(count: number) {
+  const models = ['P1S', 'X1C', 'A1', 'P2S', 'H2D', 'P1P', 'A1M'];
+  return Array.from({ length: count }, (_, i) =>
+    printer({
+      serial: `01S00C0000000${String(i + 1).padStart(2, '0')}`,
+      model: models[i % models.length],
+      address: `192.0.2.${10 + i}`,
+      lanAddress: `198.51.100.${21 + i}`,
+    }),
+  );
+}
+
 const configurations: Record<string, MoatConfig> = {
   'one-printer': parseConfig({ printers: [printer()] }),
   'cloud-strict': parseConfig({
@@ -39,6 +52,9 @@ const configurations: Record<string, MoatConfig> = {
     firewall: { cloudAccess: 'unrestricted', upstreamInterface: 'eth1' },
   }),
   passthrough: parseConfig({ printers: [printer({ passthrough: true })] }),
+  'printers-1': parseConfig({ lan: { addresses: ['198.51.100.2'] }, printers: printersOnOwnAddresses(1) }),
+  'printers-3': parseConfig({ lan: { addresses: ['198.51.100.2'] }, printers: printersOnOwnAddresses(3) }),
+  'printers-8': parseConfig({ lan: { addresses: ['198.51.100.2'] }, printers: printersOnOwnAddresses(8) }),
   'relays-off': parseConfig({
     printers: [printer({ relays: { camera: false, fileTunnel: false, bind: false } })],
   }),

@@ -90,7 +90,8 @@ export function relayPlan(config: Pick<MoatConfig, 'relays'>, printer: PrinterCo
       service: 'tunnel',
       listenPort: relays.ports.tunnel,
       printerPort: printer.relayPorts.tunnel,
-      maxConnections: tunnelIsCamera ? relays.cameraMaxConnections : relays.maxConnections,
+      // 6000 carries print files as well as camera frames: a camera cap here could block a print upload.
+      maxConnections: relays.maxConnections,
       label: tunnelIsCamera ? 'camera jpeg' : 'file tunnel',
     });
   }
@@ -115,18 +116,11 @@ export function relayPlan(config: Pick<MoatConfig, 'relays'>, printer: PrinterCo
   return plan;
 }
 
-/** The printers whose relays run: the first printer to claim each LAN relay port (one Moat per printer for more). */
-export function relayAssignments(config: MoatConfig): { printer: PrinterConfig; relay: RelayPlan }[] {
-  const claimed = new Set<RelayPlan['service']>();
-  const out: { printer: PrinterConfig; relay: RelayPlan }[] = [];
-  for (const printer of config.printers) {
-    for (const relay of relayPlan(config, printer)) {
-      if (claimed.has(relay.service)) continue;
-      claimed.add(relay.service);
-      out.push({ printer, relay });
-    }
-  }
-  return out;
+/** A printer served on a LAN address of its own (every printer, once there are several). */
+type AddressedPrinter = PrinterConfig & { lanAddress: string };
+
+function addressedPrinters(config: MoatConfig): AddressedPrinter[] {
+  return config.printers.filter((p): p is AddressedPrinter => p.lanAddress !== undefined);
 }
 
 function quote(name: string): string {
@@ -138,17 +132,35 @@ function portSet(ports: number[]): string {
   return unique.length === 1 ? String(unique[0]) : `{ ${unique.join(', ')} }`;
 }
 
-/** The TCP ports the LAN may reach on Moat, with the comment that names each rule. */
-export function lanTcpPorts(config: MoatConfig): { ports: number[]; comment: string }[] {
-  const passthrough = config.printers.some((p) => p.passthrough);
-  const entries = [
+/**
+ * The TCP ports the LAN may reach on Moat, with the comment that names each rule; `address` when only on
+ * that destination address (a printer's own). A printer with an address of its own gets its services there
+ * and nowhere else; the wildcard listeners (no printer yet, or a lone printer without an address) stay open
+ * on every address as before.
+ */
+export function lanTcpPorts(config: MoatConfig): { ports: number[]; comment: string; address?: string }[] {
+  const wildcard = config.printers.filter((p) => p.lanAddress === undefined);
+  const passthrough = wildcard.some((p) => p.passthrough);
+  const entries: { ports: number[]; comment: string; address?: string }[] = [
     { ports: [config.ports.https, config.ports.http], comment: 'lan setup page' },
-    { ports: [config.ports.mqtt], comment: passthrough ? 'lan mqtt passthrough' : 'lan mqtt bridge' },
-    { ports: [config.ports.ftps], comment: passthrough ? 'lan ftps passthrough' : 'lan ftps bridge' },
   ];
-  const relays = relayAssignments(config).filter(({ relay }) => relay.listenPort > 0);
-  if (relays.length > 0)
-    entries.push({ ports: relays.map(({ relay }) => relay.listenPort), comment: 'lan printer relays' });
+  if (config.printers.length === 0 || wildcard.length > 0) {
+    entries.push(
+      { ports: [config.ports.mqtt], comment: passthrough ? 'lan mqtt passthrough' : 'lan mqtt bridge' },
+      { ports: [config.ports.ftps], comment: passthrough ? 'lan ftps passthrough' : 'lan ftps bridge' },
+    );
+    const relays = wildcard.flatMap((p) => relayPlan(config, p)).filter((relay) => relay.listenPort > 0);
+    if (relays.length > 0)
+      entries.push({ ports: relays.map((relay) => relay.listenPort), comment: 'lan printer relays' });
+  }
+  for (const printer of addressedPrinters(config)) {
+    const relays = relayPlan(config, printer).map((relay) => relay.listenPort);
+    entries.push({
+      ports: [config.ports.mqtt, config.ports.ftps, ...relays],
+      comment: `lan printer ${printer.serial}`,
+      address: printer.lanAddress,
+    });
+  }
   return entries.filter((e) => e.ports.some((p) => p > 0));
 }
 
@@ -181,16 +193,43 @@ function inputChain(config: MoatConfig): FirewallChain {
 
 function lanInChain(config: MoatConfig): FirewallChain {
   const icmpRate = `limit rate ${config.firewall.icmpPerSecond}/second`;
-  const { passiveMin, passiveMax } = config.ports;
-  const passthrough = config.printers.some((p) => p.passthrough);
+  const passive = `${config.ports.passiveMin}-${config.ports.passiveMax}`;
+  const passthrough = config.printers.some((p) => p.lanAddress === undefined && p.passthrough);
+  const addressed = addressedPrinters(config);
+  const entries = lanTcpPorts(config);
+  const rule = ({ ports, comment, address }: (typeof entries)[number]): FirewallRule => ({
+    text: `${address ? `ip daddr ${address} ` : ''}tcp dport ${portSet(ports)} accept`,
+    comment,
+  });
+  // First what each printer's address offers, then a drop of everything else to those addresses (not the
+  // setup page, not another printer's services), then what Moat's own addresses offer.
+  const printerRules = entries.filter((e) => e.address !== undefined).map(rule);
+  for (const printer of addressed) {
+    printerRules.push({
+      text: `ip daddr ${printer.lanAddress} tcp dport ${passive} accept`,
+      comment: `lan printer ${printer.serial} ftps passive`,
+    });
+  }
+  if (addressed.length > 0) {
+    printerRules.push({
+      text: `ip daddr { ${addressed.map((p) => p.lanAddress).join(', ')} } meta l4proto { tcp, udp } counter drop`,
+      comment: 'lan printer addresses drop',
+    });
+  }
+  const wildcard = config.printers.length === 0 || addressed.length < config.printers.length;
   return {
     name: 'lan_in',
     rules: [
-      ...lanTcpPorts(config).map(({ ports, comment }) => ({ text: `tcp dport ${portSet(ports)} accept`, comment })),
-      {
-        text: `tcp dport ${passiveMin}-${passiveMax} accept`,
-        comment: passthrough ? 'lan ftps passive passthrough' : 'lan ftps passive',
-      },
+      ...printerRules,
+      ...entries.filter((e) => e.address === undefined).map(rule),
+      ...(wildcard
+        ? [
+            {
+              text: `tcp dport ${passive} accept`,
+              comment: passthrough ? 'lan ftps passive passthrough' : 'lan ftps passive',
+            },
+          ]
+        : []),
       { text: 'udp dport 5353 accept', comment: 'lan mdns' },
       { text: `icmp type echo-request ${icmpRate} accept`, comment: 'lan ping' },
       { text: `icmpv6 type echo-request ${icmpRate} accept`, comment: 'lan ping6' },

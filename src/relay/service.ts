@@ -1,8 +1,15 @@
 import { type Capability, startInOrder } from '../capability.js';
 import { type MoatConfig, type PrinterConfig, printerFtpPort, printerMqttPort } from '../config/schema.js';
-import { relayAssignments } from '../firewall/render.js';
+import type { TransferEvent } from '../events.js';
+import { relayPlan } from '../firewall/render.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
-import { startTcpRelay, type TcpRelay, type TcpRelayOptions, type TcpRelayStats } from './tcp-relay.js';
+import {
+  type RelaySession,
+  startTcpRelay,
+  type TcpRelay,
+  type TcpRelayOptions,
+  type TcpRelayStats,
+} from './tcp-relay.js';
 
 export interface PrinterRelayStats extends TcpRelayStats {
   serial: string;
@@ -11,6 +18,38 @@ export interface PrinterRelayStats extends TcpRelayStats {
 export interface RelayService extends RunningService {
   /** Per relay: bound port, caps, active/accepted/refused connections and bytes (dashboard and metrics). */
   stats(): PrinterRelayStats[];
+  /** The file tunnel's (port 6000 on P2S/H2) latest sessions, as transfers for the dashboard. */
+  transfers(): TransferEvent[];
+}
+
+/** Kept for the dashboard: the latest tunnel sessions, open ones included. */
+const keptTunnelSessions = 16;
+
+/**
+ * The file tunnel's sessions as transfers: a P2S/H2 takes print files over TLS on 6000, so Moat sees only
+ * their bytes and duration (the name stays inside the printer's TLS).
+ */
+function tunnelTransfers(serial: string): { onSession: (session: RelaySession) => void; list(): TransferEvent[] } {
+  const sessions = new Map<number, RelaySession>();
+  return {
+    onSession(session) {
+      sessions.set(session.id, session);
+      for (const id of sessions.keys()) if (sessions.size > keptTunnelSessions) sessions.delete(id);
+    },
+    list: () =>
+      [...sessions.values()].map((s) => ({
+        id: `tunnel-${serial}-${s.id}`,
+        serial,
+        direction: 'upload' as const,
+        name: 'port 6000 session (TLS end to end)',
+        bytes: s.bytesToPrinter,
+        state: s.closedAt ? ('done' as const) : ('active' as const),
+        startedAt: s.openedAt.toISOString(),
+        label: 'file tunnel',
+        address: s.address,
+        durationMs: (s.closedAt ?? new Date()).getTime() - s.openedAt.getTime(),
+      })),
+  };
 }
 
 /** The printers whose MQTT and FTPS are relayed at the TCP level instead of bridged: the bridges skip them. */
@@ -50,28 +89,31 @@ async function startRelays(ctx: ServiceContext): Promise<RelayService> {
   const config = ctx.config.get();
   const listenHost = config.lan.bindAddress;
   const planned: { serial: string; options: TcpRelayOptions }[] = [];
-  for (const { printer, relay } of relayAssignments(config)) {
-    planned.push({
-      serial: printer.serial,
-      options: {
-        name: relay.label,
-        listenHost,
-        listenPort: relay.listenPort,
-        targetHost: printer.address,
-        targetPort: relay.printerPort,
-        maxConnections: relay.maxConnections,
-        idleTimeoutMs: config.relays.idleTimeoutMs,
-      },
-    });
-  }
-  const [first, ...others] = passthroughPrinters(config);
-  if (first) {
-    for (const options of passthroughRelays(config, first)) {
-      planned.push({ serial: first.serial, options: { ...options, listenHost } });
+  const tunnels: ReturnType<typeof tunnelTransfers>[] = [];
+  // On a printer's front the configuration holds that printer alone (see src/front/front-context.ts).
+  for (const printer of config.printers) {
+    for (const relay of relayPlan(config, printer)) {
+      const tunnel = relay.label === 'file tunnel' ? tunnelTransfers(printer.serial) : undefined;
+      if (tunnel) tunnels.push(tunnel);
+      planned.push({
+        serial: printer.serial,
+        options: {
+          name: relay.label,
+          listenHost,
+          listenPort: relay.listenPort,
+          targetHost: printer.address,
+          targetPort: relay.printerPort,
+          maxConnections: relay.maxConnections,
+          idleTimeoutMs: config.relays.idleTimeoutMs,
+          ...(tunnel && { onSession: tunnel.onSession }),
+        },
+      });
     }
   }
-  for (const other of others) {
-    ctx.logger.error({ serial: other.serial }, 'only one printer per Moat can be in passthrough mode; not relayed');
+  for (const printer of passthroughPrinters(config)) {
+    for (const options of passthroughRelays(config, printer)) {
+      planned.push({ serial: printer.serial, options: { ...options, listenHost } });
+    }
   }
   const started = await startInOrder(
     ctx,
@@ -86,6 +128,7 @@ async function startRelays(ctx: ServiceContext): Promise<RelayService> {
   );
   return {
     stats: () => running.map(({ serial, relay }) => ({ serial, ...relay.stats() })),
+    transfers: () => tunnels.flatMap((tunnel) => tunnel.list()),
     close: started.close,
   };
 }

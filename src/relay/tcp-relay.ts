@@ -17,6 +17,19 @@ export interface TcpRelayOptions {
   idleTimeoutMs: number;
   /** Connecting to the printer gives up after this long. */
   connectTimeoutMs?: number;
+  /** Told when a relayed connection opens and again when it closes (the file tunnel's transfers); the
+   * session's counts keep growing while it is open. */
+  onSession?: (session: RelaySession) => void;
+}
+
+/** One relayed connection: who, since when, how many bytes each way; `closedAt` once it is over. */
+export interface RelaySession {
+  id: number;
+  address: string;
+  openedAt: Date;
+  closedAt?: Date;
+  bytesToPrinter: number;
+  bytesFromPrinter: number;
 }
 
 export interface TcpRelayStats {
@@ -39,54 +52,71 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
-  const counts = { active: 0, accepted: 0, refused: 0, failed: 0, bytesToPrinter: 0, bytesFromPrinter: 0 };
-  const sockets = new Set<Socket>();
+type RelayCounts = Omit<TcpRelayStats, 'name' | 'listenPort' | 'target' | 'maxConnections'>;
 
-  const server = createServer({ pauseOnConnect: true }, (client) => {
-    counts.accepted++;
-    counts.active++;
-    const printer = connect({ host: options.targetHost, port: options.targetPort });
-    sockets.add(client);
-    sockets.add(printer);
-    let connected = false;
-    const connectTimer = setTimeout(
-      () => printer.destroy(new Error('connect timeout')),
-      options.connectTimeoutMs ?? 10000,
-    );
-    const closeBoth = () => {
-      clearTimeout(connectTimer);
-      client.destroy();
-      printer.destroy();
-    };
-    client.once('close', () => {
-      counts.active--;
-      sockets.delete(client);
-      closeBoth();
-    });
-    printer.once('close', () => {
-      sockets.delete(printer);
-      if (!connected) counts.failed++;
-      closeBoth();
-    });
-    client.on('error', closeBoth);
-    printer.on('error', closeBoth);
-    client.setTimeout(options.idleTimeoutMs, closeBoth);
-    printer.setTimeout(options.idleTimeoutMs, closeBoth);
-    client.on('data', (chunk: Buffer) => {
-      counts.bytesToPrinter += chunk.length;
-    });
-    printer.on('data', (chunk: Buffer) => {
-      counts.bytesFromPrinter += chunk.length;
-    });
-    printer.once('connect', () => {
-      connected = true;
-      clearTimeout(connectTimer);
-      client.pipe(printer);
-      printer.pipe(client);
-      client.resume();
-    });
+/** Carries one accepted LAN connection to the printer, counting it in `counts` and its own session. */
+function relayConnection(client: Socket, options: TcpRelayOptions, counts: RelayCounts, sockets: Set<Socket>): void {
+  counts.accepted++;
+  counts.active++;
+  const session: RelaySession = {
+    id: counts.accepted,
+    address: client.remoteAddress ?? 'unknown',
+    openedAt: new Date(),
+    bytesToPrinter: 0,
+    bytesFromPrinter: 0,
+  };
+  const printer = connect({ host: options.targetHost, port: options.targetPort });
+  sockets.add(client);
+  sockets.add(printer);
+  let connected = false;
+  const connectTimer = setTimeout(
+    () => printer.destroy(new Error('connect timeout')),
+    options.connectTimeoutMs ?? 10000,
+  );
+  const closeBoth = () => {
+    clearTimeout(connectTimer);
+    client.destroy();
+    printer.destroy();
+  };
+  client.once('close', () => {
+    counts.active--;
+    sockets.delete(client);
+    closeBoth();
+    if (!connected) return;
+    session.closedAt = new Date();
+    options.onSession?.(session);
   });
+  printer.once('close', () => {
+    sockets.delete(printer);
+    if (!connected) counts.failed++;
+    closeBoth();
+  });
+  client.on('error', closeBoth);
+  printer.on('error', closeBoth);
+  client.setTimeout(options.idleTimeoutMs, closeBoth);
+  printer.setTimeout(options.idleTimeoutMs, closeBoth);
+  client.on('data', (chunk: Buffer) => {
+    counts.bytesToPrinter += chunk.length;
+    session.bytesToPrinter += chunk.length;
+  });
+  printer.on('data', (chunk: Buffer) => {
+    counts.bytesFromPrinter += chunk.length;
+    session.bytesFromPrinter += chunk.length;
+  });
+  printer.once('connect', () => {
+    connected = true;
+    options.onSession?.(session);
+    clearTimeout(connectTimer);
+    client.pipe(printer);
+    printer.pipe(client);
+    client.resume();
+  });
+}
+
+export async function startTcpRelay(options: TcpRelayOptions): Promise<TcpRelay> {
+  const counts: RelayCounts = { active: 0, accepted: 0, refused: 0, failed: 0, bytesToPrinter: 0, bytesFromPrinter: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer({ pauseOnConnect: true }, (client) => relayConnection(client, options, counts, sockets));
   // Over the cap Node closes the connection itself and says so here.
   server.maxConnections = options.maxConnections;
   server.on('drop', () => {

@@ -40,6 +40,8 @@ export interface TransferEvent {
   label: string;
   address: string;
   error?: string;
+  /** Set for a port-6000 tunnel session: its content is TLS end to end, so bytes and time are all Moat sees. */
+  durationMs?: number;
 }
 
 /**

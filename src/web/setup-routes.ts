@@ -30,6 +30,8 @@ const printerInput = object({
   name: optional(str({ max: 64 })),
   model: oneOf(printerModelIds),
   address: ipv4,
+  /** Moat's own LAN address for this printer (required once there are several printers). */
+  lanAddress: optional(ipv4),
   accessCode: str({ min: 1, max: 64, pattern: /^[\x21-\x7e]+$/ }),
   /** The printer's Wi-Fi MAC address: Moat's DHCP server then always gives it `address`. */
   mac: optional(str({ pattern: macPattern })),
@@ -47,12 +49,24 @@ const printerHelp = {
   name: 'A printer name has at most 64 characters.',
   model: 'Choose the printer model.',
   address: 'Enter the printer’s address as four numbers, such as 192.0.2.23.',
+  lanAddress: 'Enter Moat’s LAN address for this printer as four numbers, such as 198.51.100.21.',
   accessCode: 'Enter the access code shown on the printer’s screen (Settings → Network → LAN only).',
   mac: 'Enter the printer’s MAC address as six pairs of hex digits, such as 02:00:00:00:00:01.',
   mqttPort: 'A port is a number from 1 to 65535.',
   ftpPort: 'A port is a number from 1 to 65535.',
   certificate: 'Choose how Moat checks the printer’s certificate.',
 };
+
+/** A change of the printers; a LAN address the configuration refuses (missing, taken) is the owner's to fix. */
+function updatePrinters(ctx: ServiceContext, change: (config: MoatConfig) => MoatConfig): void {
+  try {
+    ctx.config.update(change);
+  } catch (error) {
+    if (error instanceof ConfigError && error.field.endsWith('.lanAddress'))
+      throw new UserError(400, `Moat’s LAN address for the printer: ${error.problem}.`, 'lanAddress');
+    throw error;
+  }
+}
 
 function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): PrinterConfig {
   if (input.certificate.policy === 'pinned' && !input.certificate.fingerprint)
@@ -67,6 +81,9 @@ function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): Printer
     name: input.name ?? '',
     model: input.model,
     address: input.address,
+    ...((input.lanAddress ?? existing?.lanAddress) !== undefined && {
+      lanAddress: input.lanAddress ?? existing?.lanAddress,
+    }),
     mqtt: { transport: 'tls', ...(input.mqttPort !== undefined && { port: input.mqttPort }) },
     ftp: { transport: 'tls', ...(input.ftpPort !== undefined && { port: input.ftpPort }) },
     certificate: {
@@ -263,7 +280,7 @@ function printerRoutes(router: Router, ctx: ServiceContext, finder: PrinterFinde
 
   router.put('/printers', (req, res) => {
     const input = validate(printerInput, req.body, printerHelp);
-    ctx.config.update((config) => {
+    updatePrinters(ctx, (config) => {
       const existing = config.printers.find((p) => p.serial === input.serial);
       const printer = toPrinterConfig(input, existing);
       const others = config.printers.filter((p) => p.serial !== input.serial);

@@ -38,11 +38,13 @@ async function cameraClient(
   return { socket, frame };
 }
 
-test('camera relay carries the printer TLS stream, accepts two connections and refuses the third', async (t) => {
+test('port 6000 carries the printer TLS stream under the relay cap, not the camera cap (print files share it)', async (t) => {
   const h = await startHarness({
     mqtt: false,
     ftp: false,
     simulator: { tcpServices: { frameIntervalMs: 50 } },
+    // A camera cap of 1 must not hold back a second 6000 session (a P2S/H2 print upload uses the same port).
+    configure: (config) => ({ ...config, relays: { ...config.relays, cameraMaxConnections: 1, maxConnections: 2 } }),
   });
   t.after(() => h.close());
   assert.ok(h.moat);
@@ -65,11 +67,12 @@ test('camera relay carries the printer TLS stream, accepts two connections and r
     thirdBytes += chunk.length;
   });
   await once(third, 'close');
-  assert.equal(thirdBytes, 0, 'the third connection gets nothing');
+  assert.equal(thirdBytes, 0, 'the third connection, over the relay cap, gets nothing');
   const stats = h.moat.relays.stats().find((s) => s.name === 'camera jpeg');
+  assert.equal(stats?.maxConnections, 2);
   assert.equal(stats?.refused, 1);
   assert.equal(stats?.active, 2);
-  assert.equal(h.sim.stats.tcpConnections.tunnel, 2, 'the printer saw only two camera connections');
+  assert.equal(h.sim.stats.tcpConnections.tunnel, 2, 'the printer saw only two connections');
 });
 
 test('bind relays carry detect on 3000 (plain) and 3002 (TLS); idle connections are closed, streaming ones are not', async (t) => {

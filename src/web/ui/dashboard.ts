@@ -128,7 +128,9 @@ function transferRows(transfers: TransferEvent[]): (string | Node)[][] {
   for (const t of transfers) {
     if (t.stage === 'drain') continue;
     if (t.stage !== 'spool') {
-      rows.push([t.name, t.direction, t.label, transferProgress(t), t.state]);
+      // A port-6000 tunnel session is TLS end to end: its bytes and its duration are all Moat sees of it.
+      const state = t.durationMs === undefined ? t.state : `${t.state}, ${(t.durationMs / 1000).toFixed(1)} s`;
+      rows.push([t.name, t.direction, t.label, transferProgress(t), state]);
       continue;
     }
     const drain = latestDrain(t);
