@@ -169,6 +169,8 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
       serial: p.serial,
       model: 'P1S',
       address: '127.0.0.1',
+      // Several printers each get a LAN address of their own (a front each: listeners and a certificate).
+      ...(printers.length > 1 && { lanAddress: lanAddressOf(i) }),
       mqtt: { transport: 'tls', port: p.mqttPort },
       ftp: { transport: 'tls', port: p.ftpPort },
       certificate: { policy: 'test-ca', caFile: caFiles[i] },
@@ -242,10 +244,15 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
   };
 }
 
+/** Moat's LAN address for printer `i` when there are several (each printer is served on its own). */
+function lanAddressOf(i: number): string {
+  return `127.0.1.${i + 1}`;
+}
+
 /** An MQTT client over TLS to Moat or Mosquitto (both present Moat's certificate, checked against its CA). */
-function connectTls(port: number, ca: Buffer, credentials?: { username: string; password: string }) {
+function connectTls(host: string, port: number, ca: Buffer, credentials?: { username: string; password: string }) {
   const options: IClientOptions = {
-    host: '127.0.0.1',
+    host,
     port,
     protocol: 'mqtts',
     ca,
@@ -257,17 +264,21 @@ function connectTls(port: number, ca: Buffer, credentials?: { username: string; 
   return mqtt.connectAsync(options);
 }
 
-/** `subscribersPerPrinter` TLS clients per printer topic, each having received at least one report. */
+/**
+ * `subscribersPerPrinter` TLS clients per printer topic, each having received at least one report; each printer's
+ * clients connect to `hostOf(its index)`.
+ */
 async function subscribe(
   port: number,
   ca: Buffer,
   serials: string[],
   credentials?: { username: string; password: string },
+  hostOf: (i: number) => string = () => '127.0.0.1',
 ): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
-  for (const serial of serials) {
+  for (const [index, serial] of serials.entries()) {
     for (let i = 0; i < subscribersPerPrinter; i++) {
-      const client = await connectTls(port, ca, credentials);
+      const client = await connectTls(hostOf(index), port, ca, credentials);
       const first = new Promise<void>((done) => client.once('message', () => done()));
       await client.subscribeAsync(`device/${serial}/report`);
       clients.push(client);
@@ -346,6 +357,7 @@ async function main(): Promise<void> {
         moatCa8,
         printers.map((p) => p.serial),
         credentials,
+        lanAddressOf,
       )),
     );
     await sleep(windowMs);
@@ -370,7 +382,7 @@ async function main(): Promise<void> {
     children.push(mosquitto);
     const mosquittoPid = mosquitto.pid as number;
     const mosquittoIdle = rssBytes(mosquittoPid);
-    const publisher = await connectTls(mosquittoPort, moatCa8);
+    const publisher = await connectTls('127.0.0.1', mosquittoPort, moatCa8);
     clients.push(publisher);
     let sequence = 0;
     const publishing = (serials: string[]) =>

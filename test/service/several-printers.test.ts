@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -145,6 +145,9 @@ describe('several printers behind one Moat', () => {
       assert.equal(result.code, 0, `printer ${i}: ${JSON.stringify(result.output)}`);
     for (const [i, { file, name }] of files.entries()) {
       const storage = demo.info.printers[i]?.ftpDir as string;
+      // The demo's printers take uploads store-and-forward: the 226 comes once Moat has the file, and the drain
+      // puts it on the printer (under a temporary name, renamed when complete) right after.
+      await waitFor(() => existsSync(join(storage, name)), { what: `printer ${i} to have ${name}` });
       assert.equal(await sha256File(join(storage, name)), await sha256File(file), `printer ${i} holds its file`);
       for (const [j, other] of files.entries()) {
         if (j !== i) assert.throws(() => readFileSync(join(storage, other.name)), `printer ${i} has no file of ${j}`);
