@@ -352,7 +352,9 @@ export function printerFtpPort(printer: PrinterConfig): number {
 }
 
 /** The configuration without hashes: safe to return from the API or print. */
-export function publicConfig(config: MoatConfig): unknown {
+export function publicConfig(config: MoatConfig): Omit<MoatConfig, 'accessCodes'> & {
+  accessCodes: Omit<AccessCodeEntry, 'hash'>[];
+} {
   return { ...config, accessCodes: config.accessCodes.map(({ hash: _hash, ...rest }) => rest) };
 }
 

@@ -192,3 +192,58 @@ export interface UpdateStatus {
   job: UpdateJob;
   maxBundleBytes: number;
 }
+
+/** An access code as the wizard lists it: never its hash. */
+export interface AccessCodeView {
+  id: string;
+  label: string;
+  role: Role;
+  createdAt: string;
+}
+
+/** A configured printer as the wizard shows it (the access code is a secret and never sent). */
+export interface PrinterView {
+  serial: string;
+  name?: string;
+  model: string;
+  address: string;
+  mqtt: { port?: number };
+  ftp: { port?: number };
+  certificate: { policy: string; fingerprint?: string };
+}
+
+/** GET /api/setup: the settings the wizard's steps start from. */
+export interface SetupView {
+  config: {
+    hostname: string;
+    segment: { ssid: string; country: string; channel: number; security: 'wpa2' | 'wpa3' };
+    printers: PrinterView[];
+    accessCodes: AccessCodeView[];
+    firewall: { cloudAccess: CloudAccess };
+    ports: { mqtt: number };
+  };
+  segmentPassphraseSet: boolean;
+  models: { id: string; name: string }[];
+  caFingerprint: string;
+  lanAddress: string;
+}
+
+/** GET /api/network: the LAN step's view of Ethernet and Wi-Fi. */
+export interface NetworkView {
+  ethernet: { interface: string; up: boolean; addresses: string[] };
+  wifi: { available: boolean; connected?: { ssid: string; signal: number }; problem?: string };
+}
+
+/** A port open on Moat's LAN side, in the owner's words. */
+export interface OpenService {
+  port: string;
+  protocol: string;
+  what: string;
+}
+
+/** GET /api/firewall: the firewall step. */
+export interface FirewallView {
+  status: FirewallStatus;
+  open: OpenService[];
+  cloudAccess: CloudAccess;
+}

@@ -19,6 +19,7 @@ import { printerModelIds, printerModels } from '../printer-models.js';
 import type { ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
 import { validatePassphrase, type WifiControl, WifiError } from '../wifi/wifi.js';
+import type { FirewallView, NetworkView, OpenService, SetupView } from './api-types.js';
 import { testPrinterConnection } from './connection-test.js';
 import { UserError, validate } from './http.js';
 import type { PrinterFinder } from './printer-finder.js';
@@ -122,7 +123,7 @@ function withReservation(segment: MoatConfig['segment'], mac: string, address: s
 }
 
 /** What the firewall lets in from the LAN, in words, from the configuration. */
-export function openServices(config: MoatConfig): { port: string; protocol: string; what: string }[] {
+export function openServices(config: MoatConfig): OpenService[] {
   const open = [
     { port: String(config.ports.https), protocol: 'TCP', what: 'This setup page (HTTPS)' },
     { port: String(config.ports.http), protocol: 'TCP', what: 'Redirect to the setup page' },
@@ -150,13 +151,14 @@ export function setupRoutes(
 ): Router {
   const router = Router();
   router.get('/setup', (_req, res) => {
-    res.json({
+    const view: SetupView = {
       config: publicConfig(ctx.config.get()),
       segmentPassphraseSet: readSecret(ctx.paths, 'segment-passphrase') !== undefined,
       models: printerModels.map((m) => ({ id: m.id, name: m.displayName })),
       caFingerprint: ctx.identity.caFingerprint256,
       lanAddress: ctx.lanAddress(),
-    });
+    };
+    res.json(view);
   });
 
   networkRoutes(router, ctx, wifi);
@@ -182,10 +184,11 @@ function networkRoutes(router: Router, ctx: ServiceContext, wifi: WifiControl): 
     const addresses = (networkInterfaces()[lan.interface] ?? [])
       .filter((a) => a.family === 'IPv4')
       .map((a) => a.address);
-    res.json({
+    const view: NetworkView = {
       ethernet: { interface: lan.interface, up: addresses.length > 0, addresses },
       wifi: await wifi.status(),
-    });
+    };
+    res.json(view);
   });
 
   router.get('/wifi/networks', async (_req, res) => {
@@ -332,7 +335,12 @@ function accessCodeRoutes(router: Router, ctx: ServiceContext): void {
 function firewallRoutes(router: Router, ctx: ServiceContext, status: StatusSources): void {
   router.get('/firewall', async (_req, res) => {
     const config = ctx.config.get();
-    res.json({ status: await status.firewall(), open: openServices(config), cloudAccess: config.firewall.cloudAccess });
+    const view: FirewallView = {
+      status: await status.firewall(),
+      open: openServices(config),
+      cloudAccess: config.firewall.cloudAccess,
+    };
+    res.json(view);
   });
 
   router.put('/firewall/cloud', (req, res) => {

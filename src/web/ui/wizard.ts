@@ -1,44 +1,18 @@
 import type {
+  AccessCodeView,
   CertificateVerdict,
   CloudAccess,
   ConnectionTestResult,
-  FirewallStatus,
+  FirewallView,
   FoundPrinter,
+  NetworkView,
+  SetupView,
 } from '../api-types.js';
 import { ApiError, api } from './api.js';
 import { formValues, h, messageBox, replace, showMessage } from './dom.js';
 
 /** The setup wizard: six steps, each a form over the wizard API. */
 
-interface AccessCodeView {
-  id: string;
-  label: string;
-  role: string;
-  createdAt: string;
-}
-interface PrinterView {
-  serial: string;
-  name: string;
-  model: string;
-  address: string;
-  mqtt: { port?: number };
-  ftp: { port?: number };
-  certificate: { policy: string; fingerprint?: string };
-}
-interface SetupView {
-  config: {
-    hostname: string;
-    segment: { ssid: string; country: string; channel: number; security: 'wpa2' | 'wpa3' };
-    printers: PrinterView[];
-    accessCodes: AccessCodeView[];
-    firewall: { cloudAccess: CloudAccess };
-    ports: { mqtt: number };
-  };
-  segmentPassphraseSet: boolean;
-  models: { id: string; name: string }[];
-  caFingerprint: string;
-  lanAddress: string;
-}
 const steps = [
   ['network', 'LAN network'],
   ['segment', 'Printer network'],
@@ -121,11 +95,6 @@ async function renderStep(id: StepId, body: HTMLElement, setup: SetupView): Prom
     case 'firewall':
       return firewallStep(body);
   }
-}
-
-interface NetworkView {
-  ethernet: { interface: string; up: boolean; addresses: string[] };
-  wifi: { available: boolean; connected?: { ssid: string; signal: number }; problem?: string };
 }
 
 async function networkStep(body: HTMLElement): Promise<() => void> {
@@ -559,12 +528,6 @@ function certificateStep(body: HTMLElement, setup: SetupView): () => void {
     ]),
   );
   return () => {};
-}
-
-interface FirewallView {
-  status: FirewallStatus;
-  open: { port: string; protocol: string; what: string }[];
-  cloudAccess: CloudAccess;
 }
 
 const cloudAccessChoices: { mode: CloudAccess; label: string; saved: string }[] = [
