@@ -19,6 +19,7 @@ chown -R root:root "$root/opt/moat"
 chmod -R u=rwX,go=rX "$root/opt/moat"
 install -D -m 0755 "$here/moat.sh" "$root/usr/bin/moat"
 install -D -m 0755 "$here/firstboot.sh" "$root/usr/lib/moat/firstboot"
+install -D -m 0755 "$here/printer-connections.sh" "$root/usr/lib/moat/printer-connections"
 
 echo "install.sh: units, users, drop-ins"
 for unit in "$here"/systemd/*; do install -D -m 0644 "$unit" "$root/etc/systemd/system/$(basename "$unit")"; done

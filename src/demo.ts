@@ -282,6 +282,7 @@ function demoPrinterEntry(planned: PlannedPrinter, simulator: SimulatedPrinter, 
     name: `Simulated ${simulator.model.displayName}`,
     address: planned.simulatorHost,
     ...(planned.lanAddress !== undefined && { lanAddress: planned.lanAddress }),
+    lanAddressing: { method: 'fixed' }, // the demo's loopback addresses are not rendered for NetworkManager
     mqtt: { transport: 'tls', port: simulator.ports.mqtt },
     ftp: { transport: 'tls', port: simulator.ports.ftp },
     certificate: { policy: 'test-ca', caFile },

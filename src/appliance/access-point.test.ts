@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseKeyfile } from '../../test/helpers/keyfile.js';
 import { defaultConfig, parseConfig } from '../config/schema.js';
 import { ConfigError } from '../config/validate.js';
 import { renderAccessPointKeyfile, renderWifiCountry } from './access-point.js';
-
-/** GKeyFile as NetworkManager reads it: sections of key=value, `#` comments, `\\` and `\s` escapes. */
-function parseKeyfile(text: string): Record<string, Record<string, string>> {
-  const sections: Record<string, Record<string, string>> = {};
-  let current: Record<string, string> | undefined;
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const header = /^\[([^\]]+)\]$/.exec(line);
-    if (header?.[1]) {
-      current = sections[header[1]] = {};
-      continue;
-    }
-    const eq = line.indexOf('=');
-    assert.ok(current && eq > 0, `not a key=value line inside a section: ${line}`);
-    current[line.slice(0, eq)] = line.slice(eq + 1).replace(/\\(.)/g, (_m, c: string) => (c === 's' ? ' ' : c));
-  }
-  return sections;
-}
 
 test('the access point keyfile is a WPA2 AP with a manual address and no NAT of its own', () => {
   const config = parseConfig({

@@ -17,7 +17,7 @@ function keyfileValue(value: string): string {
 }
 
 /** The same UUID on every render, so a reload updates the one connection instead of adding another. */
-function stableUuid(name: string): string {
+export function stableUuid(name: string): string {
   const hex = createHash('sha256').update(name).digest('hex');
   const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { isValidPassphrase } from '../appliance/access-point.js';
-import { renderHostFiles, writeHostFiles } from '../appliance/host-files.js';
+import { removeStaleHostFiles, renderHostFiles, writeHostFiles } from '../appliance/host-files.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
 import type { StatePaths } from '../config/state-dir.js';
 import { ensureStateDir, loadConfig } from '../config/store.js';
@@ -35,5 +35,6 @@ export async function runRender(args: string[]): Promise<number> {
   const config = loadConfig(paths);
   const files = renderHostFiles(config, segmentPassphrase(paths));
   for (const written of writeHostFiles(values.out, files)) console.log(`wrote ${written}`);
+  for (const removed of removeStaleHostFiles(values.out, files)) console.log(`removed ${removed}`);
   return 0;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeLanAddressing } from '../appliance/printer-addresses.js';
 import { publicConfig } from '../config/schema.js';
 import { loadConfig, parseConfigText } from '../config/store.js';
 import { parseCommandArgs, resolveStatePaths } from './common.js';
@@ -6,7 +7,11 @@ import { CliError } from './errors.js';
 
 export async function runShow(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, {}, 'usage: moat config show [--state-dir DIR]');
-  console.log(JSON.stringify(publicConfig(loadConfig(resolveStatePaths(values))), null, 2));
+  const config = loadConfig(resolveStatePaths(values));
+  console.log(JSON.stringify(publicConfig(config), null, 2));
+  // A summary for people on stderr, so stdout stays JSON for scripts.
+  for (const printer of config.printers)
+    console.error(`printer ${printer.serial}: LAN address ${describeLanAddressing(config, printer)}`);
   return 0;
 }
 

@@ -77,6 +77,15 @@ const printerSchema = object({
    * printer without it keeps the wildcard listeners of older configurations.
    */
   lanAddress: optional(ipv4),
+  /**
+   * How the appliance puts lanAddress on lan.interface: a macvlan with a MAC derived from the serial, its
+   * address either `fixed` (lanAddress with prefixLength, or the length of the lan.subnets entry holding it)
+   * or leased by `dhcp` (the owner reserves lanAddress for that MAC on the router).
+   */
+  lanAddressing: object({
+    method: withDefault(oneOf(['fixed', 'dhcp'] as const), () => 'fixed' as const),
+    prefixLength: optional(int({ min: 1, max: 32 })),
+  }),
   mqtt: object({
     transport: withDefault(transport, () => 'tls' as const),
     /** Default: 8883 for tls, 1883 for plain. */
@@ -325,8 +334,12 @@ function checkLanAddresses(config: MoatConfig): void {
   const taken = new Set<string>(config.lan.addresses);
   config.printers.forEach((printer, i) => {
     const field = `printers[${i}].lanAddress`;
+    if (printer.lanAddressing.prefixLength !== undefined && printer.lanAddressing.method !== 'fixed')
+      throw new ConfigError(`printers[${i}].lanAddressing.prefixLength`, 'only for a fixed address (DHCP sets it)');
     if (printer.lanAddress === undefined) {
       if (config.printers.length > 1) throw new ConfigError(field, 'required when Moat fronts more than one printer');
+      if (printer.lanAddressing.prefixLength !== undefined)
+        throw new ConfigError(`printers[${i}].lanAddressing.prefixLength`, 'needs printers[].lanAddress');
       return;
     }
     if (config.lan.addresses.includes(printer.lanAddress))

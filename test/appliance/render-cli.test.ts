@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { printerMac } from '../../src/appliance/printer-addresses.js';
 import { runCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'moat-render-'));
@@ -65,4 +66,44 @@ test('render without --out explains its usage', () => {
   const result = runCli(['appliance', 'render', '--state-dir', state]);
   assert.equal(result.status, 2);
   assert.match(result.stderr, /--out is required/);
+});
+
+test('each printer gets its LAN connection; a removed printer loses it; config show names each address', () => {
+  const printer = (serial: string, lanAddress: string, lanAddressing: object) => ({
+    serial,
+    model: 'P1S',
+    address: '198.51.100.10',
+    lanAddress,
+    lanAddressing,
+  });
+  const fixed = printer('01P00A000000001', '192.0.2.21', { prefixLength: 25 });
+  const leased = printer('01P00A000000002', '192.0.2.22', { method: 'dhcp' });
+  writeFileSync(join(state, 'config.json'), JSON.stringify({ printers: [fixed, leased] }));
+  const connection = (serial: string) =>
+    join(out, `etc/NetworkManager/system-connections/moat-printer-${serial}.nmconnection`);
+  const first = runCli(['appliance', 'render', '--out', out, '--state-dir', state]);
+  assert.equal(first.status, 0, first.stderr);
+  assert.ok(first.stdout.includes(`wrote ${connection(fixed.serial)}`), first.stdout);
+  assert.match(readFileSync(connection(leased.serial), 'utf8'), /^method=auto$/m);
+
+  const shown = runCli(['config', 'show', '--state-dir', state]);
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.equal((JSON.parse(shown.stdout) as { printers: unknown[] }).printers.length, 2, 'stdout stays JSON');
+  assert.match(
+    shown.stderr,
+    /^printer 01P00A000000001: LAN address 192\.0\.2\.21\/25 fixed on eth0 with MAC 0e:be:87:f8:f6:7e$/m,
+  );
+  assert.ok(
+    shown.stderr.includes(
+      `printer 01P00A000000002: LAN address 192.0.2.22 by DHCP on eth0 with MAC ${printerMac(leased.serial)} (`,
+    ),
+    shown.stderr,
+  );
+
+  writeFileSync(join(state, 'config.json'), JSON.stringify({ printers: [fixed] }));
+  const second = runCli(['appliance', 'render', '--out', out, '--state-dir', state]);
+  assert.equal(second.status, 0, second.stderr);
+  assert.ok(second.stdout.includes(`removed ${connection(leased.serial)}`), second.stdout);
+  assert.throws(() => statSync(connection(leased.serial)), /ENOENT/);
+  assert.ok(statSync(connection(fixed.serial)).isFile());
 });
