@@ -304,6 +304,12 @@ function printerRoutes(router: Router, ctx: ServiceContext, finder: PrinterFinde
       const printer = toPrinterConfig(input, existing);
       const others = config.printers.filter((p) => p.serial !== input.serial);
       if (others.length >= 8) throw new UserError(400, 'Moat handles at most 8 printers.');
+      const unaddressed = others.find((p) => p.lanAddress === undefined);
+      if (unaddressed)
+        throw new UserError(
+          400,
+          `First give ${unaddressed.name || unaddressed.serial} a LAN address of Moat’s own (Edit): with several printers, each needs one.`,
+        );
       const segment = input.mac ? withReservation(config.segment, input.mac, input.address) : config.segment;
       return { ...config, segment, printers: [...others, printer] };
     });
