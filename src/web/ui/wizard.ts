@@ -233,7 +233,7 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
   let certificate: { policy: 'bbl-ca' | 'pinned'; fingerprint?: string } | undefined = { policy: 'bbl-ca' };
   const serial = input('serial', { required: true });
   const accessCode = input('accessCode', { required: true });
-  const lanAddress = input('lanAddress', { inputmode: 'decimal', placeholder: '127.0.1.2' });
+  const lanAddress = input('lanAddress', { inputmode: 'decimal', placeholder: '198.51.100.21' });
   const form = h(
     'form',
     { id: 'printer-form' },
@@ -373,6 +373,7 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     printers = (await api<SetupView>('GET', '/setup')).config.printers;
     replace(
       configured,
+      printers.length === 0 && h('li', { class: 'muted' }, 'No printer yet.'),
       ...printers.map((p) =>
         h(
           'li',
