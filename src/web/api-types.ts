@@ -207,6 +207,8 @@ export interface PrinterView {
   name?: string;
   model: string;
   address: string;
+  /** Moat's own LAN address for this printer; absent for a lone printer served on all of Moat's addresses. */
+  lanAddress?: string;
   mqtt: { port?: number };
   ftp: { port?: number };
   certificate: { policy: string; fingerprint?: string };

@@ -33,15 +33,19 @@ const printerInput = object({
   address: ipv4,
   /** Moat's own LAN address for this printer (required once there are several printers). */
   lanAddress: optional(ipv4),
-  accessCode: str({ min: 1, max: 64, pattern: /^[\x21-\x7e]+$/ }),
+  /** Absent when editing a configured printer: its stored code stays. */
+  accessCode: optional(str({ min: 1, max: 64, pattern: /^[\x21-\x7e]+$/ })),
   /** The printer's Wi-Fi MAC address: Moat's DHCP server then always gives it `address`. */
   mac: optional(str({ pattern: macPattern })),
   mqttPort: optional(int({ min: 1, max: 65535 })),
   ftpPort: optional(int({ min: 1, max: 65535 })),
-  certificate: object({
-    policy: oneOf(['bbl-ca', 'pinned'] as const),
-    fingerprint: optional(sha256Fingerprint),
-  }),
+  /** Absent: a configured printer keeps its policy, a new one gets `bbl-ca`. */
+  certificate: optional(
+    object({
+      policy: oneOf(['bbl-ca', 'pinned'] as const),
+      fingerprint: optional(sha256Fingerprint),
+    }),
+  ),
 });
 type PrinterInput = ReturnType<typeof printerInput>;
 
@@ -69,8 +73,17 @@ function updatePrinters(ctx: ServiceContext, change: (config: MoatConfig) => Moa
   }
 }
 
+/** The access code sent, or, for a configured printer, the stored one: an edit need not retype it. */
+function accessCodeFor(ctx: ServiceContext, input: PrinterInput): string {
+  const configured = ctx.config.get().printers.some((p) => p.serial === input.serial);
+  const code = input.accessCode ?? (configured ? readSecret(ctx.paths, printerSecretName(input.serial)) : undefined);
+  if (code === undefined)
+    throw new UserError(400, 'Enter the access code shown on the printer’s screen.', 'accessCode');
+  return code;
+}
+
 function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): PrinterConfig {
-  if (input.certificate.policy === 'pinned' && !input.certificate.fingerprint)
+  if (input.certificate?.policy === 'pinned' && !input.certificate.fingerprint)
     throw new UserError(400, 'Run the connection test first, then trust the certificate it shows.', 'certificate');
   return {
     ...(existing ?? {
@@ -87,10 +100,12 @@ function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): Printer
     }),
     mqtt: { transport: 'tls', ...(input.mqttPort !== undefined && { port: input.mqttPort }) },
     ftp: { transport: 'tls', ...(input.ftpPort !== undefined && { port: input.ftpPort }) },
-    certificate: {
-      policy: input.certificate.policy,
-      ...(input.certificate.fingerprint && { fingerprint: input.certificate.fingerprint }),
-    },
+    certificate: input.certificate
+      ? {
+          policy: input.certificate.policy,
+          ...(input.certificate.fingerprint && { fingerprint: input.certificate.fingerprint }),
+        }
+      : (existing?.certificate ?? { policy: 'bbl-ca' }),
   } as PrinterConfig;
 }
 
@@ -273,33 +288,48 @@ function printerRoutes(router: Router, ctx: ServiceContext, finder: PrinterFinde
     const result = await testPrinterConnection({
       address: input.address,
       serial: input.serial,
-      accessCode: input.accessCode,
+      accessCode: accessCodeFor(ctx, input),
       mqttPort: input.mqttPort ?? 8883,
       ftpPort: input.ftpPort ?? 990,
-      certificate: input.certificate,
+      certificate: input.certificate ?? { policy: 'bbl-ca' },
     });
     res.json(result);
   });
 
   router.put('/printers', (req, res) => {
     const input = validate(printerInput, req.body, printerHelp);
+    const accessCode = accessCodeFor(ctx, input);
     updatePrinters(ctx, (config) => {
       const existing = config.printers.find((p) => p.serial === input.serial);
       const printer = toPrinterConfig(input, existing);
       const others = config.printers.filter((p) => p.serial !== input.serial);
       if (others.length >= 8) throw new UserError(400, 'Moat handles at most 8 printers.');
+      const unaddressed = others.find((p) => p.lanAddress === undefined);
+      if (unaddressed)
+        throw new UserError(
+          400,
+          `First give ${unaddressed.name || unaddressed.serial} a LAN address of Moat’s own (Edit): with several printers, each needs one.`,
+        );
       const segment = input.mac ? withReservation(config.segment, input.mac, input.address) : config.segment;
       return { ...config, segment, printers: [...others, printer] };
     });
-    writeSecret(paths, printerSecretName(input.serial), input.accessCode);
+    writeSecret(paths, printerSecretName(input.serial), accessCode);
     res.json({ ok: true });
   });
 
+  // The printer goes with its access code and its fixed lease; the other printers' fronts keep running.
   router.delete('/printers/:serial', (req, res) => {
-    const serial = req.params.serial;
-    if (!ctx.config.get().printers.some((p) => p.serial === serial))
-      throw new UserError(404, 'There is no printer with that serial number.');
-    ctx.config.update((config) => ({ ...config, printers: config.printers.filter((p) => p.serial !== serial) }));
+    const { serial } = validate(object({ serial: str({ pattern: serialPattern }) }), req.params, printerHelp);
+    const printer = ctx.config.get().printers.find((p) => p.serial === serial);
+    if (!printer) throw new UserError(404, 'There is no printer with that serial number.');
+    ctx.config.update((config) => {
+      const printers = config.printers.filter((p) => p.serial !== serial);
+      const stillUsed = (address: string) => printers.some((p) => p.address === address);
+      const reservations = config.segment.reservations.filter(
+        (r) => r.address !== printer.address || stillUsed(r.address),
+      );
+      return { ...config, segment: { ...config.segment, reservations }, printers };
+    });
     deleteSecret(paths, printerSecretName(serial));
     res.json({ ok: true });
   });

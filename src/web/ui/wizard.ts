@@ -6,10 +6,11 @@ import type {
   FirewallView,
   FoundPrinter,
   NetworkView,
+  PrinterView,
   SetupView,
 } from '../api-types.js';
 import { ApiError, api } from './api.js';
-import { formValues, h, messageBox, replace, showMessage } from './dom.js';
+import { errorsShownIn, formValues, h, messageBox, replace, showMessage } from './dom.js';
 
 /** The setup wizard: six steps, each a form over the wizard API. */
 
@@ -227,15 +228,25 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     { name: 'model', id: 'f-model' },
     ...setup.models.map((m) => h('option', { value: m.id }, m.name)),
   );
-  let certificate: { policy: 'bbl-ca' | 'pinned'; fingerprint?: string } = { policy: 'bbl-ca' };
+  let printers = setup.config.printers;
+  // Undefined while editing: the printer keeps the policy it has until a test trusts another certificate.
+  let certificate: { policy: 'bbl-ca' | 'pinned'; fingerprint?: string } | undefined = { policy: 'bbl-ca' };
+  const serial = input('serial', { required: true });
+  const accessCode = input('accessCode', { required: true });
+  const lanAddress = input('lanAddress', { inputmode: 'decimal', placeholder: '198.51.100.21' });
   const form = h(
     'form',
     { id: 'printer-form' },
     field('Name', input('name', { maxlength: '64' }), 'Shown on the dashboard.'),
-    field('Serial number', input('serial', { required: true })),
+    field('Serial number', serial),
     field('Model', model),
     field('Address', input('address', { required: true, inputmode: 'decimal' })),
-    field('Access code', input('accessCode', { required: true }), 'On the printer: Settings → Network → LAN only.'),
+    field(
+      'Moat’s LAN address for this printer',
+      lanAddress,
+      'Slicers tell printers apart by address, so each printer needs an address of Moat’s own on your network (required once Moat has more than one printer).',
+    ),
+    field('Access code', accessCode, 'On the printer: Settings → Network → LAN only.'),
     field(
       'Wi-Fi MAC address',
       input('mac', { placeholder: '02:00:00:00:00:01' }),
@@ -257,6 +268,35 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     message,
   );
   const results = h('div', { id: 'test-result', 'data-state': 'none' });
+  const editorTitle = h('h3', {}, 'Add a printer');
+  const editor = h('div', { id: 'printer-editor' }, editorTitle, form, results);
+  const setField = (name: string, value: string) => {
+    (form.elements.namedItem(name) as HTMLInputElement).value = value;
+  };
+  /** The form for a new printer (`editing` absent) or for a configured one, whose code and policy stay unless changed. */
+  const openEditor = (editing?: PrinterView) => {
+    form.reset();
+    replace(results);
+    results.dataset.state = 'none';
+    replace(message);
+    const others = printers.filter((p) => p.serial !== editing?.serial);
+    lanAddress.required = others.length > 0;
+    serial.readOnly = editing !== undefined;
+    accessCode.required = editing === undefined;
+    accessCode.placeholder = editing ? 'Leave empty to keep the stored code' : '';
+    certificate = editing ? undefined : { policy: 'bbl-ca' };
+    replace(editorTitle, editing ? `Edit ${editing.name || editing.serial}` : 'Add a printer');
+    if (editing) {
+      setField('name', editing.name ?? '');
+      setField('serial', editing.serial);
+      model.value = editing.model;
+      setField('address', editing.address);
+      setField('lanAddress', editing.lanAddress ?? '');
+      setField('mqttPort', editing.mqtt.port === undefined ? '' : String(editing.mqtt.port));
+      setField('ftpPort', editing.ftp.port === undefined ? '' : String(editing.ftp.port));
+    }
+    editor.hidden = false;
+  };
   const values = () => {
     const v = formValues(form);
     return {
@@ -264,11 +304,12 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
       ...(v.name && { name: v.name }),
       model: v.model,
       address: v.address?.trim(),
-      accessCode: v.accessCode?.trim(),
+      ...(v.lanAddress?.trim() && { lanAddress: v.lanAddress.trim() }),
+      ...(v.accessCode?.trim() && { accessCode: v.accessCode.trim() }),
       ...(v.mac?.trim() && { mac: v.mac.trim() }),
       ...(v.mqttPort && { mqttPort: Number(v.mqttPort) }),
       ...(v.ftpPort && { ftpPort: Number(v.ftpPort) }),
-      certificate,
+      ...(certificate && { certificate }),
     };
   };
   const line = (title: string, verdict: Pick<CertificateVerdict, 'detail' | 'fingerprint'>, good: boolean) =>
@@ -325,6 +366,45 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     }
   };
   form.querySelector('#test-connection')?.addEventListener('click', () => void runTest());
+
+  const configuredMessage = messageBox();
+  const configured = h('ul', { class: 'plain', id: 'configured-printers' });
+  const renderConfigured = async () => {
+    printers = (await api<SetupView>('GET', '/setup')).config.printers;
+    replace(
+      configured,
+      printers.length === 0 && h('li', { class: 'muted' }, 'No printer yet.'),
+      ...printers.map((p) =>
+        h(
+          'li',
+          { 'data-serial': p.serial },
+          h('span', { class: 'printer-name' }, p.name || p.serial),
+          ` — ${p.serial}, ${p.model}, at ${p.address}; `,
+          h(
+            'span',
+            { class: 'printer-lan-address' },
+            p.lanAddress ? `Moat’s LAN address for it: ${p.lanAddress}` : 'on all of Moat’s LAN addresses',
+          ),
+          ' ',
+          h('button', { type: 'button', class: 'secondary edit-printer', onclick: () => openEditor(p) }, 'Edit'),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary remove-printer',
+              onclick: () =>
+                errorsShownIn(configuredMessage)(async () => {
+                  await api('DELETE', `/printers/${encodeURIComponent(p.serial)}`);
+                  await renderConfigured();
+                }),
+            },
+            'Remove',
+          ),
+        ),
+      ),
+    );
+  };
+  renderConfigured().catch((error: Error) => showMessage(configuredMessage, error.message));
   onSubmit(form, message, async () => {
     await api('PUT', '/printers', values());
     await renderConfigured();
@@ -332,27 +412,28 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
   });
 
   const foundList = h('ul', { class: 'plain', id: 'found-printers' }, h('li', { class: 'muted' }, 'Listening…'));
-  const fill = (p: FoundPrinter) => {
-    (form.elements.namedItem('serial') as HTMLInputElement).value = p.serial;
-    (form.elements.namedItem('address') as HTMLInputElement).value = p.address;
-    (form.elements.namedItem('name') as HTMLInputElement).value = p.name;
+  const use = (p: FoundPrinter) => {
+    if (editor.hidden || serial.readOnly) openEditor();
+    setField('serial', p.serial);
+    setField('address', p.address);
+    setField('name', p.name);
     if (p.model) model.value = p.model;
   };
   const poll = async () => {
     try {
-      const { printers } = await api<{ printers: FoundPrinter[] }>('GET', '/printers/found');
-      if (printers.length === 0) {
+      const { printers: found } = await api<{ printers: FoundPrinter[] }>('GET', '/printers/found');
+      if (found.length === 0) {
         replace(foundList, h('li', { class: 'muted' }, 'No printer heard yet. Is it on and joined to the network?'));
         return;
       }
       replace(
         foundList,
-        ...printers.map((p) =>
+        ...found.map((p) =>
           h(
             'li',
             { class: 'found' },
             h('span', {}, `${p.name || 'Printer'} — ${p.serial} (${p.model ?? 'unknown model'}) at ${p.address}`),
-            h('button', { type: 'button', class: 'secondary use-printer', onclick: () => fill(p) }, 'Use'),
+            h('button', { type: 'button', class: 'secondary use-printer', onclick: () => use(p) }, 'Use'),
           ),
         ),
       );
@@ -363,44 +444,18 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
   void poll();
   const timer = setInterval(poll, 2000);
 
-  const configured = h('ul', { class: 'plain', id: 'configured-printers' });
-  const renderConfigured = async () => {
-    const fresh = await api<SetupView>('GET', '/setup');
-    replace(
-      configured,
-      ...fresh.config.printers.map((p) =>
-        h(
-          'li',
-          {},
-          h('span', { class: 'printer-name' }, p.name || p.serial),
-          ` — ${p.serial}, ${p.model}, ${p.address} `,
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: async () => {
-                await api('DELETE', `/printers/${encodeURIComponent(p.serial)}`);
-                await renderConfigured();
-              },
-            },
-            'Remove',
-          ),
-        ),
-      ),
-    );
-  };
-  void renderConfigured();
-
+  // With no printer yet the form is the step; otherwise the list is, and "Add a printer" opens the form.
+  if (printers.length > 0) editor.hidden = true;
+  else openEditor();
   replace(
     body,
-    h('h3', {}, 'Printers seen on the printer network'),
-    foundList,
-    h('h3', {}, 'Printer details'),
-    form,
-    results,
     h('h3', {}, 'Configured printers'),
     configured,
+    configuredMessage,
+    h('p', {}, h('button', { type: 'button', id: 'add-printer', onclick: () => openEditor() }, 'Add a printer')),
+    h('h3', {}, 'Printers seen on the printer network'),
+    foundList,
+    editor,
   );
   return () => clearInterval(timer);
 }
