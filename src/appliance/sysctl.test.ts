@@ -29,3 +29,14 @@ test('the FTPS passive range is kept out of the ephemeral ports, following the c
   const moved = parseConfig({ ports: { passiveMin: 40000, passiveMax: 40049 } });
   assert.equal(settings(renderSysctl(moved)).get('net.ipv4.ip_local_reserved_ports'), '40000-40049');
 });
+
+test('printer addresses on macvlans: ARP answered by the address own interface, loose reverse-path filtering', () => {
+  const alone = settings(renderSysctl(parseConfig({})));
+  assert.equal(alone.get('net.ipv4.conf.all.rp_filter'), '1');
+  assert.equal(alone.get('net.ipv4.conf.all.arp_ignore'), '1');
+  assert.equal(alone.get('net.ipv4.conf.all.arp_announce'), '2');
+  const printer = { serial: '01P00A000000011', model: 'P1S', address: '198.51.100.10', lanAddress: '192.0.2.21' };
+  const withAddress = settings(renderSysctl(parseConfig({ printers: [printer] })));
+  assert.equal(withAddress.get('net.ipv4.conf.all.rp_filter'), '2');
+  assert.equal(withAddress.get('net.ipv4.conf.all.arp_ignore'), '1');
+});
