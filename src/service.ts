@@ -5,6 +5,7 @@ import type { MoatConfig } from './config/schema.js';
 import type { DiscoveryRelay } from './discovery/service.js';
 import { type FirewallService, firewall } from './firewall/service.js';
 import { type PrinterFront, type PrinterFronts, printerFronts } from './front/fronts.js';
+import { followPrinterLeases } from './front/printer-leases.js';
 import { idleDiscovery, idleFtp, idleMqtt, idleRelays, type PrinterPlane } from './front/printer-plane.js';
 import type { FtpBridge } from './ftp/bridge.js';
 import type { MqttBridge } from './mqtt/bridge.js';
@@ -61,6 +62,8 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
   const [firewallService, frontsService, webServer] = capabilities.running;
   started = { firewall: firewallService, fronts: frontsService };
   const restarting = followConfiguration(context, identity, frontsService);
+  // Once the fronts follow the configuration: a lease learned now moves its printer's front at once.
+  const leases = followPrinterLeases(context);
   logger.info(
     {
       lanAddress: context.lanAddress(),
@@ -88,6 +91,7 @@ export async function startMoat(options: MoatOptions): Promise<RunningMoat> {
     firewall: firewallService,
     status,
     async close() {
+      await leases.close();
       config.removeAllListeners('change');
       await restarting();
       await capabilities.close();

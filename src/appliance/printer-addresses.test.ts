@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { parseKeyfile } from '../../test/helpers/keyfile.js';
 import { parseConfig } from '../config/schema.js';
 import { ConfigError } from '../config/validate.js';
-import { describeLanAddressing, printerMac, renderPrinterKeyfile } from './printer-addresses.js';
+import { lanTcpPorts } from '../firewall/render.js';
+import { describeLanAddressing, printerLinkName, printerMac, renderPrinterKeyfile } from './printer-addresses.js';
 
 const fixed = {
   serial: '01P00A000000001',
@@ -115,5 +116,33 @@ test('a prefix length is refused for DHCP and without a LAN address', () => {
   assert.throws(
     () => parseConfig({ printers: [{ ...dhcp, lanAddressing: { method: 'static' } }] }),
     (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].lanAddressing.method',
+  );
+});
+
+test('with several printers a DHCP printer may wait for its lease: its keyfile asks for one, it is not served', () => {
+  const { lanAddress: _unknown, ...waiting } = dhcp;
+  const config = parseConfig({ printers: [fixed, waiting] });
+  assert.equal(parseKeyfile(renderPrinterKeyfile(config, 1) ?? '').ipv4?.method, 'auto');
+  const link = printerLinkName(dhcp.serial);
+  assert.equal(
+    describeLanAddressing(config, config.printers[1] ?? assert.fail()),
+    `waiting for a DHCP lease on ${link} (on eth0, MAC ${printerMac(dhcp.serial)}): not served yet`,
+  );
+  // Nothing of it in the firewall: no rule for it, and no wildcard listener's rule either.
+  const ports = lanTcpPorts(config);
+  assert.deepEqual(
+    ports.map((entry) => entry.comment),
+    ['lan setup page', `lan printer ${fixed.serial}`],
+  );
+  // A fixed printer still needs its address once there are several.
+  const { lanAddress: _none, ...bare } = fixed;
+  assert.throws(
+    () => parseConfig({ printers: [bare, waiting] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[0].lanAddress',
+  );
+  // A learned lease is unique like any LAN address.
+  assert.throws(
+    () => parseConfig({ printers: [fixed, { ...waiting, lanAddress: fixed.lanAddress }] }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'printers[1].lanAddress',
   );
 });

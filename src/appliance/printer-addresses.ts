@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MoatConfig, PrinterConfig } from '../config/schema.js';
+import { awaitingLease, type MoatConfig, type PrinterConfig, servedOnEveryAddress } from '../config/schema.js';
 import { ConfigError } from '../config/validate.js';
 import { lanSubnets, networkOf } from '../net/lan-addresses.js';
 import { stableUuid } from './access-point.js';
@@ -21,9 +21,9 @@ export function printerMac(serial: string): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** The macvlan's kernel name: at most 15 characters, from the MAC so that it is stable too. */
-function linkName(mac: string): string {
-  return `moatp${mac.split(':').slice(3).join('')}`;
+/** The printer's macvlan's kernel name: at most 15 characters, from its MAC so that it is stable too. */
+export function printerLinkName(serial: string): string {
+  return `moatp${printerMac(serial).split(':').slice(3).join('')}`;
 }
 
 /** A fixed address's prefix length: the configured one, else that of the LAN network holding the address. */
@@ -37,9 +37,11 @@ function fixedPrefixLength(config: Pick<MoatConfig, 'lan'>, printer: PrinterConf
 /** How the printer's LAN address is obtained, in words (moat config show). */
 export function describeLanAddressing(config: Pick<MoatConfig, 'lan'>, printer: PrinterConfig): string {
   const mac = printerMac(printer.serial);
-  if (printer.lanAddress === undefined) return "none of its own: served on every one of Moat's addresses";
+  if (servedOnEveryAddress(printer)) return "none of its own: served on every one of Moat's addresses";
+  if (awaitingLease(printer))
+    return `waiting for a DHCP lease on ${printerLinkName(printer.serial)} (on ${config.lan.interface}, MAC ${mac}): not served yet`;
   if (printer.lanAddressing.method === 'dhcp')
-    return `${printer.lanAddress} by DHCP on ${config.lan.interface} with MAC ${mac} (reserve it on the router)`;
+    return `${printer.lanAddress} by DHCP on ${printerLinkName(printer.serial)} (on ${config.lan.interface}, MAC ${mac}), learned from the lease`;
   const prefix = fixedPrefixLength(config, printer);
   const length = prefix === undefined ? ' (prefix length unknown: set lanAddressing.prefixLength)' : `/${prefix}`;
   return `${printer.lanAddress}${length} fixed on ${config.lan.interface} with MAC ${mac}`;
@@ -48,11 +50,12 @@ export function describeLanAddressing(config: Pick<MoatConfig, 'lan'>, printer: 
 /**
  * NetworkManager keyfile giving the printer its own address on the LAN: a macvlan (bridge mode) on the LAN
  * interface with the printer's MAC. It never takes the default route or DNS: Moat's own connection owns those.
- * Undefined for a lone printer without a LAN address of its own (it uses Moat's addresses).
+ * Undefined for a lone printer without a LAN address of its own (it uses Moat's addresses). A DHCP printer
+ * gets its keyfile before Moat knows its address: the lease is what tells Moat.
  */
 export function renderPrinterKeyfile(config: MoatConfig, index: number): string | undefined {
   const printer = config.printers[index];
-  if (printer?.lanAddress === undefined) return undefined;
+  if (printer === undefined || servedOnEveryAddress(printer)) return undefined;
   const id = printerConnectionId(printer.serial);
   const mac = printerMac(printer.serial);
   let ipv4 = ['method=auto', 'ignore-auto-dns=true', 'ignore-auto-routes=true'];
@@ -71,7 +74,7 @@ export function renderPrinterKeyfile(config: MoatConfig, index: number): string 
     `id=${id}`,
     `uuid=${stableUuid(id)}`,
     'type=macvlan',
-    `interface-name=${linkName(mac)}`,
+    `interface-name=${printerLinkName(printer.serial)}`,
     'autoconnect=true',
     '',
     '[ethernet]',

@@ -73,14 +73,16 @@ const printerSchema = object({
   /**
    * Moat's own LAN address for this printer: every service of the printer (MQTT, FTPS and its passive range,
    * the relays, the discovery re-announcement) listens on it and reaches only this printer, because the
-   * slicers cannot tell printers apart on one address. Required once there is more than one printer; a lone
-   * printer without it keeps the wildcard listeners of older configurations.
+   * slicers cannot tell printers apart on one address. Required once there is more than one printer, unless
+   * it is leased by DHCP (Moat then learns it from the lease, see src/front/printer-leases.ts); a lone printer
+   * without it keeps the wildcard listeners of older configurations.
    */
   lanAddress: optional(ipv4),
   /**
    * How the appliance puts lanAddress on lan.interface: a macvlan with a MAC derived from the serial, its
    * address either `fixed` (lanAddress with prefixLength, or the length of the lan.subnets entry holding it)
-   * or leased by `dhcp` (the owner reserves lanAddress for that MAC on the router).
+   * or leased by `dhcp` (lanAddress is then the lease Moat last learned; until there is one, nothing is
+   * served for the printer).
    */
   lanAddressing: object({
     method: withDefault(oneOf(['fixed', 'dhcp'] as const), () => 'fixed' as const),
@@ -337,7 +339,8 @@ function checkLanAddresses(config: MoatConfig): void {
     if (printer.lanAddressing.prefixLength !== undefined && printer.lanAddressing.method !== 'fixed')
       throw new ConfigError(`printers[${i}].lanAddressing.prefixLength`, 'only for a fixed address (DHCP sets it)');
     if (printer.lanAddress === undefined) {
-      if (config.printers.length > 1) throw new ConfigError(field, 'required when Moat fronts more than one printer');
+      if (config.printers.length > 1 && !awaitingLease(printer))
+        throw new ConfigError(field, 'required when Moat fronts more than one printer (or lanAddressing.method dhcp)');
       if (printer.lanAddressing.prefixLength !== undefined)
         throw new ConfigError(`printers[${i}].lanAddressing.prefixLength`, 'needs printers[].lanAddress');
       return;
@@ -347,6 +350,16 @@ function checkLanAddresses(config: MoatConfig): void {
     if (taken.has(printer.lanAddress)) throw new ConfigError(field, 'already the LAN address of another printer');
     taken.add(printer.lanAddress);
   });
+}
+
+/** A printer whose own LAN address is leased by DHCP and not learned yet: nothing is served for it until then. */
+export function awaitingLease(printer: PrinterConfig): boolean {
+  return printer.lanAddress === undefined && printer.lanAddressing.method === 'dhcp';
+}
+
+/** A lone printer without an address of its own: served by the wildcard listeners on all of Moat's addresses. */
+export function servedOnEveryAddress(printer: PrinterConfig): boolean {
+  return printer.lanAddress === undefined && printer.lanAddressing.method !== 'dhcp';
 }
 
 /** The printer's port for a service, from its transport when not set. */

@@ -1,4 +1,4 @@
-import { cloudAccessOn, type MoatConfig, type PrinterConfig } from '../config/schema.js';
+import { cloudAccessOn, type MoatConfig, type PrinterConfig, servedOnEveryAddress } from '../config/schema.js';
 import { networkOf } from '../net/lan-addresses.js';
 import { printerModel } from '../printer-models.js';
 
@@ -136,10 +136,10 @@ function portSet(ports: number[]): string {
  * The TCP ports the LAN may reach on Moat, with the comment that names each rule; `address` when only on
  * that destination address (a printer's own). A printer with an address of its own gets its services there
  * and nowhere else; the wildcard listeners (no printer yet, or a lone printer without an address) stay open
- * on every address as before.
+ * on every address as before. A printer still waiting for its DHCP lease gets nothing.
  */
 export function lanTcpPorts(config: MoatConfig): { ports: number[]; comment: string; address?: string }[] {
-  const wildcard = config.printers.filter((p) => p.lanAddress === undefined);
+  const wildcard = config.printers.filter(servedOnEveryAddress);
   const passthrough = wildcard.some((p) => p.passthrough);
   const entries: { ports: number[]; comment: string; address?: string }[] = [
     { ports: [config.ports.https, config.ports.http], comment: 'lan setup page' },
@@ -194,7 +194,7 @@ function inputChain(config: MoatConfig): FirewallChain {
 function lanInChain(config: MoatConfig): FirewallChain {
   const icmpRate = `limit rate ${config.firewall.icmpPerSecond}/second`;
   const passive = `${config.ports.passiveMin}-${config.ports.passiveMax}`;
-  const passthrough = config.printers.some((p) => p.lanAddress === undefined && p.passthrough);
+  const passthrough = config.printers.some((p) => servedOnEveryAddress(p) && p.passthrough);
   const addressed = addressedPrinters(config);
   const entries = lanTcpPorts(config);
   const rule = ({ ports, comment, address }: (typeof entries)[number]): FirewallRule => ({
@@ -216,7 +216,7 @@ function lanInChain(config: MoatConfig): FirewallChain {
       comment: 'lan printer addresses drop',
     });
   }
-  const wildcard = config.printers.length === 0 || addressed.length < config.printers.length;
+  const wildcard = config.printers.length === 0 || config.printers.some(servedOnEveryAddress);
   return {
     name: 'lan_in',
     rules: [

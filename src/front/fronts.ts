@@ -1,5 +1,5 @@
 import type { Capability } from '../capability.js';
-import type { MoatConfig, PrinterConfig } from '../config/schema.js';
+import { awaitingLease, type MoatConfig, type PrinterConfig } from '../config/schema.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { frontConfig, frontContext } from './front-context.js';
 import { type PrinterPlane, printerPlane } from './printer-plane.js';
@@ -25,10 +25,14 @@ const noPrinter = '';
 const bridgeSections = ['printers', 'ports', 'lan', 'mqtt', 'ftp', 'relays'] as const;
 const discoverySections = ['segment', 'discovery'] as const;
 
-/** The fronts a configuration asks for, by key (a serial; `noPrinter` when there is none). */
+/**
+ * The fronts a configuration asks for, by key (a serial; `noPrinter` when there is none). A printer still
+ * waiting for its DHCP lease has none: nothing listens for it anywhere until its address is known.
+ */
 function plannedFronts(config: MoatConfig): Map<string, PrinterConfig | undefined> {
   if (config.printers.length === 0) return new Map([[noPrinter, undefined]]);
-  return new Map(config.printers.map((printer) => [printer.serial, printer]));
+  const served = config.printers.filter((printer) => !awaitingLease(printer));
+  return new Map(served.map((printer) => [printer.serial, printer]));
 }
 
 /** What a front sees of a configuration: a change elsewhere (another printer) is no change to it. */

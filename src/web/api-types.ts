@@ -98,6 +98,10 @@ export interface FirewallStatus {
 /** A printer on the dashboard: the few state fields it shows, so a large report is not sent on every tick. */
 export interface PrinterSummary extends PrinterStatus {
   state: Record<string, unknown>;
+  /** Moat's own LAN address for the printer, where its clients reach it. */
+  lanAddress?: string;
+  /** The macvlan link of a DHCP printer whose lease Moat has not seen yet (nothing is served for it). */
+  waitingForLease?: string;
 }
 
 /** What the dashboard's snapshot (GET /api/dashboard and the event stream) carries. */

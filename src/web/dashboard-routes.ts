@@ -1,5 +1,6 @@
 import { type Request, type Response, Router } from 'express';
-import { serialPattern } from '../config/schema.js';
+import { printerLinkName } from '../appliance/printer-addresses.js';
+import { awaitingLease, serialPattern } from '../config/schema.js';
 import { object, oneOf, optional, str } from '../config/validate.js';
 import type { ServiceContext } from '../service-context.js';
 import type { AuditQuery, PrinterStatus, StatusSources } from '../status.js';
@@ -37,6 +38,8 @@ function printerSummaries(ctx: ServiceContext, status: StatusSources): PrinterSu
       online: seen?.online ?? false,
       state,
       ...(seen?.lastReportAt && { lastReportAt: seen.lastReportAt }),
+      ...(printer.lanAddress !== undefined && { lanAddress: printer.lanAddress }),
+      ...(awaitingLease(printer) && { waitingForLease: printerLinkName(printer.serial) }),
     };
   });
 }

@@ -11,6 +11,7 @@ import {
   publicConfig,
   roles,
   serialPattern,
+  servedOnEveryAddress,
   sha256Fingerprint,
 } from '../config/schema.js';
 import { deleteSecret, printerSecretName, readSecret, writeSecret } from '../config/secrets.js';
@@ -304,7 +305,7 @@ function printerRoutes(router: Router, ctx: ServiceContext, finder: PrinterFinde
       const printer = toPrinterConfig(input, existing);
       const others = config.printers.filter((p) => p.serial !== input.serial);
       if (others.length >= 8) throw new UserError(400, 'Moat handles at most 8 printers.');
-      const unaddressed = others.find((p) => p.lanAddress === undefined);
+      const unaddressed = others.find(servedOnEveryAddress);
       if (unaddressed)
         throw new UserError(
           400,

@@ -78,25 +78,32 @@ test('each printer gets its LAN connection; a removed printer loses it; config s
   });
   const fixed = printer('01P00A000000001', '192.0.2.21', { prefixLength: 25 });
   const leased = printer('01P00A000000002', '192.0.2.22', { method: 'dhcp' });
-  writeFileSync(join(state, 'config.json'), JSON.stringify({ printers: [fixed, leased] }));
+  const { lanAddress: _none, ...waiting } = printer('01P00A000000003', '', { method: 'dhcp' });
+  writeFileSync(join(state, 'config.json'), JSON.stringify({ printers: [fixed, leased, waiting] }));
   const connection = (serial: string) =>
     join(out, `etc/NetworkManager/system-connections/moat-printer-${serial}.nmconnection`);
   const first = runCli(['appliance', 'render', '--out', out, '--state-dir', state]);
   assert.equal(first.status, 0, first.stderr);
   assert.ok(first.stdout.includes(`wrote ${connection(fixed.serial)}`), first.stdout);
   assert.match(readFileSync(connection(leased.serial), 'utf8'), /^method=auto$/m);
+  assert.match(readFileSync(connection(waiting.serial), 'utf8'), /^method=auto$/m, 'its lease is what Moat waits for');
 
   const shown = runCli(['config', 'show', '--state-dir', state]);
   assert.equal(shown.status, 0, shown.stderr);
-  assert.equal((JSON.parse(shown.stdout) as { printers: unknown[] }).printers.length, 2, 'stdout stays JSON');
+  assert.equal((JSON.parse(shown.stdout) as { printers: unknown[] }).printers.length, 3, 'stdout stays JSON');
   assert.match(
     shown.stderr,
     /^printer 01P00A000000001: LAN address 192\.0\.2\.21\/25 fixed on eth0 with MAC 0e:be:87:f8:f6:7e$/m,
   );
+  const link = (serial: string) => `moatp${printerMac(serial).split(':').slice(3).join('')}`;
   assert.ok(
     shown.stderr.includes(
-      `printer 01P00A000000002: LAN address 192.0.2.22 by DHCP on eth0 with MAC ${printerMac(leased.serial)} (`,
+      `printer 01P00A000000002: LAN address 192.0.2.22 by DHCP on ${link(leased.serial)} (on eth0, MAC ${printerMac(leased.serial)})`,
     ),
+    shown.stderr,
+  );
+  assert.ok(
+    shown.stderr.includes(`printer 01P00A000000003: LAN address waiting for a DHCP lease on ${link(waiting.serial)} (`),
     shown.stderr,
   );
 
@@ -104,6 +111,7 @@ test('each printer gets its LAN connection; a removed printer loses it; config s
   const second = runCli(['appliance', 'render', '--out', out, '--state-dir', state]);
   assert.equal(second.status, 0, second.stderr);
   assert.ok(second.stdout.includes(`removed ${connection(leased.serial)}`), second.stdout);
+  assert.ok(second.stdout.includes(`removed ${connection(waiting.serial)}`), second.stdout);
   assert.throws(() => statSync(connection(leased.serial)), /ENOENT/);
   assert.ok(statSync(connection(fixed.serial)).isFile());
 });

@@ -50,6 +50,8 @@ function printerCard(p: PrinterSummary): HTMLElement {
       h('span', { class: `badge ${p.online ? 'good' : 'bad'}` }, p.online ? 'online' : 'offline'),
     ),
     h('p', { class: 'muted' }, `${p.model} · ${p.serial}`),
+    p.lanAddress && h('p', { class: 'lan-address' }, `On Moat’s address ${p.lanAddress}`),
+    p.waitingForLease && h('p', { class: 'lan-address' }, `Waiting for a DHCP lease on ${p.waitingForLease}`),
     h('p', { class: 'print-state' }, state ? (printStates[state] ?? state) : 'No report yet'),
     typeof p.state.subtask_name === 'string' && h('p', { class: 'job' }, p.state.subtask_name),
     percent !== undefined &&
