@@ -1,3 +1,4 @@
+import { printerLinkName } from '../appliance/printer-addresses.js';
 import { cloudAccessOn, type MoatConfig, type PrinterConfig, servedOnEveryAddress } from '../config/schema.js';
 import { networkOf } from '../net/lan-addresses.js';
 import { printerModel } from '../printer-models.js';
@@ -180,13 +181,21 @@ function inputChain(config: MoatConfig): FirewallChain {
       { text: 'ct state established,related accept', comment: 'established' },
       { text: 'ct state invalid counter drop', comment: 'invalid drop' },
       { text: `iifname ${lan} jump lan_in`, comment: 'from lan' },
+      // A packet to a printer's own address arrives on its macvlan (printer-addresses.ts), not on the LAN
+      // interface: the same LAN rules apply to it.
+      ...config.printers
+        .filter((printer) => !servedOnEveryAddress(printer))
+        .map((printer) => ({
+          text: `iifname ${quote(printerLinkName(printer.serial))} jump lan_in`,
+          comment: `from lan printer ${printer.serial}`,
+        })),
       { text: `iifname ${segment} jump segment_in`, comment: 'from segment' },
       { text: 'counter drop', comment: 'other drop' },
     ],
   };
   if (config.firewall.upstreamInterface && config.firewall.upstreamInterface !== config.lan.interface) {
     // The upstream interface only carries replies (accepted above as established); nothing is served there.
-    input.rules.splice(5, 0, { text: `iifname ${upstream} counter drop`, comment: 'upstream drop' });
+    input.rules.splice(-1, 0, { text: `iifname ${upstream} counter drop`, comment: 'upstream drop' });
   }
   return input;
 }

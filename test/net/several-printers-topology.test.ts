@@ -1,17 +1,25 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createAccessCode, generateAccessCode } from '../../src/auth/access-codes.js';
+import { createAccessCode } from '../../src/auth/access-codes.js';
 import { parseConfig } from '../../src/config/schema.js';
-import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
 import { statePaths } from '../../src/config/state-dir.js';
 import { ensureStateDir, saveConfig } from '../../src/config/store.js';
-import { packageRoot } from '../../src/paths.js';
 import { ownNamespace } from '../helpers/namespaces.js';
 import { waitFor } from '../helpers/wait.js';
+import {
+  assertPrinterCertificate,
+  assertPrinterReport,
+  cli,
+  must,
+  sh,
+  spawnIn,
+  startSimulatedPrinters,
+  wire,
+} from './printer-namespaces.js';
 
 /**
  * Three printers behind one Moat with its firewall, in network namespaces of this test's own: `lan`
@@ -19,7 +27,6 @@ import { waitFor } from '../helpers/wait.js';
  * segment 192.0.2.1) and one printer segment namespace where three simulated printers run on 192.0.2.10-12.
  * What a LAN host sees, by nmap and by real clients.
  */
-const cli = join(packageRoot, 'dist', 'src', 'cli.js');
 const printers = [
   { serial: '01S00C000000001', model: 'P1S', address: '192.0.2.10', lanAddress: '198.51.100.21' },
   { serial: '01S00C000000002', model: 'X1C', address: '192.0.2.11', lanAddress: '198.51.100.22' },
@@ -31,29 +38,6 @@ const expectedOpen: Record<string, number[]> = {
   '198.51.100.22': [322, 990, 3000, 3002, 6000, 8883],
   '198.51.100.23': [990, 3000, 3002, 6000, 8883],
 };
-
-function sh(ns: string, command: string, args: string[], timeoutMs = 30_000, input?: string) {
-  const result = spawnSync('ip', ['netns', 'exec', ns, command, ...args], {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    ...(input !== undefined && { input }),
-  });
-  return { status: result.status, out: `${result.stdout ?? ''}${result.stderr ?? ''}` };
-}
-
-function must(ns: string, command: string, ...args: string[]): void {
-  const result = sh(ns, command, args);
-  assert.equal(result.status, 0, `${ns}: ${command} ${args.join(' ')}: ${result.out}`);
-}
-
-/** A process in a namespace, its output collected; stopped by the test's end. */
-function spawnIn(ns: string, args: string[], output: string[]): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args]);
-  const collect = (chunk: Buffer) => output.push(chunk.toString('utf8'));
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  return child;
-}
 
 /** Open TCP ports per address, from nmap's grepable output. */
 function openPorts(ns: string, targets: string[]): Record<string, number[]> {
@@ -91,59 +75,17 @@ test('three printers in namespaces: each address offers its printer only, the se
   });
 
   for (const ns of [lan, moat, segment]) must(ns, 'ip', 'link', 'set', 'lo', 'up');
-  must(moat, 'ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', lan);
-  must(moat, 'ip', 'link', 'add', 'seg0', 'type', 'veth', 'peer', 'name', 'wlan0', 'netns', segment);
-  must(moat, 'ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'lan0');
+  wire(moat, 'lan0', '198.51.100.1/24', lan, 'eth0', '198.51.100.10/24');
+  wire(moat, 'seg0', '192.0.2.1/24', segment, 'wlan0');
   for (const p of printers) must(moat, 'ip', 'addr', 'add', `${p.lanAddress}/24`, 'dev', 'lan0');
-  must(moat, 'ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'seg0');
-  must(lan, 'ip', 'addr', 'add', '198.51.100.10/24', 'dev', 'eth0');
-  for (const p of printers) must(segment, 'ip', 'addr', 'add', `${p.address}/24`, 'dev', 'wlan0');
-  for (const [ns, link] of [
-    [moat, 'lan0'],
-    [moat, 'seg0'],
-    [lan, 'eth0'],
-    [segment, 'wlan0'],
-  ] as const)
-    must(ns, 'ip', 'link', 'set', link, 'up');
   must(lan, 'ip', 'route', 'add', 'default', 'via', '198.51.100.1');
-  must(segment, 'ip', 'route', 'add', 'default', 'via', '192.0.2.1');
 
   // The simulated printers, each on its own segment address.
   const paths = statePaths(join(dir, 'moat-state'));
   ensureStateDir(paths);
-  const printerEntries = [];
-  for (const p of printers) {
-    const accessCode = generateAccessCode();
-    const caFile = join(dir, `printer-ca-${p.serial}.pem`);
-    const output: string[] = [];
-    children.push(
-      spawnIn(
-        segment,
-        [
-          process.execPath,
-          cli,
-          'simulate-printer',
-          ...['--serial', p.serial, '--model', p.model, '--host', p.address, '--access-code', accessCode],
-          ...['--ftp-dir', join(dir, `storage-${p.serial}`), '--tcp-services', '--ca-out', caFile],
-        ],
-        output,
-      ),
-    );
-    await waitFor(() => output.join('').includes('"serial"'), {
-      what: `simulated printer ${p.serial}`,
-      timeoutMs: 30_000,
-    });
-    writeSecret(paths, printerSecretName(p.serial), accessCode);
-    printerEntries.push({
-      serial: p.serial,
-      model: p.model,
-      address: p.address,
-      lanAddress: p.lanAddress,
-      mqtt: {},
-      ftp: {},
-      certificate: { policy: 'test-ca', caFile },
-    });
-  }
+  const simulated = await startSimulatedPrinters(segment, 'wlan0', printers, dir, paths, children);
+  must(segment, 'ip', 'route', 'add', 'default', 'via', '192.0.2.1');
+  const printerEntries = simulated.map((entry, i) => ({ ...entry, lanAddress: printers[i]?.lanAddress }));
   const { entry, code: viewer } = await createAccessCode('viewer', 'viewer');
   saveConfig(
     paths,
@@ -176,26 +118,8 @@ test('three printers in namespaces: each address offers its printer only, the se
 
   await t.test("from lan, each address presents its printer's certificate and its printer's reports", () => {
     for (const p of printers) {
-      const tls = sh(
-        lan,
-        'openssl',
-        ['s_client', '-connect', `${p.lanAddress}:8883`, '-CAfile', paths.caCert, '-verify_ip', p.lanAddress],
-        20_000,
-        '',
-      );
-      assert.match(tls.out, /Verify return code: 0 \(ok\)/, tls.out);
-      assert.match(tls.out, new RegExp(`subject=CN ?= ?${p.serial}`));
-      const report = sh(
-        lan,
-        'mosquitto_sub',
-        [
-          ...['-h', p.lanAddress, '-p', '8883', '--cafile', paths.caCert, '-u', 'bblp', '-P', viewer],
-          ...['-t', `device/${p.serial}/report`, '-C', '1', '-W', '20'],
-        ],
-        30_000,
-      );
-      assert.equal(report.status, 0, report.out);
-      assert.ok(JSON.parse(report.out).print, report.out);
+      assertPrinterCertificate(lan, paths.caCert, p.serial, p.lanAddress);
+      assertPrinterReport(lan, paths.caCert, viewer, p.serial, p.lanAddress);
     }
     // The first printer's address knows nothing of the second.
     const other = sh(
