@@ -8,6 +8,7 @@ import { type StatePaths, statePaths } from './config/state-dir.js';
 import { loadConfig, saveConfig } from './config/store.js';
 import type { Logger } from './log.js';
 import { canListen, firstListenable } from './net/port-probe.js';
+import { mixedPrinterModel } from './printer-models.js';
 import { type RunningMoat, startMoat } from './service.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from './simulator/index.js';
 
@@ -90,8 +91,6 @@ const passiveChoices: [number, number][] = [
   [50000, 50100],
   [51000, 51100],
 ];
-/** Several printers take these models in turn: each has its own fixture and behaviour. */
-const mixedModels = ['P1S', 'X1C', 'A1', 'P2S', 'H2D', 'P1P', 'A1M'];
 
 async function choosePort(host: string, choices: number[]): Promise<number> {
   return (await firstListenable(host, choices)) ?? 0;
@@ -127,7 +126,7 @@ async function planPrinters(dir: string, options: DemoOptions): Promise<PlannedP
       if (!(await canListen(address, 0)))
         throw new Error(`cannot listen on ${address}: loopback must cover 127.0.0.0/8`);
     }
-    const model = mixedModels[(i - 1) % mixedModels.length] as string;
+    const model = mixedPrinterModel(i - 1);
     planned.push({
       serial: `01S00C0000000${String(i).padStart(2, '0')}`,
       model,

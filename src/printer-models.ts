@@ -95,3 +95,10 @@ export function printerModel(id: string): PrinterModel {
   if (!model) throw new Error(`unknown printer model "${id}" (known: ${printerModelIds.join(', ')})`);
   return model;
 }
+
+/** Several simulated printers (demo, topology) take these models in turn: each has its own fixture and behaviour. */
+const mixedModels = ['P1S', 'X1C', 'A1', 'P2S', 'H2D', 'P1P', 'A1M'];
+
+export function mixedPrinterModel(index: number): string {
+  return mixedModels[index % mixedModels.length] as string;
+}
