@@ -213,6 +213,8 @@ export interface PrinterView {
   address: string;
   /** Moat's own LAN address for this printer; absent for a lone printer served on all of Moat's addresses. */
   lanAddress?: string;
+  /** `dhcp`: Moat learns lanAddress from the lease; without one yet the printer is not served. */
+  lanAddressing: { method: 'fixed' | 'dhcp' };
   mqtt: { port?: number };
   ftp: { port?: number };
   certificate: { policy: string; fingerprint?: string };

@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { printerLinkName } from '../../src/appliance/printer-addresses.js';
+import { type PrinterConfig, parseConfig } from '../../src/config/schema.js';
 import { printerSecretName, readSecret } from '../../src/config/secrets.js';
 import { type RunningDemo, startDemo } from '../../src/demo.js';
 import type { PrinterFront } from '../../src/front/fronts.js';
 import { silentLogger } from '../../src/log.js';
-import type { SetupView } from '../../src/web/api-types.js';
+import type { DashboardSnapshot, SetupView } from '../../src/web/api-types.js';
 import { collectMessages, connectMqtt } from '../helpers/mqtt-clients.js';
 import { waitFor } from '../helpers/wait.js';
 import { anonymousSession, apiRequest, claimAsOwner, type FreshMoat, startFreshMoat } from './web-harness.js';
@@ -28,6 +30,11 @@ const printer = (n: number, extra: Record<string, unknown> = {}) => ({
   certificate: { policy: 'bbl-ca' },
   ...extra,
 });
+
+/** A printer of the API's shape as the configuration holds it (the wizard has no DHCP choice yet). */
+function toConfig({ serial, model, address }: { serial: string; model: string; address: string }) {
+  return parseConfig({ printers: [{ serial, model, address }] }).printers[0] as PrinterConfig;
+}
 
 describe('printers in the wizard API', () => {
   let moat: FreshMoat;
@@ -107,6 +114,30 @@ describe('printers in the wizard API', () => {
     assert.equal(readSecret(moat.paths, printerSecretName(printer(2).serial)), undefined);
     assert.equal(readSecret(moat.paths, printerSecretName(printer(1).serial)), 'code-1-secret');
     assert.equal((await send('DELETE', `/api/printers/${printer(2).serial}`)).status, 404, 'gone');
+  });
+
+  test('a DHCP printer without a lease yet: listed as waiting, no front, and another printer may still be added', async () => {
+    const { accessCode: _code, lanAddress: _none, ...waiting } = printer(3);
+    moat.moat.context.config.update((c) => ({
+      ...c,
+      printers: [...c.printers, { ...toConfig(waiting), lanAddressing: { method: 'dhcp' as const } }],
+    }));
+    const link = printerLinkName(printer(3).serial);
+    const overview = JSON.parse((await send('GET', '/api/overview')).body) as DashboardSnapshot;
+    const card = overview.printers.find((p) => p.serial === printer(3).serial);
+    assert.equal(card?.waitingForLease, link);
+    assert.equal(card?.lanAddress, undefined);
+    assert.equal(overview.printers.find((p) => p.serial === printer(1).serial)?.lanAddress, '127.0.1.9');
+    const view = JSON.parse((await send('GET', '/api/setup')).body) as SetupView;
+    assert.equal(view.config.printers.find((p) => p.serial === printer(3).serial)?.lanAddressing.method, 'dhcp');
+    assert.equal((await send('PUT', '/api/printers', printer(4))).status, 200, 'it does not block a new printer');
+    // The configuration changes are followed in order: once the new printer is served, so was the DHCP one.
+    await waitFor(() => moat.moat.fronts().some((f) => f.serial === printer(4).serial), { what: 'the new front' });
+    assert.deepEqual(
+      moat.moat.fronts().map((f) => f.serial),
+      [printer(1).serial, printer(4).serial],
+      'nothing listens for the printer waiting for its lease',
+    );
   });
 });
 

@@ -383,7 +383,11 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
           h(
             'span',
             { class: 'printer-lan-address' },
-            p.lanAddress ? `Moat’s LAN address for it: ${p.lanAddress}` : 'on all of Moat’s LAN addresses',
+            p.lanAddress
+              ? `Moat’s LAN address for it: ${p.lanAddress}`
+              : p.lanAddressing.method === 'dhcp'
+                ? 'waiting for a DHCP lease for it'
+                : 'on all of Moat’s LAN addresses',
           ),
           ' ',
           h('button', { type: 'button', class: 'secondary edit-printer', onclick: () => openEditor(p) }, 'Edit'),
