@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { generateAccessCode } from '../../src/auth/access-codes.js';
 import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
 import type { StatePaths } from '../../src/config/state-dir.js';
 import { packageRoot } from '../../src/paths.js';
+import { ownNamespace } from '../helpers/namespaces.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** What the several-printers namespace tests share: commands in a namespace, and the simulated printers. */
 
 export const cli = join(packageRoot, 'dist', 'src', 'cli.js');
 
-export interface PlannedPrinter {
+interface PlannedPrinter {
   serial: string;
   model: string;
   /** Its address on the printer segment. */
@@ -34,8 +38,8 @@ export function must(ns: string, command: string, ...args: string[]): string {
 }
 
 /** A process in a namespace, its output collected; the caller stops it. */
-export function spawnIn(ns: string, args: string[], output: string[], env?: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args], env ? { env } : {});
+export function spawnIn(ns: string, args: string[], output: string[]): ChildProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, ...args]);
   const collect = (chunk: Buffer) => output.push(chunk.toString('utf8'));
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
@@ -43,14 +47,7 @@ export function spawnIn(ns: string, args: string[], output: string[], env?: Node
 }
 
 /** A veth pair from `ns` (link `name`) to `peerNs` (link `peerName`), both up, with their addresses. */
-export function wire(
-  ns: string,
-  name: string,
-  address: string,
-  peerNs: string,
-  peerName: string,
-  peerAddress?: string,
-): void {
+function wire(ns: string, name: string, address: string, peerNs: string, peerName: string, peerAddress?: string): void {
   must(ns, 'ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', peerName, 'netns', peerNs);
   must(ns, 'ip', 'addr', 'add', address, 'dev', name);
   if (peerAddress) must(peerNs, 'ip', 'addr', 'add', peerAddress, 'dev', peerName);
@@ -58,9 +55,43 @@ export function wire(
   must(peerNs, 'ip', 'link', 'set', peerName, 'up');
 }
 
+export interface PrinterTopology {
+  lan: string;
+  moat: string;
+  segment: string;
+  /** A directory of the test's own, removed after it. */
+  dir: string;
+  /** Processes the test starts; killed after it. */
+  children: ChildProcess[];
+}
+
+/**
+ * Three namespaces of the test's own (names from `prefix`): `lan` (eth0 198.51.100.10, default route via Moat),
+ * Moat's (lan0 198.51.100.1, seg0 192.0.2.1) and the printer segment (wlan0, addresses added with the
+ * printers); or undefined, the test skipped, when namespaces or `tools` are not available.
+ */
+export function printerTopology(t: TestContext, prefix: string, tools: string[]): PrinterTopology | undefined {
+  const lan = ownNamespace(t, `${prefix}-lan`, ['nft', 'openssl', 'mosquitto_sub', ...tools]);
+  if (!lan) return undefined;
+  const moat = ownNamespace(t, `${prefix}-moat`, []) as string;
+  const segment = ownNamespace(t, `${prefix}-seg`, []) as string;
+  const dir = mkdtempSync(join(tmpdir(), `moat-${prefix}-`));
+  const children: ChildProcess[] = [];
+  t.after(() => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const ns of [lan, moat, segment]) must(ns, 'ip', 'link', 'set', 'lo', 'up');
+  wire(moat, 'lan0', '198.51.100.1/24', lan, 'eth0', '198.51.100.10/24');
+  wire(moat, 'seg0', '192.0.2.1/24', segment, 'wlan0');
+  must(lan, 'ip', 'route', 'add', 'default', 'via', '198.51.100.1');
+  return { lan, moat, segment, dir, children };
+}
+
 /**
  * One `moat simulate-printer` per printer in the segment namespace, on its segment address (added to
- * `link` there), with the camera and bind services; each one's access code goes into Moat's secrets. Returns
+ * `link` there, the segment's default route via Moat), with the camera and bind services; each one's access
+ * code goes into Moat's secrets. Returns
  * the configuration entries for them (the simulator's test CA as their certificate policy).
  */
 export async function startSimulatedPrinters(
@@ -104,6 +135,7 @@ export async function startSimulatedPrinters(
       certificate: { policy: 'test-ca', caFile },
     });
   }
+  must(segment, 'ip', 'route', 'add', 'default', 'via', '192.0.2.1');
   return entries;
 }
 

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderPrinterKeyfile } from '../../src/appliance/printer-addresses.js';
@@ -12,17 +10,16 @@ import { type MoatConfig, parseConfig } from '../../src/config/schema.js';
 import { statePaths } from '../../src/config/state-dir.js';
 import { ensureStateDir, loadConfig, saveConfig } from '../../src/config/store.js';
 import { parseKeyfile } from '../helpers/keyfile.js';
-import { ownNamespace } from '../helpers/namespaces.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   assertPrinterCertificate,
   assertPrinterReport,
   cli,
   must,
+  printerTopology,
   sh,
   spawnIn,
   startSimulatedPrinters,
-  wire,
 } from './printer-namespaces.js';
 
 /**
@@ -41,21 +38,9 @@ const printers = [
 ];
 
 test('printers leased by DHCP: Moat learns each lease, serves it there, and keeps it across a restart', async (t) => {
-  const lan = ownNamespace(t, 'kd-lan', ['nft', 'openssl', 'mosquitto_sub', 'dnsmasq', 'udhcpc', 'sysctl']);
-  if (!lan) return;
-  const moat = ownNamespace(t, 'kd-moat', []) as string;
-  const segment = ownNamespace(t, 'kd-seg', []) as string;
-  const dir = mkdtempSync(join(tmpdir(), 'moat-kd-'));
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const child of children) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const ns of [lan, moat, segment]) must(ns, 'ip', 'link', 'set', 'lo', 'up');
-  wire(moat, 'lan0', '198.51.100.1/24', lan, 'eth0', '198.51.100.10/24');
-  wire(moat, 'seg0', '192.0.2.1/24', segment, 'wlan0');
-  must(lan, 'ip', 'route', 'add', 'default', 'via', '198.51.100.1');
+  const topology = printerTopology(t, 'kd', ['dnsmasq', 'udhcpc', 'sysctl']);
+  if (!topology) return;
+  const { lan, moat, segment, dir, children } = topology;
 
   // The home router: leases from .100 on, kept in its lease file like a router's.
   const routerLog: string[] = [];
@@ -78,7 +63,6 @@ test('printers leased by DHCP: Moat learns each lease, serves it there, and keep
   const paths = statePaths(join(dir, 'moat-state'));
   ensureStateDir(paths);
   const entries = await startSimulatedPrinters(segment, 'wlan0', printers, dir, paths, children);
-  must(segment, 'ip', 'route', 'add', 'default', 'via', '192.0.2.1');
   const { entry, code: viewer } = await createAccessCode('viewer', 'viewer');
   const config: MoatConfig = parseConfig({
     lan: { interface: 'lan0', addresses: ['198.51.100.1'] },

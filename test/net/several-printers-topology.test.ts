@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createAccessCode } from '../../src/auth/access-codes.js';
 import { parseConfig } from '../../src/config/schema.js';
 import { statePaths } from '../../src/config/state-dir.js';
 import { ensureStateDir, saveConfig } from '../../src/config/store.js';
-import { ownNamespace } from '../helpers/namespaces.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   assertPrinterCertificate,
   assertPrinterReport,
   cli,
   must,
+  printerTopology,
   sh,
   spawnIn,
   startSimulatedPrinters,
-  wire,
 } from './printer-namespaces.js';
 
 /**
@@ -63,28 +59,15 @@ function openPorts(ns: string, targets: string[]): Record<string, number[]> {
 }
 
 test('three printers in namespaces: each address offers its printer only, the segment nothing', async (t) => {
-  const lan = ownNamespace(t, 'kp-lan', ['nmap', 'nft', 'openssl', 'mosquitto_sub']);
-  if (!lan) return;
-  const moat = ownNamespace(t, 'kp-moat', []) as string;
-  const segment = ownNamespace(t, 'kp-seg', []) as string;
-  const dir = mkdtempSync(join(tmpdir(), 'moat-kp-'));
-  const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const child of children) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  for (const ns of [lan, moat, segment]) must(ns, 'ip', 'link', 'set', 'lo', 'up');
-  wire(moat, 'lan0', '198.51.100.1/24', lan, 'eth0', '198.51.100.10/24');
-  wire(moat, 'seg0', '192.0.2.1/24', segment, 'wlan0');
+  const topology = printerTopology(t, 'kp', ['nmap']);
+  if (!topology) return;
+  const { lan, moat, segment, dir, children } = topology;
   for (const p of printers) must(moat, 'ip', 'addr', 'add', `${p.lanAddress}/24`, 'dev', 'lan0');
-  must(lan, 'ip', 'route', 'add', 'default', 'via', '198.51.100.1');
 
   // The simulated printers, each on its own segment address.
   const paths = statePaths(join(dir, 'moat-state'));
   ensureStateDir(paths);
   const simulated = await startSimulatedPrinters(segment, 'wlan0', printers, dir, paths, children);
-  must(segment, 'ip', 'route', 'add', 'default', 'via', '192.0.2.1');
   const printerEntries = simulated.map((entry, i) => ({ ...entry, lanAddress: printers[i]?.lanAddress }));
   const { entry, code: viewer } = await createAccessCode('viewer', 'viewer');
   saveConfig(
