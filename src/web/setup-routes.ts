@@ -34,6 +34,8 @@ const printerInput = object({
   address: ipv4,
   /** Moat's own LAN address for this printer (required once there are several printers). */
   lanAddress: optional(ipv4),
+  /** `dhcp`: the router leases lanAddress to the printer's own MAC and Moat learns it. Absent: kept, else fixed. */
+  lanAddressing: optional(oneOf(['fixed', 'dhcp'] as const)),
   /** Absent when editing a configured printer: its stored code stays. */
   accessCode: optional(str({ min: 1, max: 64, pattern: /^[\x21-\x7e]+$/ })),
   /** The printer's Wi-Fi MAC address: Moat's DHCP server then always gives it `address`. */
@@ -56,6 +58,7 @@ const printerHelp = {
   model: 'Choose the printer model.',
   address: 'Enter the printer’s address as four numbers, such as 192.0.2.23.',
   lanAddress: 'Enter Moat’s LAN address for this printer as four numbers, such as 198.51.100.21.',
+  lanAddressing: 'Choose whether you set Moat’s address for this printer or your router hands it out (DHCP).',
   accessCode: 'Enter the access code shown on the printer’s screen (Settings → Network → LAN only).',
   mac: 'Enter the printer’s MAC address as six pairs of hex digits, such as 02:00:00:00:00:01.',
   mqttPort: 'A port is a number from 1 to 65535.',
@@ -83,6 +86,13 @@ function accessCodeFor(ctx: ServiceContext, input: PrinterInput): string {
   return code;
 }
 
+/** The method asked for, else the printer's own; a prefix length set in the file stays with a fixed address. */
+function lanAddressingFor(input: PrinterInput, existing?: PrinterConfig): PrinterConfig['lanAddressing'] {
+  const method = input.lanAddressing ?? existing?.lanAddressing.method ?? 'fixed';
+  const prefixLength = method === 'fixed' ? existing?.lanAddressing.prefixLength : undefined;
+  return { method, ...(prefixLength !== undefined && { prefixLength }) };
+}
+
 function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): PrinterConfig {
   if (input.certificate?.policy === 'pinned' && !input.certificate.fingerprint)
     throw new UserError(400, 'Run the connection test first, then trust the certificate it shows.', 'certificate');
@@ -99,6 +109,7 @@ function toPrinterConfig(input: PrinterInput, existing?: PrinterConfig): Printer
     ...((input.lanAddress ?? existing?.lanAddress) !== undefined && {
       lanAddress: input.lanAddress ?? existing?.lanAddress,
     }),
+    lanAddressing: lanAddressingFor(input, existing),
     mqtt: { transport: 'tls', ...(input.mqttPort !== undefined && { port: input.mqttPort }) },
     ftp: { transport: 'tls', ...(input.ftpPort !== undefined && { port: input.ftpPort }) },
     certificate: input.certificate

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { printerLinkName } from '../../src/appliance/printer-addresses.js';
-import { type PrinterConfig, parseConfig } from '../../src/config/schema.js';
 import { printerSecretName, readSecret } from '../../src/config/secrets.js';
 import { type RunningDemo, startDemo } from '../../src/demo.js';
 import type { PrinterFront } from '../../src/front/fronts.js';
@@ -30,11 +29,6 @@ const printer = (n: number, extra: Record<string, unknown> = {}) => ({
   certificate: { policy: 'bbl-ca' },
   ...extra,
 });
-
-/** A printer of the API's shape as the configuration holds it (the wizard has no DHCP choice yet). */
-function toConfig({ serial, model, address }: { serial: string; model: string; address: string }) {
-  return parseConfig({ printers: [{ serial, model, address }] }).printers[0] as PrinterConfig;
-}
 
 describe('printers in the wizard API', () => {
   let moat: FreshMoat;
@@ -117,11 +111,13 @@ describe('printers in the wizard API', () => {
   });
 
   test('a DHCP printer without a lease yet: listed as waiting, no front, and another printer may still be added', async () => {
-    const { accessCode: _code, lanAddress: _none, ...waiting } = printer(3);
-    moat.moat.context.config.update((c) => ({
-      ...c,
-      printers: [...c.printers, { ...toConfig(waiting), lanAddressing: { method: 'dhcp' as const } }],
-    }));
+    const { lanAddress: _none, ...waiting } = printer(3);
+    const refused = await send('PUT', '/api/printers', waiting);
+    assert.equal(refused.status, 400, 'a fixed address is needed beside another printer');
+    assert.equal((JSON.parse(refused.body) as { field: string }).field, 'lanAddress');
+    const saved = await send('PUT', '/api/printers', { ...waiting, lanAddressing: 'dhcp' });
+    assert.equal(saved.status, 200, saved.body);
+    assert.deepEqual(config().printers.find((p) => p.serial === printer(3).serial)?.lanAddressing, { method: 'dhcp' });
     const link = printerLinkName(printer(3).serial);
     const overview = JSON.parse((await send('GET', '/api/overview')).body) as DashboardSnapshot;
     const card = overview.printers.find((p) => p.serial === printer(3).serial);

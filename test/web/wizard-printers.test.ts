@@ -15,12 +15,13 @@ import {
 
 /**
  * The printer step with several printers, in Chromium: a lone printer readdressed with Edit, a second added
- * with its own LAN address, both listed, one removed. Config only: the printers' addresses are in
+ * with its own LAN address, a third by DHCP, all listed, one removed. Config only: the printers' addresses are in
  * 198.51.100.0/24 (nothing answers there), Moat's per-printer addresses are loopback (127.0.1.x).
  */
 
 const first = { serial: '01P00A000000201', address: '198.51.100.21', accessCode: 'first-code' };
 const second = { serial: '01P00A000000202', address: '198.51.100.22', accessCode: 'second-code' };
+const third = { serial: '01P00A000000203', address: '198.51.100.23', accessCode: 'third-code' };
 
 test('the printer step adds a second printer with its LAN address, lists both and removes one', async (t) => {
   if (!existsSync('/usr/bin/chromium')) {
@@ -90,6 +91,19 @@ test('the printer step adds a second printer with its LAN address, lists both an
     );
     assert.equal(readSecret(moat.paths, printerSecretName(second.serial)), second.accessCode);
 
+    // A third whose address the router hands out: no address typed, the field is not required with DHCP.
+    await page.click('#add-printer');
+    await page.fill('#f-serial', third.serial);
+    await page.fill('#f-address', third.address);
+    await page.fill('#f-accessCode', third.accessCode);
+    assert.equal(await page.getAttribute('#f-lanAddress', 'required'), '', 'beside others a fixed address is needed');
+    await page.selectOption('#f-lanAddressing', 'dhcp');
+    assert.equal(await page.getAttribute('#f-lanAddress', 'required'), null, 'with DHCP the router gives it');
+    await page.click('#save-printer');
+    await row(third.serial).locator('.printer-lan-address', { hasText: 'waiting for a DHCP lease' }).waitFor();
+    const saved3 = config().printers.find((p) => p.serial === third.serial);
+    assert.deepEqual([saved3?.lanAddress, saved3?.lanAddressing.method], [undefined, 'dhcp']);
+
     await row(first.serial).locator('.remove-printer').click();
     await waitFor(async () => (await row(first.serial).count()) === 0, {
       what: 'the removed printer to leave the list',
@@ -99,7 +113,7 @@ test('the printer step adds a second printer with its LAN address, lists both an
     assert.equal(await row(second.serial).count(), 1);
     assert.deepEqual(
       config().printers.map((p) => p.serial),
-      [second.serial],
+      [second.serial, third.serial],
     );
     assert.equal(readSecret(moat.paths, printerSecretName(first.serial)), undefined, 'its access code is gone');
     assert.deepEqual(unexpectedErrors(browser.errors, [400]), [], 'no console errors but the provoked refusal');

@@ -234,6 +234,12 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
   const serial = input('serial', { required: true });
   const accessCode = input('accessCode', { required: true });
   const lanAddress = input('lanAddress', { inputmode: 'decimal', placeholder: '198.51.100.21' });
+  const lanAddressing = h(
+    'select',
+    { name: 'lanAddressing', id: 'f-lanAddressing' },
+    h('option', { value: 'fixed' }, 'An address I choose'),
+    h('option', { value: 'dhcp' }, 'From my router (DHCP)'),
+  );
   const form = h(
     'form',
     { id: 'printer-form' },
@@ -244,7 +250,12 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     field(
       'Moat’s LAN address for this printer',
       lanAddress,
-      'Slicers tell printers apart by address, so each printer needs an address of Moat’s own on your network (required once Moat has more than one printer).',
+      'Slicers tell printers apart by address, so each printer needs an address of Moat’s own on your network (required once Moat has more than one printer, unless your router hands it out).',
+    ),
+    field(
+      'How Moat gets that address',
+      lanAddressing,
+      'With DHCP your router sees one device per printer and Moat uses whatever address it leases; reserve it on the router to keep it.',
     ),
     field('Access code', accessCode, 'On the printer: Settings → Network → LAN only.'),
     field(
@@ -280,7 +291,10 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
     results.dataset.state = 'none';
     replace(message);
     const others = printers.filter((p) => p.serial !== editing?.serial);
-    lanAddress.required = others.length > 0;
+    const requireLanAddress = () => {
+      lanAddress.required = others.length > 0 && lanAddressing.value === 'fixed';
+    };
+    lanAddressing.onchange = requireLanAddress;
     serial.readOnly = editing !== undefined;
     accessCode.required = editing === undefined;
     accessCode.placeholder = editing ? 'Leave empty to keep the stored code' : '';
@@ -292,9 +306,11 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
       model.value = editing.model;
       setField('address', editing.address);
       setField('lanAddress', editing.lanAddress ?? '');
+      lanAddressing.value = editing.lanAddressing.method;
       setField('mqttPort', editing.mqtt.port === undefined ? '' : String(editing.mqtt.port));
       setField('ftpPort', editing.ftp.port === undefined ? '' : String(editing.ftp.port));
     }
+    requireLanAddress();
     editor.hidden = false;
   };
   const values = () => {
@@ -305,6 +321,7 @@ function printerStep(body: HTMLElement, setup: SetupView): () => void {
       model: v.model,
       address: v.address?.trim(),
       ...(v.lanAddress?.trim() && { lanAddress: v.lanAddress.trim() }),
+      lanAddressing: v.lanAddressing,
       ...(v.accessCode?.trim() && { accessCode: v.accessCode.trim() }),
       ...(v.mac?.trim() && { mac: v.mac.trim() }),
       ...(v.mqttPort && { mqttPort: Number(v.mqttPort) }),
