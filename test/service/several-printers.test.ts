@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import type { MqttClient } from 'mqtt';
 import { createAccessCode, generateAccessCode } from '../../src/auth/access-codes.js';
-import { printerSecretName, writeSecret } from '../../src/config/secrets.js';
 import { type RunningDemo, startDemo } from '../../src/demo.js';
 import type { PrinterFront } from '../../src/front/fronts.js';
 import { silentLogger } from '../../src/log.js';
 import { startSimulatedPrinter } from '../../src/simulator/index.js';
+import type { ConnectionTestResult } from '../../src/web/api-types.js';
 import { pythonFtps, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { collectMessages, connectMqtt } from '../helpers/mqtt-clients.js';
 import { run } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
+import { apiRequest, claimAsOwner, readClaimCode } from '../web/web-harness.js';
 
 type Report = { print?: Record<string, unknown> };
 
@@ -268,7 +269,7 @@ describe('several printers behind one Moat', () => {
     assert.match(String(ftp.output.error), /530/);
   });
 
-  test('a fourth printer added while Moat runs is served at once, and the other three keep their clients', async () => {
+  test('a fourth printer added in the wizard is served at once, and the other three keep their clients', async () => {
     const open = clients.filter((c) => c.connected);
     assert.ok(open.length >= 10);
     let closed = 0;
@@ -284,26 +285,29 @@ describe('several printers behind one Moat', () => {
       statsPort: false,
     });
     try {
-      const caFile = join(dir, 'printer-ca-4.pem');
-      writeFileSync(caFile, sim.pki.ca.certPem);
-      writeSecret(demo.moat.context.paths, printerSecretName(sim.serial), accessCode);
-      demo.moat.context.config.update((config) => ({
-        ...config,
-        printers: [
-          ...config.printers,
-          {
-            ...(config.printers[2] as (typeof config.printers)[number]),
-            serial: sim.serial,
-            model: 'P2S',
-            address: sim.host,
-            lanAddress: '127.0.1.4',
-            mqtt: { transport: 'tls', port: sim.ports.mqtt },
-            ftp: { transport: 'tls', port: sim.ports.ftp },
-            certificate: { policy: 'test-ca', caFile },
-            relays: { camera: false, fileTunnel: false, bind: false },
-          },
-        ],
-      }));
+      // The owner's way: claim the setup page, test the connection, trust the certificate it shows, save.
+      const web = { caFile: demo.info.moat.caFile, baseUrl: demo.info.moat.https.url.replace(/\/$/, '') };
+      const owner = await claimAsOwner(web, readClaimCode(demo.info.moat.claimFile), 'several printers owner password');
+      const form = {
+        serial: sim.serial,
+        model: 'P2S',
+        address: sim.host,
+        lanAddress: '127.0.1.4',
+        accessCode,
+        mqttPort: sim.ports.mqtt,
+        ftpPort: sim.ports.ftp,
+      };
+      // Not Bambu's CA: the test shows the certificate, the owner trusts it, the second test logs in.
+      const first = JSON.parse(
+        (await apiRequest(web, owner, 'POST', '/api/printers/test', form)).body,
+      ) as ConnectionTestResult;
+      assert.equal(first.certificate.trusted, false);
+      const pinned = { ...form, certificate: { policy: 'pinned', fingerprint: first.certificate.fingerprint } };
+      const tested = await apiRequest(web, owner, 'POST', '/api/printers/test', pinned);
+      const verdict = JSON.parse(tested.body) as ConnectionTestResult;
+      assert.ok(verdict.certificate.trusted && verdict.mqtt.ok && verdict.ftp.ok, tested.body);
+      const saved = await apiRequest(web, owner, 'PUT', '/api/printers', pinned);
+      assert.equal(saved.status, 200, saved.body);
       const fourth = await waitFor(() => demo.moat.fronts().find((f) => f.serial === sim.serial && ready(f)), {
         what: 'the fourth printer served',
       });

@@ -30,6 +30,11 @@ export interface FreshMoat {
   close(): Promise<void>;
 }
 
+/** The claim code from the claim file, read the way an owner reads it off the card. */
+export function readClaimCode(claimFile: string): string {
+  return /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '';
+}
+
 export async function startFreshMoat(
   configure?: (config: MoatConfig) => MoatConfig,
   logger: Logger = silentLogger(),
@@ -55,7 +60,7 @@ export async function startFreshMoat(
     httpPort: moat.web.httpPort,
     caFile: paths.caCert,
     claimFile,
-    claimCode: () => /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '',
+    claimCode: () => readClaimCode(claimFile),
     close: async () => {
       await moat.close();
       rmSync(dir, { recursive: true, force: true });
@@ -233,7 +238,7 @@ export function asFreshMoat(h: Harness): FreshMoat {
     httpPort: moat.web.httpPort,
     caFile: h.moatCaFile,
     claimFile,
-    claimCode: () => /claim code:\s*(\S+)/i.exec(readFileSync(claimFile, 'utf8'))?.[1] ?? '',
+    claimCode: () => readClaimCode(claimFile),
     close: () => h.close(),
   };
 }
