@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createAccessCode } from '../../src/auth/access-codes.js';
@@ -70,6 +72,7 @@ test('three printers in namespaces: each address offers its printer only, the se
   const simulated = await startSimulatedPrinters(segment, 'wlan0', printers, dir, paths, children);
   const printerEntries = simulated.map((entry, i) => ({ ...entry, lanAddress: printers[i]?.lanAddress }));
   const { entry, code: viewer } = await createAccessCode('viewer', 'viewer');
+  const { entry: adminEntry, code: admin } = await createAccessCode('admin, all printers', 'admin');
   saveConfig(
     paths,
     parseConfig({
@@ -77,7 +80,7 @@ test('three printers in namespaces: each address offers its printer only, the se
       segment: { interface: 'seg0', address: '192.0.2.1', prefixLength: 24 },
       firewall: { enabled: true, cloudAccess: 'off' },
       web: { claimFile: join(dir, 'moat-claim.txt') },
-      accessCodes: [entry],
+      accessCodes: [entry, adminEntry],
       printers: printerEntries,
     }),
   );
@@ -116,4 +119,41 @@ test('three printers in namespaces: each address offers its printer only, the se
     );
     assert.match(other.out, /denied/i, other.out);
   });
+
+  await t.test(
+    "from lan, an all-printers code on A's address uploads to A only and opens A's camera only",
+    async () => {
+      const a = printers[0] as (typeof printers)[number];
+      const upload = join(dir, 'for-a.3mf');
+      writeFileSync(upload, randomBytes(256 * 1024));
+      const put = sh(
+        lan,
+        'curl',
+        [
+          '-sS',
+          '--ssl-reqd',
+          '--cacert',
+          paths.caCert,
+          '-u',
+          `bblp:${admin}`,
+          '-T',
+          upload,
+          `ftps://${a.lanAddress}:990/`,
+        ],
+        60_000,
+      );
+      assert.equal(put.status, 0, put.out);
+      // The 226 comes from Moat's spool; the file then drains to A, and only to A.
+      const landed = join(dir, `storage-${a.serial}`, 'for-a.3mf');
+      await waitFor(() => existsSync(landed) && statSync(landed).size === 256 * 1024, {
+        what: "the upload on A's storage",
+      });
+      assert.deepEqual(readFileSync(landed), readFileSync(upload));
+      for (const other of printers.slice(1))
+        assert.equal(existsSync(join(dir, `storage-${other.serial}`, 'for-a.3mf')), false, other.serial);
+      // Port 6000 on A's address is A's own TLS service: its certificate names A's serial, nobody else's.
+      const camera = sh(lan, 'openssl', ['s_client', '-connect', `${a.lanAddress}:6000`, '-brief'], 20_000, '');
+      assert.match(camera.out, new RegExp(`CN ?= ?${a.serial}`), camera.out);
+    },
+  );
 });
