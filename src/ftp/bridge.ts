@@ -19,8 +19,8 @@ export interface FtpBridge extends RunningService {
 
 /**
  * The LAN FTPS bridge: Moat's own listener on implicit TLS (never plaintext), and, from the first LAN client on,
- * ftp-srv serving its connections (ftp-sessions.ts). ftp-srv with bunyan, moment and lodash costs ~7 MB of
- * resident memory that a Moat nobody has uploaded to does not need (docs/benchmarks.md).
+ * ftp-srv serving its connections (ftp-sessions.ts). ftp-srv with bunyan, moment and lodash costs 4–8 MB of
+ * resident memory (~3.5 MB of heap) that a Moat no FTPS client has reached does not need (docs/benchmarks.md).
  */
 async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const config = ctx.config.get();
