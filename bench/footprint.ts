@@ -5,7 +5,8 @@
  * publishing reports at a printer's rate. Prints Moat's RSS:
  *   1. idle after start, one printer connected;
  *   2. one printer, 5 TLS subscribers receiving its reports (peak over the window);
- *   3. during a 50 MB FTPS upload by curl (peak above the RSS just before it);
+ *   3. what the first FTPS client (a listing) adds (it loads ftp-srv), then during a 50 MB FTPS upload by curl
+ *      (peak above the RSS just before it);
  *   4. eight printers idle, then eight printers with 40 subscribers (5 each);
  * and Mosquitto's RSS for the same MQTT load (a TLS listener with Moat's certificate, one publisher at the
  * same report rate and size per printer topic, the same subscribers). Moat's heap figures come from a
@@ -335,9 +336,15 @@ async function main(): Promise<void> {
 
     const source = join(dir, 'upload.3mf');
     writeRandomFile(source, uploadMb * 1024 * 1024);
+    const target = { port: moat.ports.ftps, user: 'bblp', password: code, caFile: moat.paths.caCert, tls: true };
+    // The first FTPS client loads ftp-srv (src/ftp/bridge.ts): a listing first, as a slicer's first contact, so
+    // that cost is a figure of its own and the upload's is what the upload itself holds.
+    const beforeFirstFtps = await memory(moat);
+    const listing = await run('curl', [...curlArgs(target, ''), '--list-only']);
+    if (listing.code !== 0) throw new Error(`curl listing failed: ${listing.stderr}`);
+    const afterFirstFtps = await memory(moat);
     const uploadStart = rssBytes(pid1);
     sampler = rssSampler(pid1, 50);
-    const target = { port: moat.ports.ftps, user: 'bblp', password: code, caFile: moat.paths.caCert, tls: true };
     const upload = await run('curl', curlArgs(target, 'upload.3mf', ['-T', source, '--max-time', '300']), 310_000);
     const uploadPeak = sampler.stop();
     if (upload.code !== 0) throw new Error(`curl upload failed: ${upload.stderr}`);
@@ -413,6 +420,8 @@ async function main(): Promise<void> {
       idleExternalMb: mb(idle.external),
       oneP5sPeakRssMb: mb(oneFivePeak),
       oneP5sHeapUsedMb: mb(oneFive.heapUsed),
+      firstFtpsClientRssMb: mb(afterFirstFtps.rssAfterGc - beforeFirstFtps.rssAfterGc),
+      firstFtpsClientHeapMb: mb(afterFirstFtps.heapUsed - beforeFirstFtps.heapUsed),
       uploadStartRssMb: mb(uploadStart),
       uploadPeakRssMb: mb(uploadPeak),
       uploadAboveStartMb: mb(uploadPeak - uploadStart),
@@ -441,6 +450,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  1 printer, 5 subscribers   peak RSS ${f(figures.oneP5sPeakRssMb)} (heap used ${f(figures.oneP5sHeapUsedMb)})   aim <= 80 MB: ${aims.oneP5s ? 'met' : 'NOT met'}   Mosquitto ${f(figures.mosquitto1p5sPeakRssMb)}`,
+    );
+    console.log(
+      `  first FTPS client (a list)  +${f(figures.firstFtpsClientRssMb)} RSS after a full GC, +${f(figures.firstFtpsClientHeapMb)} heap: loads ftp-srv`,
     );
     console.log(
       `  ${uploadMb} MB FTPS upload         start ${f(figures.uploadStartRssMb)}, peak ${f(figures.uploadPeakRssMb)}, +${f(figures.uploadAboveStartMb)}   aim <= +16 MB: ${aims.upload ? 'met' : 'NOT met'}`,

@@ -15,5 +15,9 @@
  * that bench/mqtt-fanout or bench/ftp-throughput showed (runs on a loaded machine: within their noise).
  * 1 MB saved no more memory and cost CPU; `--optimize-for-size` saved ~4 MB more and cost 40–80 % more CPU
  * per report (docs/benchmarks.md).
+ *
+ * Not chosen: `--lite-mode` (no optimising compilers) takes ~15 MB off idle and loaded RSS but costs ~10–20 % more
+ * CPU per report in bench/mqtt-fanout, and implies `--jitless`, which turns WebAssembly and so Node's `fetch`
+ * off (docs/benchmarks.md).
  */
 export const serviceNodeFlags: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=2'];

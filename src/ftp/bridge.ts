@@ -1,21 +1,14 @@
-import { TLSSocket } from 'node:tls';
-import type { FtpConnection } from 'ftp-srv';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:tls';
 import type { Capability } from '../capability.js';
 import type { ServerIdentity } from '../certs/store.js';
 import type { ClientEvent, TransferEvent } from '../events.js';
-import type { Logger } from '../log.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
-import { dataCommands } from './data-commands.js';
-import { commandSocket, createFtpServer, refuseConnection } from './ftp-srv-adapter.js';
-import { PrinterSession } from './printer-session.js';
-import { RelayFileSystem } from './relay-fs.js';
+import type { FtpSessions } from './ftp-sessions.js';
 import { TlsSessionCache } from './tls-sessions.js';
 import { TransferTracker } from './transfers.js';
-
-// vsFTPd's words when max_per_ip and max_clients are reached, so clients treat them as they do the printer's.
-const tooManyFromAddress = 'There are too many connections from your internet address.';
-const tooManyUsers = 'There are too many connected users, please try later.';
 
 export interface FtpBridge extends RunningService {
   port: number;
@@ -24,100 +17,10 @@ export interface FtpBridge extends RunningService {
   clients(): ClientEvent[];
 }
 
-/** Control connections per client address, counted before login (vsFTPd's max_per_ip). */
-function limitPerAddress(ctx: ServiceContext, logger: Logger): (socket: TLSSocket) => string | undefined {
-  const perAddress = new Map<string, number>();
-  return (socket) => {
-    // ftp-srv's own `timeout` option leaves a timer of that length behind every disconnect: set it here.
-    socket.setTimeout(ctx.config.get().ftp.idleTimeoutMs);
-    const address = socket.remoteAddress ?? '';
-    const open = perAddress.get(address) ?? 0;
-    if (open >= ctx.config.get().ftp.maxConnectionsPerAddress) {
-      logger.warn({ address }, 'FTP connection refused: too many from this address');
-      return tooManyFromAddress;
-    }
-    perAddress.set(address, open + 1);
-    socket.once('close', () => {
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    });
-    return undefined;
-  };
-}
-
-interface LoginDeps {
-  ctx: ServiceContext;
-  logger: Logger;
-  printerSessions: Map<string, PrinterSession>;
-  clients: Map<string, ClientEvent>;
-  transfers: TransferTracker;
-}
-
-/** A LAN login: the access code, then a printer session of its own, under the printer's session limit. */
-async function logIn(
-  { ctx, logger, printerSessions, clients, transfers }: LoginDeps,
-  connection: FtpConnection,
-  username: string,
-  password: string | undefined,
-): Promise<RelayFileSystem> {
-  const socket = commandSocket(connection);
-  const address = connection.ip ?? '';
-  if (!(socket instanceof TLSSocket) || !socket.encrypted) throw new Error('TLS required');
-  // The MQTT bridge's login rules and the service's one throttle (see ctx.logins).
-  const entry = await ctx.lanAuth.authenticate(address, username, Buffer.from(password ?? ''), () => socket.destroyed);
-  if (!entry) {
-    logger.info({ address }, 'FTP login refused');
-    ctx.events.emit('loginFailure', { service: 'ftp', address });
-    throw new Error('Login incorrect');
-  }
-  const current = ctx.config.get();
-  // Printers in passthrough are reached through the TCP relays, not through this bridge.
-  const printer = current.printers.find((p) => !p.passthrough);
-  if (!printer) throw new Error('No printer configured');
-  // Every session here holds its own connection to this one printer: keep under what the printer admits.
-  if (printerSessions.size >= current.ftp.maxSessionsPerPrinter) {
-    logger.warn({ address, label: entry.label }, 'FTP login refused: the printer has its most sessions');
-    await refuseConnection(connection, tooManyUsers);
-    throw new Error(tooManyUsers);
-  }
-  const session = new PrinterSession(
-    {
-      printer,
-      accessCode: ctx.printerAccessCode(printer.serial),
-      timeoutMs: current.ftp.printerTimeoutMs,
-    },
-    logger,
-  );
-  printerSessions.set(connection.id, session);
-  const connected: ClientEvent = {
-    protocol: 'ftp',
-    kind: 'connected',
-    clientId: connection.id,
-    label: entry.label,
-    role: entry.role,
-    address,
-    at: new Date().toISOString(),
-  };
-  clients.set(connection.id, connected);
-  ctx.events.emit('client', connected);
-  logger.info({ address, label: entry.label, role: entry.role }, 'FTP client logged in');
-  return new RelayFileSystem(connection, {
-    session,
-    role: entry.role,
-    policy: current.ftp,
-    transfers,
-    serial: printer.serial,
-    label: entry.label,
-    address,
-    logger,
-    ...(ctx.spool.enabledFor(printer.serial) && { spool: ctx.spool }),
-  });
-}
-
 /**
- * The LAN FTPS bridge: ftp-srv on implicit TLS (never plaintext), each LAN session logged in with a LAN
- * access code and relayed to the printer through its own printer connection (see relay-fs.ts).
+ * The LAN FTPS bridge: Moat's own listener on implicit TLS (never plaintext), and, from the first LAN client on,
+ * ftp-srv serving its connections (ftp-sessions.ts). ftp-srv with bunyan, moment and lodash costs 4–8 MB of
+ * resident memory (~3.5 MB of heap) that a Moat no FTPS client has reached does not need (docs/benchmarks.md).
  */
 async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const config = ctx.config.get();
@@ -127,69 +30,42 @@ async function startFtpBridge(ctx: ServiceContext): Promise<FtpBridge> {
   const tls = (identity: ServerIdentity) => ({ ...lanServerTlsOptions(identity), ...sessions.serverOptions() });
   const transfers = new TransferTracker(ctx.events);
 
-  const { server, control, onConnect, replaceCommands } = createFtpServer({
-    url: `ftps://${config.lan.bindAddress}:${config.ports.ftps}`,
-    tls: tls(ctx.identity),
-    pasv_url: ctx.lanAddress(),
-    pasv_min: config.ports.passiveMin,
-    pasv_max: config.ports.passiveMax,
-    greeting: 'Moat FTPS bridge',
-    anonymous: false,
-    // No unique names or SITE: an upload is one whole file under the upload policy. PORT, EPRT, REST and APPE
-    // are refused with their reasons by data-commands.ts; MLSD is unknown to ftp-srv (502), as to the printer.
-    blacklist: ['STOU', 'SITE'],
-    // ftp-srv traces raw command lines (PASS included) at trace level: never let it log below debug.
-    log: logger.child({ library: 'ftp-srv' }, { level: logger.isLevelEnabled('trace') ? 'debug' : logger.level }),
-  });
+  // Paused until ftp-srv has sent its greeting and listens for commands (ftp-srv's own listener's setting).
+  const control = createServer({ ...tls(ctx.identity), pauseOnConnect: true });
   sessions.attach(control);
   ctx.followIdentity(control, tls);
   control.on('tlsClientError', (error) => logger.debug({ err: error.message }, 'LAN TLS handshake failed'));
-  replaceCommands(
-    dataCommands({
-      bindAddress: config.lan.bindAddress,
-      lanAddress: () => ctx.lanAddress(),
-      portRange: { min: config.ports.passiveMin, max: config.ports.passiveMax },
-      tls: () => tls(ctx.identity),
-      sessions,
-      requireSessionReuse: () => ctx.config.get().ftp.requireSessionReuse,
-      idleTimeoutMs: () => ctx.config.get().ftp.idleTimeoutMs,
-      logger,
-    }),
-  );
-
-  const printerSessions = new Map<string, PrinterSession>();
-  const clients = new Map<string, ClientEvent>();
-
-  onConnect(limitPerAddress(ctx, logger));
-
-  const bridge: LoginDeps = { ctx, logger, printerSessions, clients, transfers };
-  server.on('login', ({ connection, username, password }, resolve, reject) => {
-    logIn(bridge, connection, username, password).then(
-      (fs) => resolve({ fs }),
-      (error: Error) => reject(error),
+  let served: FtpSessions | undefined;
+  let loading: Promise<FtpSessions> | undefined;
+  const ftpSessions = () =>
+    (loading ??= import('./ftp-sessions.js').then(
+      (m) => (served = m.startFtpSessions({ ctx, logger, control, tls, sessions, transfers })),
+    ));
+  control.on('secureConnection', (socket) => {
+    ftpSessions().then(
+      (ready) => ready.accept(socket),
+      (error: Error) => {
+        logger.error({ err: error.message }, 'FTPS sessions could not start');
+        socket.destroy();
+      },
     );
   });
 
-  server.on('disconnect', ({ id }) => {
-    printerSessions.get(id)?.close();
-    printerSessions.delete(id);
-    const client = clients.get(id);
-    clients.delete(id);
-    if (client) ctx.events.emit('client', { ...client, kind: 'disconnected', at: new Date().toISOString() });
-  });
-  server.on('client-error', ({ error }) => logger.debug({ err: error.message }, 'FTP client error'));
-
-  await server.listen();
-  const port = (control.address() as { port: number }).port;
+  control.listen(config.ports.ftps, config.lan.bindAddress);
+  await once(control, 'listening');
+  control.on('error', (error) => logger.error({ err: error.message }, 'FTPS listener failed'));
+  const port = (control.address() as AddressInfo).port;
   logger.info({ port, passive: [config.ports.passiveMin, config.ports.passiveMax] }, 'FTPS bridge listening');
 
   return {
     port,
     transfers: () => transfers.list(),
-    clients: () => [...clients.values()],
+    clients: () => served?.clients() ?? [],
     close: async () => {
-      for (const session of printerSessions.values()) session.close();
-      await server.close();
+      // ftp-srv's close ends its sessions, then closes the listener; a listener nobody connected to closes alone.
+      const running = await loading?.catch(() => undefined);
+      if (running) await running.close();
+      else await new Promise((resolve) => control.close(resolve));
     },
   };
 }

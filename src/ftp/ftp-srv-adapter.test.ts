@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TLSSocket } from 'node:tls';
+import { createServer, type Server, TLSSocket } from 'node:tls';
+import type { FtpServerOptions } from 'ftp-srv';
 import { ftpControl, loggedIn } from '../../test/helpers/ftp-control.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { createPrinterPki } from '../certs/printer-pki.js';
@@ -29,6 +32,25 @@ interface ContractServer {
   closedChannels(): number;
 }
 
+interface Listening {
+  adapted: AdaptedServer;
+  control: Server;
+  port: number;
+}
+
+/** An ftp-srv server through the adapter, serving the connections of a TLS listener made here, as the bridge does. */
+async function listening(options: FtpServerOptions): Promise<Listening> {
+  const control = createServer({ ...options.tls, pauseOnConnect: true });
+  const adapted = createFtpServer(
+    { url: 'ftps://127.0.0.1:0', anonymous: false, log: silentLogger(), ...options },
+    control,
+  );
+  control.on('secureConnection', adapted.accept);
+  control.listen(0, '127.0.0.1');
+  await once(control, 'listening');
+  return { adapted, control, port: (control.address() as AddressInfo).port };
+}
+
 /** An ftp-srv server through the adapter, with a replaced NOOP and a data channel that never comes. */
 async function startContractServer(caFile: string): Promise<ContractServer> {
   const pki = await createPrinterPki('01S00C000000001');
@@ -37,12 +59,7 @@ async function startContractServer(caFile: string): Promise<ContractServer> {
   const connected: unknown[] = [];
   const loginSockets: unknown[] = [];
   let closedChannels = 0;
-  const adapted = createFtpServer({
-    url: 'ftps://127.0.0.1:0',
-    tls,
-    anonymous: false,
-    log: silentLogger(),
-  });
+  const { adapted, port } = await listening({ tls });
   adapted.onConnect((socket) => {
     connected.push(socket);
     return undefined;
@@ -67,21 +84,17 @@ async function startContractServer(caFile: string): Promise<ContractServer> {
       return session.reply(213, '0');
     },
   });
-  await adapted.server.listen();
-  const port = (adapted.control.address() as { port: number }).port;
   return { adapted, tls, port, connected, loginSockets, closedChannels: () => closedChannels };
 }
 
 /** refuseConnection and onConnect's refusal, on a server of their own. */
 async function assertRefusals(tls: { key: string; cert: string }, caFile: string): Promise<void> {
   let refuseNext = true;
-  const limited = createFtpServer({ url: 'ftps://127.0.0.1:0', tls, log: silentLogger() });
+  const { adapted: limited, port: limitedPort } = await listening({ tls });
   limited.onConnect(() => (refuseNext ? 'no room' : undefined));
   limited.server.on('login', ({ connection }, _resolve, reject) => {
     refuseConnection(connection, 'full').then(() => reject(new Error('full')));
   });
-  await limited.server.listen();
-  const limitedPort = (limited.control.address() as { port: number }).port;
   try {
     await assert.rejects(ftpControl(limitedPort, caFile), /unexpected greeting: 421 no room/);
     refuseNext = false;
@@ -130,7 +143,7 @@ describe('ftp-srv adapter contract', () => {
     );
   });
 
-  it("reaches ftp-srv's TLS listener, the 'connect' event and a connection's command socket", async () => {
+  it("hands Moat's listener's connections to ftp-srv; reaches the 'connect' event and a connection's command socket", async () => {
     const session = await loggedIn(port, caFile, 'any');
     try {
       assert.ok(server.connected[0] instanceof TLSSocket, "'connect' gives the control connection's TLS socket");
@@ -151,16 +164,16 @@ describe('ftp-srv adapter contract', () => {
       session.close();
     }
     // A second server through the adapter, without replacements, keeps ftp-srv's own NOOP.
-    const other = createFtpServer({ url: 'ftps://127.0.0.1:0', tls, log: silentLogger() });
+    const { adapted: other, control, port: otherPort } = await listening({ tls });
     other.server.on('login', (_data, resolve) => resolve({}));
-    await other.server.listen();
     try {
-      const otherSession = await loggedIn((other.control.address() as { port: number }).port, caFile, 'any');
+      const otherSession = await loggedIn(otherPort, caFile, 'any');
       assert.doesNotMatch(await otherSession.send('NOOP'), /moat/);
       otherSession.close();
     } finally {
       await other.server.close();
     }
+    assert.equal(control.listening, false, "ftp-srv's close() closes Moat's listener");
   });
 
   it('lets ftp-srv end a data connector set through the adapter, on ABOR and on disconnect', async () => {

@@ -7,8 +7,9 @@ import { type FtpConnection, type FtpServerOptions, FtpSrv } from 'ftp-srv';
 /**
  * The one door to ftp-srv's internals. ftp-srv is abandoned upstream and Moat replaces its data commands, so
  * Moat depends on parts of it that are not its public API: the command registry (a deep require), the base
- * data connector, the private TLS listener (`server.server`), a connection's `commandSocket` and `connector`,
- * the undeclared 'connect' event and the signal handlers its constructor installs. Everything of that kind
+ * data connector, the private TLS listener (`server.server`, replaced by Moat's own) and the connection handler
+ * on it, a connection's `commandSocket` and `connector`, the undeclared 'connect' event and the signal handlers
+ * its constructor installs. Everything of that kind
  * lives here; ftp-srv-adapter.test.ts fails loudly when an ftp-srv update moves any of it.
  */
 
@@ -57,8 +58,8 @@ export const signals = ['SIGINT', 'SIGTERM', 'SIGQUIT'] as const;
 
 export interface AdaptedServer {
   server: FtpSrv;
-  /** ftp-srv's own TLS listener, for the session cache and handshake logging. */
-  control: TlsServer;
+  /** Hands a control connection accepted by Moat's listener to ftp-srv: the greeting, then its commands. */
+  accept(commandSocket: TLSSocket): void;
   /**
    * Called with each new control connection's socket, before its greeting. A listener that returns a message
    * refuses the connection: `421 message` instead of the greeting, then it is closed.
@@ -68,17 +69,25 @@ export interface AdaptedServer {
   replaceCommands<Fs>(handlers: Record<string, CommandHandler<Fs>>): void;
 }
 
-export function createFtpServer(options: FtpServerOptions): AdaptedServer {
+/**
+ * An ftp-srv server that serves the connections of `control`, a TLS listener Moat made and listens on: ftp-srv
+ * is loaded only when a first client has connected (see bridge.ts). ftp-srv's own listener never listens; its
+ * `close()` closes `control` instead, after ending its connections.
+ */
+export function createFtpServer(options: FtpServerOptions, control: TlsServer): AdaptedServer {
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const server = new FtpSrv(options);
   // ftp-srv installs handlers that call process.exit(): the composition root owns signals.
   for (const [signal, listeners] of before) {
     for (const listener of process.listeners(signal)) if (!listeners.includes(listener)) process.off(signal, listener);
   }
-  const control = (server as unknown as { server: TlsServer }).server;
+  const internals = server as unknown as { server: TlsServer };
+  const [handler] = internals.server.listeners('secureConnection') as ((socket: TLSSocket) => Promise<unknown>)[];
+  if (!handler) throw new Error("ftp-srv's listener has no connection handler");
+  internals.server = control;
   return {
     server,
-    control,
+    accept: (commandSocket) => void handler(commandSocket),
     // 'connect' is emitted by ftp-srv but missing from its type declarations.
     onConnect: (listener) =>
       (server as EventEmitter).on('connect', ({ connection }: { connection: Internals & FtpConnection }) => {
