@@ -1,6 +1,6 @@
 /**
  * bench/footprint: Moat's resident memory as the appliance runs it — `moat serve` in its own process with
- * the appliance's Node flags (src/appliance/node-flags.ts), on a state directory prepared here, in
+ * the appliance's Node flags and environment (src/appliance/node-flags.ts), on a state directory prepared here, in
  * development mode (no firewall) like the other benchmarks — with simulated printers in another process
  * publishing reports at a printer's rate. Prints Moat's RSS:
  *   1. idle after start, one printer connected;
@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
+import { serviceEnvironment } from '../src/appliance/node-flags.js';
 import { createAccessCode, generateAccessCode } from '../src/auth/access-codes.js';
 import { loadServerIdentity } from '../src/certs/identity.js';
 import { printerSecretName, writeSecret } from '../src/config/secrets.js';
@@ -202,7 +203,7 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
   const child = spawn(
     process.execPath,
     [...moatFlags, `--import=${probe}`, moatCli, 'serve', '--state-dir', paths.root, '--development'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MOAT_LOG_LEVEL: 'info' } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...serviceEnvironment, MOAT_LOG_LEVEL: 'info' } },
   );
   const connected = new Set<string>();
   const memoryWaiters: ((usage: NodeJS.MemoryUsage) => void)[] = [];

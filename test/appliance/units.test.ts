@@ -4,7 +4,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { serviceNodeFlags } from '../../src/appliance/node-flags.js';
+import { serviceEnvironment, serviceNodeFlags } from '../../src/appliance/node-flags.js';
 import { packageRoot } from '../../src/paths.js';
 
 const unitsDir = join(packageRoot, 'appliance', 'systemd');
@@ -44,6 +44,8 @@ test('moat.service runs as its own user with exactly CAP_NET_BIND_SERVICE and CA
   assert.deepEqual(values('moat.service', 'ExecStart'), [
     `/usr/bin/node ${serviceNodeFlags.join(' ')} /opt/moat/dist/src/cli.js serve --state-dir /var/lib/moat`,
   ]);
+  for (const [name, value] of Object.entries(serviceEnvironment))
+    assert.ok(values('moat.service', 'Environment').includes(`${name}=${value}`), `Environment=${name}=${value}`);
   // nft talks to the kernel over netlink: without AF_NETLINK the firewall cannot be applied.
   assert.deepEqual(values('moat.service', 'RestrictAddressFamilies').join(' ').split(' ').sort(), [
     'AF_INET',
