@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are read by the scripts that source this file
 # Sourced by smoke-boot.sh and wifi-test.sh (not a command of its own): boots a built image under
-# qemu-system-aarch64 -M virt (software emulation: KVM is unusable here), with the kernel and initrd taken from
-# the image's own boot partition and all writes going to a qcow2 overlay, and runs commands in the guest.
+# qemu-system-aarch64 -M virt (software emulation: KVM is unusable here) through U-Boot and the image's own
+# boot.scr, all writes going to a copy of the image, and runs commands in the guest.
 # Commands reach the guest through systemd's debug shell on a virtio console (hvc0), asked for on the kernel
 # command line that only these scripts pass (the image itself has no login, no password, no debug shell).
 # A second virtio console (hvc1) is written to a file in the work directory only: what the host must learn
@@ -22,14 +22,16 @@ guest_find_image() {
     exit 2
   }
   boot_timeout=${MOAT_SMOKE_TIMEOUT:-900}
+  uboot=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 }
 
 # guest_require_tools COMMAND:PACKAGE ...: installs what is missing (as root), else exits 2 naming it.
 guest_require_tools() {
   local tool missing=()
-  for tool in qemu-system-aarch64:qemu-system-arm qemu-img:qemu-utils mcopy:mtools "$@"; do
+  for tool in qemu-system-aarch64:qemu-system-arm mcopy:mtools "$@"; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
   done
+  [[ -f $uboot ]] || missing+=(u-boot-qemu)
   if ((${#missing[@]})); then
     [[ $EUID -eq 0 ]] || { echo "$(basename "$0"): missing ${missing[*]}" >&2; exit 2; }
     apt-get install -y -qq --no-install-recommends "${missing[@]}" ipxe-qemu >/dev/null
@@ -48,39 +50,37 @@ expect() { # expect WHAT ACTUAL WANTED
   if [[ "$2" == "$3" ]]; then result ok "$1"; else result fail "$1 (got '$2', want '$3')"; fi
 }
 
-# guest_start LOGNAME NETDEV-OPTIONS [QEMU-ARGS...]: boots the image in the background. LOGNAME names the logs
-# kept beside the image (IMAGE-without-.img.LOGNAME-{console,shell}.log); NETDEV-OPTIONS are appended to QEMU's
+# guest_start LOGNAME NETDEV-OPTIONS [QEMU-ARGS...]: boots the image in the background the way a Pi does: the
+# firmware's part is played by Debian's U-Boot for QEMU (u-boot-qemu), which runs the image's own boot.scr; that
+# picks a system slot from moat-boot.env and loads the kernel and initrd from it. LOGNAME names the logs kept
+# beside the image (IMAGE-without-.img.LOGNAME-{console,shell}.log); NETDEV-OPTIONS are appended to QEMU's
 # user network (host forwards). The guest network is QEMU's user network with restrict=on: the guest reaches
-# nothing but the forwards.
+# nothing but the forwards. The guest writes to a sparse copy of the image, 1 GiB larger (first boot grows the
+# data partition into it).
 guest_start() {
   local log_name=$1 netdev_options=$2
   shift 2
   work=$(mktemp -d /var/tmp/moat-guest.XXXXXX)
   console_copy="${image%.img}.$log_name-console.log"
-  echo "# kernel and initrd from the image's boot partition"
-  local boot="$image@@4M" kernel initrd
-  kernel=$(mdir -b -i "$boot" :: | sed -n 's|^::/||p' | grep '^vmlinuz-' | sort -V | tail -n 1)
-  initrd=${kernel/vmlinuz-/initrd.img-}
-  mcopy -n -i "$boot" "::$kernel" "$work/vmlinuz"
-  mcopy -n -i "$boot" "::$initrd" "$work/initrd.img"
   original_bytes=$(stat -c %s "$image")
-  # 1 GiB more than the image: first boot must grow the root filesystem into it.
-  qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/overlay.qcow2" \
-    "$((original_bytes + 1024 * 1024 * 1024))"
+  cp --sparse=always "$image" "$work/disk.img"
+  truncate -s "+1G" "$work/disk.img"
   mkfifo "$work/shell.in" "$work/shell.out"
   : >"$work/private"
-  # hvc0 carries a root shell instead of the login prompt systemd would put on a virtual console (no one could
-  # use it: no passwords); the serial port only carries the kernel console, read into console.log.
-  local shell_args="systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service"
-  shell_args+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
-  echo "# booting $(basename "$image") ($kernel)"
+  # The command line is boot.scr's (U-Boot sets it); moat_console is the part a card may change in moat-boot.env
+  # (boot.cmd imports and keeps it): the serial console plus, for these scripts only, a root shell on hvc0
+  # instead of the login prompt systemd would put on a virtual console (no one could use it: no passwords); the
+  # serial port only carries the kernel console, read into console.log.
+  local console="console=ttyAMA0 quiet systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service"
+  console+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
+  printf 'moat_console=%s\n' "$console" >"$work/moat-boot.env"
+  mcopy -o -i "$work/disk.img@@4M" "$work/moat-boot.env" ::moat-boot.env
+  echo "# booting $(basename "$image") with U-Boot ($uboot)"
   guest_started=$SECONDS
   # Under nice/ionice: the host's other work (test suites) keeps priority over the emulated guest.
   nice -n 19 ionice -c3 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m "${guest_memory:-1024}" \
-    -display none -no-reboot \
-    -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-    -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet $shell_args" \
-    -drive "file=$work/overlay.qcow2,format=qcow2,if=virtio" \
+    -display none -no-reboot -bios "$uboot" \
+    -drive "file=$work/disk.img,format=raw,if=virtio" \
     -netdev "user,id=n0,restrict=on$netdev_options" -device virtio-net-pci,netdev=n0 \
     -serial "file:$work/console.log" \
     -device virtio-serial-pci -chardev "pipe,id=shell,path=$work/shell" -device virtconsole,chardev=shell \
