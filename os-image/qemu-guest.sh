@@ -60,13 +60,16 @@ expect() { # expect WHAT ACTUAL WANTED
 guest_start() {
   local log_name=$1 netdev_options=$2
   shift 2
-  work=$(mktemp -d /var/tmp/moat-guest.XXXXXX)
-  console_copy="${image%.img}.$log_name-console.log"
-  original_bytes=$(stat -c %s "$image")
-  cp --sparse=always "$image" "$work/disk.img"
-  truncate -s "+1G" "$work/disk.img"
-  mkfifo "$work/shell.in" "$work/shell.out"
-  : >"$work/private"
+  # Started again after guest_power_cut: the same disk, as a Pi powered on again.
+  if [[ -z ${work:-} ]]; then
+    work=$(mktemp -d /var/tmp/moat-guest.XXXXXX)
+    console_copy="${image%.img}.$log_name-console.log"
+    original_bytes=$(stat -c %s "$image")
+    cp --sparse=always "$image" "$work/disk.img"
+    truncate -s "+1G" "$work/disk.img"
+    mkfifo "$work/shell.in" "$work/shell.out"
+    : >"$work/private"
+  fi
   # The command line is boot.scr's (U-Boot sets it); moat_console is the part a card may change in moat-boot.env
   # (boot.cmd imports and keeps it): the serial console plus, for these scripts only, a root shell on hvc0
   # instead of the login prompt systemd would put on a virtual console (no one could use it: no passwords); the
@@ -75,11 +78,14 @@ guest_start() {
   console+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
   printf 'moat_console=%s\n' "$console" >"$work/moat-boot.env"
   mcopy -o -i "$work/disk.img@@4M" "$work/moat-boot.env" ::moat-boot.env
+  # A reboot ends QEMU unless the caller set guest_reboots=1 (update-test.sh reboots into the other slot).
+  local reboot=(-no-reboot)
+  if [[ ${guest_reboots:-0} == 1 ]]; then reboot=(); fi
   echo "# booting $(basename "$image") with U-Boot ($uboot)"
   guest_started=$SECONDS
   # Under nice/ionice: the host's other work (test suites) keeps priority over the emulated guest.
   nice -n 19 ionice -c3 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m "${guest_memory:-1024}" \
-    -display none -no-reboot -bios "$uboot" \
+    -display none "${reboot[@]}" -bios "$uboot" \
     -drive "file=$work/disk.img,format=raw,if=virtio" \
     -netdev "user,id=n0,restrict=on$netdev_options" -device virtio-net-pci,netdev=n0 \
     -serial "file:$work/console.log" \
@@ -87,7 +93,8 @@ guest_start() {
     -chardev "file,id=private,path=$work/private" -device virtconsole,chardev=private \
     "$@" &
   qemu_pid=$!
-  cat "$work/shell.out" >"$work/shell.log" &
+  shell_from=$(stat -c %s "$work/shell.log" 2>/dev/null || echo 0)
+  cat "$work/shell.out" >>"$work/shell.log" &
   reader_pid=$!
   exec 3>"$work/shell.in"
 }
@@ -104,8 +111,26 @@ guest_cleanup() {
   rm -rf "$work"
 }
 
-# The console as plain lines: no carriage returns, no terminal control sequences (bash's prompt sends some).
-console_text() { tr -d '\r' <"$work/shell.log" | sed 's/\x1b\[[0-9;?!]*[A-Za-z]//g; s/\x1b\[!p//g'; }
+# The console as plain lines from the current boot on (shell_from: bytes of the shell log before it): no carriage
+# returns, no terminal control sequences (bash's prompt sends some).
+console_text() { tail -c +"$((${shell_from:-0} + 1))" "$work/shell.log" | tr -d '\r' | sed 's/\x1b\[[0-9;?!]*[A-Za-z]//g; s/\x1b\[!p//g'; }
+
+# Pulls the plug: QEMU killed at once (SIGKILL), nothing written back; guest_start boots the same disk again.
+guest_power_cut() {
+  kill -KILL "$qemu_pid" 2>/dev/null || true
+  wait "$qemu_pid" 2>/dev/null || true
+  kill "$reader_pid" 2>/dev/null || true
+  exec 3>&-
+}
+
+# Reboots the guest (QEMU started with guest_reboots=1 stays up) and waits for the next boot's shell and settle.
+guest_reboot() {
+  shell_from=$(stat -c %s "$work/shell.log")
+  printf 'systemctl reboot\n' >&3
+  guest_started=$SECONDS
+  guest_wait_shell
+  guest_settle
+}
 
 # guest TIMEOUT COMMAND...: runs a command in the guest's debug shell and prints its output, waiting for an
 # end marker with a deadline; returns 124 on timeout, else the command's exit status. The markers are spelt
@@ -193,6 +218,39 @@ guest_poweroff() {
   guest 10 systemctl poweroff >/dev/null 2>&1 || true
   local deadline=$((SECONDS + 120))
   while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+}
+
+# The setup page's API from the host, through the forward of port 443 to 127.0.0.1:$https_port; the caller sets
+# https_port and secrets (a 0700 directory for the CA, cookies and request bodies, removed at the end).
+csrf=""
+# shellcheck disable=SC2154 # https_port and secrets are the caller's
+api() { # api METHOD PATH [BODY-FILE [CONTENT-TYPE]]: prints the body, then the HTTP status on its own line
+  curl -sS --max-time "${api_timeout:-180}" --cacert "$secrets/ca.crt" --resolve "moat.local:$https_port:127.0.0.1" \
+    -b "$secrets/cookies" -c "$secrets/cookies" -H "X-CSRF-Token: $csrf" -H "Content-Type: ${4:-application/json}" \
+    -X "$1" ${3:+--data-binary "@$3"} -w '\n%{http_code}' "https://moat.local:$https_port$2" || echo -e "\n000"
+}
+status_of() { tail -n 1 <<<"$1"; }
+body_of() { sed '$d' <<<"$1"; }
+body() { # body NAME JQ-FILTER [--arg NAME VALUE | --rawfile NAME FILE]...: a JSON request body in a 0600 file
+  local name=$1 filter=$2
+  shift 2
+  (umask 077 && jq -n "$@" "$filter" >"$secrets/$name.json")
+  echo "$secrets/$name.json"
+}
+
+# Claims the guest's Moat through the API with the password in $secrets/admin-password: the claim code crosses
+# the private console, never a log. Leaves the session's CSRF token in csrf.
+guest_claim() {
+  local reply
+  # shellcheck disable=SC2016 # jq expands these
+  csrf=$(body_of "$(api GET /api/session)" | jq -r .csrfToken)
+  guest_private 60 "cat /boot/firmware/moat-claim.txt" | sed -n 's/.*[Cc]laim code:[[:space:]]*\([^[:space:]]*\).*/\1/p' |
+    head -n 1 | tr -d '\n' >"$secrets/claim-code"
+  # shellcheck disable=SC2016 # jq expands these
+  reply=$(api POST /api/claim "$(body claim '{code: $code, password: $password}' \
+    --rawfile code "$secrets/claim-code" --rawfile password "$secrets/admin-password")")
+  expect "claimed through the setup API" "$(status_of "$reply")" 200
+  csrf=$(body_of "$reply" | jq -r .csrfToken)
 }
 
 # A free TCP port on the host's loopback, for a forward.
