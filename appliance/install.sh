@@ -53,6 +53,7 @@ install -D -m 0644 "$here/tmpfiles.d/moat.conf" "$root/usr/lib/tmpfiles.d/moat.c
 install -D -m 0644 "$here/journald/moat.conf" "$root/etc/systemd/journald.conf.d/60-moat.conf"
 install -D -m 0644 "$here/ssh/moat.conf" "$root/etc/ssh/sshd_config.d/60-moat.conf"
 install -D -m 0644 "$here/preset/moat.preset" "$root/etc/systemd/system-preset/00-moat.preset"
+install -D -m 0644 "$here/avahi/moat.conf" "$root/etc/systemd/system/avahi-daemon.service.d/60-moat.conf"
 # The console login banner shows the claim code straight from the boot partition (agetty reads
 # /etc/issue.d); a link, so the code is never copied onto the root filesystem.
 install -d -m 0755 "$root/etc/issue.d"
@@ -88,8 +89,8 @@ FSTAB
 
 echo "install.sh: links from /etc to what is generated on the data partition"
 # The paths moat appliance render writes (src/appliance/host-files.ts), below $host_dir.
-for file in etc/modprobe.d/moat-wifi.conf etc/dnsmasq.d/moat-segment.conf etc/avahi/services/moat.service \
-  etc/sysctl.d/60-moat.conf; do
+# (avahi's services directory is mounted over /etc/avahi/services instead: avahi-daemon reads it in a chroot.)
+for file in etc/modprobe.d/moat-wifi.conf etc/dnsmasq.d/moat-segment.conf etc/sysctl.d/60-moat.conf; do
   install -d -m 0755 "$(dirname "$root/$file")"
   ln -sfn "$host_dir/$file" "$root/$file"
 done

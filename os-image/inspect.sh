@@ -139,12 +139,15 @@ check "fstab mounts the root read-only" bash -c "[[ '$(fstab_field / 4)' =~ ^ro(
 check "fstab mounts the data partition (MOATDATA) on /var" test "$(fstab_field /var 1)" = LABEL=MOATDATA
 check "the slot has empty mount points for /var and /boot/firmware" \
   bash -c "test -d '$mnt/boot/firmware' && test -z \"\$(find '$mnt/boot/firmware' -mindepth 1 -print -quit)\""
-for file in etc/sysctl.d/60-moat.conf etc/dnsmasq.d/moat-segment.conf etc/avahi/services/moat.service \
-  etc/modprobe.d/moat-wifi.conf etc/NetworkManager/system-connections; do
+for file in etc/sysctl.d/60-moat.conf etc/dnsmasq.d/moat-segment.conf etc/modprobe.d/moat-wifi.conf \
+  etc/NetworkManager/system-connections; do
   check "/$file links to the data partition" test "$(readlink "$r/$file")" = "/var/lib/moat-host/$file"
 done
 check "/var/lib/moat-host holds nothing yet (first boot renders it)" \
   test -z "$(find "$r/var/lib/moat-host" -mindepth 1 -print -quit 2>/dev/null)"
+check "avahi gets the generated services directory mounted into its chroot" \
+  grep -qx 'BindReadOnlyPaths=/var/lib/moat-host/etc/avahi/services:/etc/avahi/services' \
+  "$r/etc/systemd/system/avahi-daemon.service.d/60-moat.conf"
 check "resolv.conf is NetworkManager's in /run" test "$(readlink "$r/etc/resolv.conf")" = /run/NetworkManager/resolv.conf
 check "sshd reads its host keys from the data partition" \
   grep -qx 'HostKey /var/lib/moat-host/etc/ssh/ssh_host_ed25519_key' "$r/etc/ssh/sshd_config.d/60-moat.conf"

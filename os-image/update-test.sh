@@ -121,6 +121,9 @@ guest_reboot
 expect "N+1 boots from slot B" "$(guest 90 "grep -o 'rauc\\.slot=[AB]' /proc/cmdline")" rauc.slot=B
 expect "N+1's root filesystem runs (its marker file)" "$(guest 60 cat /etc/moat-update-test)" "N+1"
 expect "moat.service active on N+1" "$moat_state" active
+# First boot loaded them itself; from now on systemd-sysctl runs before /var is there and moat-sysctl loads them.
+expect "Moat's sysctl settings loaded again after the reboot (moat-sysctl.service)" \
+  "$(guest 60 systemctl is-active moat-sysctl.service)" active
 expect "slot B marked good" "$(mark_good_state)" active
 expect "B is no longer on trial" "$(guest 60 /usr/lib/moat/rauc-boot-state get-trial B)" no
 guest_fetch_ca "$secrets/ca-after.crt"
