@@ -52,14 +52,20 @@ printf '[Service]\nExecStart=\nExecStart=/bin/false\n' >"$secrets/moat-broken.co
 # N+2's own mark-good gives up after 60 s instead of 600: three failed boots in reasonable time.
 printf '[Service]\nEnvironment=MOAT_MARK_GOOD_WAIT=60\n' >"$secrets/mark-good-wait.conf"
 n1=$(variant n1 "$version+n1" "${MOAT_KEYS_DIR:-$repo/os-image/keys}" "write $secrets/release-n1 /etc/moat-update-test")
-n2=$(variant n2 "$version+n2" "${MOAT_KEYS_DIR:-$repo/os-image/keys}" \
-  "mkdir /etc/systemd/system/moat.service.d" "write $secrets/moat-broken.conf /etc/systemd/system/moat.service.d/broken.conf" \
-  "mkdir /etc/systemd/system/moat-mark-good.service.d" \
-  "write $secrets/mark-good-wait.conf /etc/systemd/system/moat-mark-good.service.d/wait.conf")
-foreign=$(variant foreign "$version+foreign" "$secrets/foreign-keys")
-rm -f "$secrets/rootfs.ext4"
-echo "# bundles: $(du -h "$n1" | cut -f1) each"
-stage_time "bundles N+1, N+2 and a foreign one (bundle.sh)"
+echo "# bundle N+1: $(du -h "$n1" | cut -f1)"
+stage_time "bundle N+1 (bundle.sh)"
+# N+2 and the foreign bundle are made while N boots; they are needed only after N+1 is installed.
+n2=$secrets/bundles/moat-$version+n2-arm64.raucb
+foreign=$secrets/bundles/moat-$version+foreign-arm64.raucb
+{
+  variant n2 "$version+n2" "${MOAT_KEYS_DIR:-$repo/os-image/keys}" \
+    "mkdir /etc/systemd/system/moat.service.d" "write $secrets/moat-broken.conf /etc/systemd/system/moat.service.d/broken.conf" \
+    "mkdir /etc/systemd/system/moat-mark-good.service.d" \
+    "write $secrets/mark-good-wait.conf /etc/systemd/system/moat-mark-good.service.d/wait.conf"
+  variant foreign "$version+foreign" "$secrets/foreign-keys"
+  rm -f "$secrets/rootfs.ext4"
+} >/dev/null &
+bundles_pid=$!
 
 https_port=$(free_port)
 echo "# setup page forwarded to 127.0.0.1:$https_port"
@@ -130,6 +136,7 @@ expect "the printer network's name kept" "$(jq -r .config.segment.ssid <<<"$setu
 expect "the access code kept" "$(jq -r '[.. | objects | select(.label? == "update test")] | length' <<<"$setup")" 1
 stage_time "reboot into N+1 until marked good"
 
+wait "$bundles_pid"
 # A foreign bundle: refused with the owner's words, nothing installed.
 reply=$(api POST /api/update/bundle "$foreign" application/octet-stream)
 expect "a bundle signed by a foreign key is refused (HTTP 400)" "$(status_of "$reply")" 400
