@@ -123,13 +123,32 @@ guest_power_cut() {
   exec 3>&-
 }
 
-# Reboots the guest (QEMU started with guest_reboots=1 stays up) and waits for the next boot's shell and settle.
-guest_reboot() {
+# guest_boots SLOT: how many times boot.scr has started SLOT (A, B, or "" for either) since QEMU started.
+guest_boots() { tr -d '\r' <"$work/console.log" | grep -c "moat-boot: booting slot ${1:-}" || true; }
+
+# guest_await_boot BOOTS: waits until boot.scr has started a slot more than BOOTS times, then for that boot's shell
+# and its settling. (The old system's shell still answers for a while after a reboot is asked for.)
+guest_await_boot() {
+  local deadline=$((SECONDS + boot_timeout))
+  until (($(guest_boots "") > $1)); do
+    if ((SECONDS > deadline)) || ! kill -0 "$qemu_pid" 2>/dev/null; then
+      result fail "boot.scr started no slot after the reboot"
+      return 1
+    fi
+    sleep 2
+  done
   shell_from=$(stat -c %s "$work/shell.log")
-  printf 'systemctl reboot\n' >&3
   guest_started=$SECONDS
   guest_wait_shell
   guest_settle
+}
+
+# Reboots the guest (QEMU started with guest_reboots=1 stays up) and waits for the next boot's shell and settle.
+guest_reboot() {
+  local boots
+  boots=$(guest_boots "")
+  printf 'systemctl reboot\n' >&3
+  guest_await_boot "$boots"
 }
 
 # guest TIMEOUT COMMAND...: runs a command in the guest's debug shell and prints its output, waiting for an
