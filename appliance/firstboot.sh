@@ -1,29 +1,32 @@
 #!/bin/bash
 # Moat first boot (run once by moat-firstboot.service, as root, before the network and Moat start):
-# grow the root filesystem to the card, make the SSH host keys, let `moat init` make Moat's keys,
+# grow the data partition (/var) to the card, make the SSH host keys, let `moat init` make Moat's keys,
 # certificates and the claim code (written to the boot partition), then write the host configuration
-# generated from Moat's settings. Nothing secret is printed: the journal must never hold one.
+# generated from Moat's settings. The root is a read-only system slot: what this makes goes to /var, where
+# the links in /etc point (appliance/install.sh). Nothing secret is printed: the journal must never hold one.
 set -euo pipefail
 
 state=/var/lib/moat
+host_dir=/var/lib/moat-host
 moat() { /usr/bin/node /opt/moat/dist/src/cli.js "$@"; }
 
-grow_root() {
+grow_data() {
   local part disk number
-  part=$(findmnt -no SOURCE /)
+  part=$(findmnt -no SOURCE /var)
   disk=/dev/$(lsblk -no PKNAME "$part")
   number=$(cat "/sys/class/block/$(basename "$part")/partition")
   # growpart exits 1 when there is nothing to grow (NOCHANGE): not an error on a second run.
   growpart "$disk" "$number" || [[ $? -eq 1 ]]
   resize2fs "$part"
-  echo "moat-firstboot: root filesystem on $part is $(df -h --output=size / | tail -n 1 | tr -d ' ')"
+  echo "moat-firstboot: data filesystem on $part is $(df -h --output=size /var | tail -n 1 | tr -d ' ')"
 }
 
-echo "moat-firstboot: growing the root filesystem"
-grow_root
+echo "moat-firstboot: growing the data partition"
+grow_data
 
 echo "moat-firstboot: making SSH host keys (SSH stays disabled until enabled in the setup page)"
-ssh-keygen -A
+install -d -m 0755 "$host_dir/etc/ssh"
+ssh-keygen -A -f "$host_dir"
 
 echo "moat-firstboot: making Moat's keys, certificates and claim code"
 install -d -m 0700 -o moat -g moat "$state"
@@ -32,7 +35,7 @@ install -d -m 0700 -o moat -g moat "$state"
 moat init --state-dir "$state" >/dev/null
 
 echo "moat-firstboot: writing the printer access point, DHCP/DNS, mDNS and sysctl files"
-moat appliance render --state-dir "$state" --out /
+moat appliance render --state-dir "$state" --out "$host_dir"
 sysctl --quiet --load=/etc/sysctl.d/60-moat.conf
 
 # moat init ran as root (the claim file lives on the root-owned boot partition); the service runs as moat.

@@ -6,15 +6,18 @@
 #   host-tools     apt-get the builders (debootstrap, qemu-user-static, genimage, mtools, ...)
 #   base-rootfs    debootstrap with the emulated second stage          (cached in os-image/work/base)
 #   base-packages  kernel, firmware, Node.js, network stack; one initramfs (cached with the base)
+#   system-packages  RAUC and U-Boot (packages-system.txt) into a copy of the base (cached in work/system)
 #   moat-app       npm run build + npm ci --omit=dev on the host (npm cannot reach the registry in the chroot)
-#   rootfs         copy of the cached base + Moat + appliance files, units enabled, secrets scrubbed
-#   assemble       genimage: FAT boot partition + ext4 root in an MBR image
+#   rootfs         copy of the cached tree + Moat + appliance files, units enabled, secrets scrubbed
+#   assemble       genimage: FAT boot + system slots A and B + data partition in an MBR image
+#   bundle         moat-<version>-arm64.raucb: slot A's filesystem as a signed RAUC update bundle
 #   compress       moat-<version>-arm64.img.xz and its SHA-256
 #
 # Environment: MOAT_IMAGE_WORK (default os-image/work), MOAT_IMAGE_OUT (default os-image/out),
 # MOAT_IMAGE_BASE (default $MOAT_IMAGE_WORK/base: the cached base rootfs, shareable between checkouts),
 # MOAT_DEBIAN_MIRROR (default http://deb.debian.org/debian), MOAT_REBUILD_BASE=1 to ignore the cached base,
 # MOAT_KEEP_RAW=0 to delete the uncompressed image once compressed (inspect.sh and smoke-boot.sh use it),
+# MOAT_SLOT_MIB (default 3072: each system slot's size, room for larger updates), MOAT_KEYS_DIR (bundle.sh),
 # MOAT_COMPRESS=0 for a smoke-test build: stops after writing the raw image (no .img.xz, no SHA-256; xz -6 is
 # the slowest stage of a cached rebuild, over 20 minutes on a loaded 2-core machine).
 set -Eeuo pipefail
@@ -89,7 +92,8 @@ mount_chroot() {
 
 in_chroot() { LC_ALL=C DEBIAN_FRONTEND=noninteractive chroot "$1" "${@:2}"; }
 
-packages() { grep -v -e '^#' -e '^[[:space:]]*$' "$here/packages.txt"; }
+packages() { grep -v -e '^#' -e '^[[:space:]]*$' "$here/${1:-packages.txt}"; }
+dpkg_keep_ours=(-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 
 [[ $EUID -eq 0 ]] || { echo "build.sh: must run as root (debootstrap, chroot, loop-free genimage)" >&2; exit 1; }
 mkdir -p "$work" "$out" "$logs"
@@ -100,7 +104,7 @@ echo "Building Moat $version image (Debian $suite arm64) in $work"
 
 stage host-tools "installing builder packages on the host"
 host_packages=(debootstrap qemu-user-static binfmt-support genimage mtools dosfstools e2fsprogs xz-utils
-  fdisk rsync debian-archive-keyring)
+  fdisk rsync debian-archive-keyring u-boot-tools rauc squashfs-tools openssl)
 missing=()
 for p in "${host_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -155,7 +159,6 @@ RASPI
     logged in_chroot "$base" dpkg-divert --local --rename --add /usr/sbin/update-initramfs
   fi
   ln -sf /bin/true "$base/usr/sbin/update-initramfs"
-  dpkg_keep_ours=(-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
   logged in_chroot "$base" dpkg --configure -a --force-confdef --force-confold
   logged in_chroot "$base" apt-get update
   # debootstrap installs from the release; take the security and point-release updates too.
@@ -181,6 +184,28 @@ else
   printf 'base-packages\tcached\n' >>"$timings"
 fi
 
+# The update engine and the boot loader in a stage of their own: changing them costs a few minutes of apt,
+# not the base's 25 (debootstrap, kernel, initramfs).
+system="$work/system"
+system_key="recipe=1 $base_key system=$(packages packages-system.txt | sha256sum | cut -c1-16)"
+if [[ "$(cat "$system/.moat-system" 2>/dev/null)" != "$system_key" ]]; then
+  stage system-packages "RAUC and U-Boot into a copy of the base"
+  rm -rf "$system"
+  cp -a "$base" "$system"
+  rm -f "$system/.moat-base" "$system/.moat-bootstrap"
+  mount_chroot "$system"
+  logged in_chroot "$system" apt-get update
+  # shellcheck disable=SC2046 # one word per package is the point
+  logged in_chroot "$system" apt-get install -y --no-install-recommends "${dpkg_keep_ours[@]}" \
+    $(packages packages-system.txt)
+  unmount_all
+  echo "$system_key" >"$system/.moat-system"
+  stage_done
+else
+  echo "==> system-packages: using the cached tree in $system"
+  printf 'system-packages\tcached\n' >>"$timings"
+fi
+
 stage moat-app "building Moat on the host and installing production dependencies"
 app="$work/moat-app"
 rm -rf "$app"
@@ -201,20 +226,30 @@ stage_done
 
 stage rootfs "Moat, appliance files and units into a copy of the base"
 rm -rf "$rootfs"
-cp -a "$base" "$rootfs"
-rm -f "$rootfs/.moat-base" "$rootfs/.moat-bootstrap"
-logged bash "$repo/appliance/install.sh" "$rootfs" "$app"
+cp -a "$system" "$rootfs"
+rm -f "$rootfs/.moat-system"
+# The update key's certificate goes into the image; the key stays in os-image/keys (made once if missing).
+keyring=$(bash "$here/bundle.sh" --key | tail -n 1)
+logged bash "$repo/appliance/install.sh" "$rootfs" "$app" "$keyring"
 bash "$here/scrub-rootfs.sh" "$rootfs" >>"$logs/$stage_name.log" 2>&1
 stage_done
 
-stage assemble "genimage: FAT boot + ext4 root"
-size_mib=$(( $(du -sm --exclude=./boot/firmware "$rootfs" | cut -f1) * 13 / 10 + 256 ))
-sed "s/@ROOTFS_SIZE@/${size_mib}M/" "$here/genimage.cfg" >"$work/genimage.cfg"
+stage assemble "genimage: FAT boot + system slots A and B + data"
+size_mib=$(( $(du -sm --exclude=./boot/firmware --exclude=./var "$rootfs" | cut -f1) * 13 / 10 + 256 ))
+slot_mib=${MOAT_SLOT_MIB:-3072}
+((size_mib <= slot_mib)) || { echo "the root filesystem (${size_mib} MiB) does not fit a slot of ${slot_mib} MiB (MOAT_SLOT_MIB)" >&2; false; }
+data_mib=$(( $(du -sm "$rootfs/var" | cut -f1) * 13 / 10 + 128 ))
+sed -e "s/@ROOTFS_SIZE@/${size_mib}M/" -e "s/@SLOT_SIZE@/${slot_mib}M/" -e "s/@DATA_SIZE@/${data_mib}M/" \
+  "$here/genimage.cfg" >"$work/genimage.cfg"
 rm -rf "$work/genimage-tmp" "$work/genimage-out"
 mkdir -p "$work/genimage-out"
 logged genimage --rootpath "$rootfs" --tmppath "$work/genimage-tmp" --inputpath "$work/genimage-out" \
   --outputpath "$work/genimage-out" --config "$work/genimage.cfg"
 rm -rf "$work/genimage-tmp"
+stage_done
+
+stage bundle "signed update bundle from the same root filesystem"
+logged bash "$here/bundle.sh" "$work/genimage-out/rootfs.ext4" "$version" "$out"
 stage_done
 
 name="moat-$version-arm64.img"

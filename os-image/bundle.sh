@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a signed RAUC update bundle from a root filesystem image:
 #   os-image/bundle.sh ROOTFS.ext4 VERSION [OUTDIR]   ->  OUTDIR/moat-VERSION-arm64.raucb
+#   os-image/bundle.sh --key                          ->  makes the key if missing, prints the certificate's path
 # The compatible string is the one the appliance's RAUC accepts (appliance/rauc/system.conf), so a bundle
 # cannot be made for a Moat that would refuse it. Signed with the build owner's key from MOAT_KEYS_DIR
 # (default os-image/keys, git-ignored); when there is none, a development key and certificate are made there.
@@ -9,6 +10,14 @@ set -euo pipefail
 
 main() {
   local rootfs=${1:-} version=${2:-} here repo out keys compatible staging name
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  keys=${MOAT_KEYS_DIR:-$here/keys}
+  # The image build asks for the certificate before it builds the tree the bundle is made from.
+  if [[ $rootfs == --key ]]; then
+    ensure_key "$keys"
+    echo "$keys/keyring.pem"
+    return
+  fi
   if [[ -z $rootfs || -z $version ]]; then
     echo "usage: os-image/bundle.sh ROOTFS.ext4 VERSION [OUTDIR]" >&2
     exit 2
@@ -18,10 +27,8 @@ main() {
   [[ $version =~ ^[0-9A-Za-z][0-9A-Za-z.+~-]{0,63}$ ]] || { echo "bundle.sh: bad version '$version'" >&2; exit 2; }
   command -v rauc >/dev/null || { echo "bundle.sh: the rauc host tool is missing (apt-get install rauc squashfs-tools)" >&2; exit 1; }
 
-  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   repo=$(dirname "$here")
   out=${3:-$here/out}
-  keys=${MOAT_KEYS_DIR:-$here/keys}
   compatible=$(sed -n 's/^compatible=//p' "$repo/appliance/rauc/system.conf")
 
   ensure_key "$keys"

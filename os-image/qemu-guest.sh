@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are read by the scripts that source this file
 # Sourced by smoke-boot.sh and wifi-test.sh (not a command of its own): boots a built image under
-# qemu-system-aarch64 -M virt (software emulation: KVM is unusable here), with the kernel and initrd taken from
-# the image's own boot partition and all writes going to a qcow2 overlay, and runs commands in the guest.
+# qemu-system-aarch64 -M virt (software emulation: KVM is unusable here) through U-Boot and the image's own
+# boot.scr, all writes going to a copy of the image, and runs commands in the guest.
 # Commands reach the guest through systemd's debug shell on a virtio console (hvc0), asked for on the kernel
 # command line that only these scripts pass (the image itself has no login, no password, no debug shell).
 # A second virtio console (hvc1) is written to a file in the work directory only: what the host must learn
@@ -22,14 +22,16 @@ guest_find_image() {
     exit 2
   }
   boot_timeout=${MOAT_SMOKE_TIMEOUT:-900}
+  uboot=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 }
 
 # guest_require_tools COMMAND:PACKAGE ...: installs what is missing (as root), else exits 2 naming it.
 guest_require_tools() {
   local tool missing=()
-  for tool in qemu-system-aarch64:qemu-system-arm qemu-img:qemu-utils mcopy:mtools "$@"; do
+  for tool in qemu-system-aarch64:qemu-system-arm mcopy:mtools "$@"; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
   done
+  [[ -f $uboot ]] || missing+=(u-boot-qemu)
   if ((${#missing[@]})); then
     [[ $EUID -eq 0 ]] || { echo "$(basename "$0"): missing ${missing[*]}" >&2; exit 2; }
     apt-get install -y -qq --no-install-recommends "${missing[@]}" ipxe-qemu >/dev/null
@@ -48,46 +50,51 @@ expect() { # expect WHAT ACTUAL WANTED
   if [[ "$2" == "$3" ]]; then result ok "$1"; else result fail "$1 (got '$2', want '$3')"; fi
 }
 
-# guest_start LOGNAME NETDEV-OPTIONS [QEMU-ARGS...]: boots the image in the background. LOGNAME names the logs
-# kept beside the image (IMAGE-without-.img.LOGNAME-{console,shell}.log); NETDEV-OPTIONS are appended to QEMU's
+# guest_start LOGNAME NETDEV-OPTIONS [QEMU-ARGS...]: boots the image in the background the way a Pi does: the
+# firmware's part is played by Debian's U-Boot for QEMU (u-boot-qemu), which runs the image's own boot.scr; that
+# picks a system slot from moat-boot.env and loads the kernel and initrd from it. LOGNAME names the logs kept
+# beside the image (IMAGE-without-.img.LOGNAME-{console,shell}.log); NETDEV-OPTIONS are appended to QEMU's
 # user network (host forwards). The guest network is QEMU's user network with restrict=on: the guest reaches
-# nothing but the forwards.
+# nothing but the forwards. The guest writes to a sparse copy of the image, 1 GiB larger (first boot grows the
+# data partition into it).
 guest_start() {
   local log_name=$1 netdev_options=$2
   shift 2
-  work=$(mktemp -d /var/tmp/moat-guest.XXXXXX)
-  console_copy="${image%.img}.$log_name-console.log"
-  echo "# kernel and initrd from the image's boot partition"
-  local boot="$image@@4M" kernel initrd
-  kernel=$(mdir -b -i "$boot" :: | sed -n 's|^::/||p' | grep '^vmlinuz-' | sort -V | tail -n 1)
-  initrd=${kernel/vmlinuz-/initrd.img-}
-  mcopy -n -i "$boot" "::$kernel" "$work/vmlinuz"
-  mcopy -n -i "$boot" "::$initrd" "$work/initrd.img"
-  original_bytes=$(stat -c %s "$image")
-  # 1 GiB more than the image: first boot must grow the root filesystem into it.
-  qemu-img create -q -f qcow2 -b "$(realpath "$image")" -F raw "$work/overlay.qcow2" \
-    "$((original_bytes + 1024 * 1024 * 1024))"
-  mkfifo "$work/shell.in" "$work/shell.out"
-  : >"$work/private"
-  # hvc0 carries a root shell instead of the login prompt systemd would put on a virtual console (no one could
-  # use it: no passwords); the serial port only carries the kernel console, read into console.log.
-  local shell_args="systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service"
-  shell_args+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
-  echo "# booting $(basename "$image") ($kernel)"
+  # Started again after guest_power_cut: the same disk, as a Pi powered on again.
+  if [[ -z ${work:-} ]]; then
+    work=$(mktemp -d /var/tmp/moat-guest.XXXXXX)
+    console_copy="${image%.img}.$log_name-console.log"
+    original_bytes=$(stat -c %s "$image")
+    cp --sparse=always "$image" "$work/disk.img"
+    truncate -s "+1G" "$work/disk.img"
+    mkfifo "$work/shell.in" "$work/shell.out"
+    : >"$work/private"
+  fi
+  # The command line is boot.scr's (U-Boot sets it); moat_console is the part a card may change in moat-boot.env
+  # (boot.cmd imports and keeps it): the serial console plus, for these scripts only, a root shell on hvc0
+  # instead of the login prompt systemd would put on a virtual console (no one could use it: no passwords); the
+  # serial port only carries the kernel console, read into console.log.
+  local console="console=ttyAMA0 quiet systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service"
+  console+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
+  printf 'moat_console=%s\n' "$console" >"$work/moat-boot.env"
+  mcopy -o -i "$work/disk.img@@4M" "$work/moat-boot.env" ::moat-boot.env
+  # A reboot ends QEMU unless the caller set guest_reboots=1 (update-test.sh reboots into the other slot).
+  local reboot=(-no-reboot)
+  if [[ ${guest_reboots:-0} == 1 ]]; then reboot=(); fi
+  echo "# booting $(basename "$image") with U-Boot ($uboot)"
   guest_started=$SECONDS
   # Under nice/ionice: the host's other work (test suites) keeps priority over the emulated guest.
   nice -n 19 ionice -c3 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m "${guest_memory:-1024}" \
-    -display none -no-reboot \
-    -kernel "$work/vmlinuz" -initrd "$work/initrd.img" \
-    -append "root=LABEL=RASPIROOT rw console=ttyAMA0 net.ifnames=0 rootwait quiet $shell_args" \
-    -drive "file=$work/overlay.qcow2,format=qcow2,if=virtio" \
+    -display none "${reboot[@]}" -bios "$uboot" \
+    -drive "file=$work/disk.img,format=raw,if=virtio" \
     -netdev "user,id=n0,restrict=on$netdev_options" -device virtio-net-pci,netdev=n0 \
     -serial "file:$work/console.log" \
     -device virtio-serial-pci -chardev "pipe,id=shell,path=$work/shell" -device virtconsole,chardev=shell \
     -chardev "file,id=private,path=$work/private" -device virtconsole,chardev=private \
     "$@" &
   qemu_pid=$!
-  cat "$work/shell.out" >"$work/shell.log" &
+  shell_from=$(stat -c %s "$work/shell.log" 2>/dev/null || echo 0)
+  cat "$work/shell.out" >>"$work/shell.log" &
   reader_pid=$!
   exec 3>"$work/shell.in"
 }
@@ -104,8 +111,45 @@ guest_cleanup() {
   rm -rf "$work"
 }
 
-# The console as plain lines: no carriage returns, no terminal control sequences (bash's prompt sends some).
-console_text() { tr -d '\r' <"$work/shell.log" | sed 's/\x1b\[[0-9;?!]*[A-Za-z]//g; s/\x1b\[!p//g'; }
+# The console as plain lines from the current boot on (shell_from: bytes of the shell log before it): no carriage
+# returns, no terminal control sequences (bash's prompt sends some).
+console_text() { tail -c +"$((${shell_from:-0} + 1))" "$work/shell.log" | tr -d '\r' | sed 's/\x1b\[[0-9;?!]*[A-Za-z]//g; s/\x1b\[!p//g'; }
+
+# Pulls the plug: QEMU killed at once (SIGKILL), nothing written back; guest_start boots the same disk again.
+guest_power_cut() {
+  kill -KILL "$qemu_pid" 2>/dev/null || true
+  wait "$qemu_pid" 2>/dev/null || true
+  kill "$reader_pid" 2>/dev/null || true
+  exec 3>&-
+}
+
+# guest_boots SLOT: how many times boot.scr has started SLOT (A, B, or "" for either) since QEMU started.
+guest_boots() { tr -d '\r' <"$work/console.log" | grep -c "moat-boot: booting slot ${1:-}" || true; }
+
+# guest_await_boot BOOTS: waits until boot.scr has started a slot more than BOOTS times, then for that boot's shell
+# and its settling. (The old system's shell still answers for a while after a reboot is asked for.)
+guest_await_boot() {
+  local deadline=$((SECONDS + boot_timeout))
+  until (($(guest_boots "") > $1)); do
+    if ((SECONDS > deadline)) || ! kill -0 "$qemu_pid" 2>/dev/null; then
+      result fail "boot.scr started no slot after the reboot"
+      return 1
+    fi
+    sleep 2
+  done
+  shell_from=$(stat -c %s "$work/shell.log")
+  guest_started=$SECONDS
+  guest_wait_shell
+  guest_settle
+}
+
+# Reboots the guest (QEMU started with guest_reboots=1 stays up) and waits for the next boot's shell and settle.
+guest_reboot() {
+  local boots
+  boots=$(guest_boots "")
+  printf 'systemctl reboot\n' >&3
+  guest_await_boot "$boots"
+}
 
 # guest TIMEOUT COMMAND...: runs a command in the guest's debug shell and prints its output, waiting for an
 # end marker with a deadline; returns 124 on timeout, else the command's exit status. The markers are spelt
@@ -193,6 +237,39 @@ guest_poweroff() {
   guest 10 systemctl poweroff >/dev/null 2>&1 || true
   local deadline=$((SECONDS + 120))
   while kill -0 "$qemu_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
+}
+
+# The setup page's API from the host, through the forward of port 443 to 127.0.0.1:$https_port; the caller sets
+# https_port and secrets (a 0700 directory for the CA, cookies and request bodies, removed at the end).
+csrf=""
+# shellcheck disable=SC2154 # https_port and secrets are the caller's
+api() { # api METHOD PATH [BODY-FILE [CONTENT-TYPE]]: prints the body, then the HTTP status on its own line
+  curl -sS --max-time "${api_timeout:-180}" --cacert "$secrets/ca.crt" --resolve "moat.local:$https_port:127.0.0.1" \
+    -b "$secrets/cookies" -c "$secrets/cookies" -H "X-CSRF-Token: $csrf" -H "Content-Type: ${4:-application/json}" \
+    -X "$1" ${3:+--data-binary "@$3"} -w '\n%{http_code}' "https://moat.local:$https_port$2" || echo -e "\n000"
+}
+status_of() { tail -n 1 <<<"$1"; }
+body_of() { sed '$d' <<<"$1"; }
+body() { # body NAME JQ-FILTER [--arg NAME VALUE | --rawfile NAME FILE]...: a JSON request body in a 0600 file
+  local name=$1 filter=$2
+  shift 2
+  (umask 077 && jq -n "$@" "$filter" >"$secrets/$name.json")
+  echo "$secrets/$name.json"
+}
+
+# Claims the guest's Moat through the API with the password in $secrets/admin-password: the claim code crosses
+# the private console, never a log. Leaves the session's CSRF token in csrf.
+guest_claim() {
+  local reply
+  # shellcheck disable=SC2016 # jq expands these
+  csrf=$(body_of "$(api GET /api/session)" | jq -r .csrfToken)
+  guest_private 60 "cat /boot/firmware/moat-claim.txt" | sed -n 's/.*[Cc]laim code:[[:space:]]*\([^[:space:]]*\).*/\1/p' |
+    head -n 1 | tr -d '\n' >"$secrets/claim-code"
+  # shellcheck disable=SC2016 # jq expands these
+  reply=$(api POST /api/claim "$(body claim '{code: $code, password: $password}' \
+    --rawfile code "$secrets/claim-code" --rawfile password "$secrets/admin-password")")
+  expect "claimed through the setup API" "$(status_of "$reply")" 200
+  csrf=$(body_of "$reply" | jq -r .csrfToken)
 }
 
 # A free TCP port on the host's loopback, for a forward.

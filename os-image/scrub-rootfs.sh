@@ -5,12 +5,14 @@ set -euo pipefail
 root=${1:?usage: scrub-rootfs.sh ROOT}
 
 rm -f "$root/usr/sbin/policy-rc.d" "$root/etc/apt/apt.conf.d/99moat-build"
-# The image resolves through NetworkManager at run time; the build host's resolver stays behind.
-rm -f "$root/etc/resolv.conf"
-# Made at first boot (ssh-keygen -A in moat-firstboot), so every card has its own.
+# The image resolves through NetworkManager at run time (its file in /run: the root is read-only); the build
+# host's resolver stays behind.
+ln -sfn /run/NetworkManager/resolv.conf "$root/etc/resolv.conf"
+# Made at first boot on the data partition (moat-firstboot), so every card has its own.
 rm -f "$root"/etc/ssh/ssh_host_*
-# "uninitialized": systemd makes a fresh machine id at first boot and treats that boot as the first.
-echo uninitialized >"$root/etc/machine-id"
+# Empty: on the read-only root systemd puts a machine id made at boot over it (in /run), and does not treat
+# every boot as the first ("uninitialized" would: presets re-applied to an /etc that cannot take them).
+: >"$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id"
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
 rm -rf "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/* "$root"/root/.bash_history

@@ -84,29 +84,7 @@ guest 60 "mkdir -p /run/wifi-test && tar -xf /dev/vdb -C /run/wifi-test && chmod
 
 # The owner's setup, through the API from the host.
 guest_fetch_ca "$secrets/ca.crt"
-jar="$secrets/cookies"
-csrf=""
-api() { # api METHOD PATH [BODY-FILE]: prints the body, then the HTTP status on its own line
-  curl -sS --max-time 180 --cacert "$secrets/ca.crt" --resolve "moat.local:$https_port:127.0.0.1" \
-    -b "$jar" -c "$jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' -X "$1" \
-    ${3:+--data-binary "@$3"} -w '\n%{http_code}' "https://moat.local:$https_port$2" || echo -e "\n000"
-}
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d' <<<"$1"; }
-body() { # body NAME JQ-FILTER [--arg NAME VALUE | --rawfile NAME FILE]...: a JSON request body in a 0600 file
-  local name=$1 filter=$2
-  shift 2
-  (umask 077 && jq -n "$@" "$filter" >"$secrets/$name.json")
-  echo "$secrets/$name.json"
-}
-
-csrf=$(body_of "$(api GET /api/session)" | jq -r .csrfToken)
-guest_private 60 "cat /boot/firmware/moat-claim.txt" | sed -n 's/.*[Cc]laim code:[[:space:]]*\([^[:space:]]*\).*/\1/p' |
-  head -n 1 | tr -d '\n' >"$secrets/claim-code"
-reply=$(api POST /api/claim "$(body claim '{code: $code, password: $password}' \
-  --rawfile code "$secrets/claim-code" --rawfile password "$secrets/admin-password")")
-expect "claimed through the setup API" "$(status_of "$reply")" 200
-csrf=$(body_of "$reply" | jq -r .csrfToken)
+guest_claim
 reply=$(api PUT /api/segment "$(body segment '{ssid: $ssid, passphrase: $p, country: "US", channel: 6}' \
   --arg ssid "$ssid" --rawfile p "$secrets/passphrase")")
 expect "printer network saved (PUT /api/segment, WPA2)" "$(status_of "$reply")" 200

@@ -53,7 +53,8 @@ fi
 
 echo "moat-boot: booting slot ${moat_slot} (partition ${moat_part})"
 part uuid ${devtype} ${devnum}:${moat_part} moat_root
-setenv bootargs "${moat_console} root=PARTUUID=${moat_root} ro rootwait panic=10 rauc.slot=${moat_slot}"
+# Kernel names for network interfaces (eth0, wlan0): Moat's generated keyfiles name them.
+setenv bootargs "${moat_console} root=PARTUUID=${moat_root} ro rootwait net.ifnames=0 panic=10 rauc.slot=${moat_slot}"
 if test -z "${fdt_addr}"; then
   setenv fdt_addr ${fdtcontroladdr}
 fi

@@ -175,6 +175,10 @@ async function startWeb(ctx: WebContext): Promise<WebServer> {
   const app = webApp(ctx, status, { sessions, finder, wifi, metrics });
 
   const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
+  // Node ends any request not received whole within 300 s (408). An update bundle of a few hundred MB to a slow Pi
+  // or over a slow link can take longer (under QEMU the setup page's upload of a 307 MB bundle was cut off so);
+  // the headers must still arrive within headersTimeout, and the bundle route caps the size.
+  https.requestTimeout = 30 * 60_000;
   ctx.followIdentity(https, lanServerTlsOptions);
   let httpsPort = 0;
   const httpServer = redirectToHttps(ctx, () => httpsPort);

@@ -89,8 +89,8 @@ function raucConf(keyring: string): string {
     .replace(/^path=.*$/m, `path=${keyring}`)
     .replace(/^data-directory=.*$/m, `data-directory=${join(dir, 'rauc-data')}`)
     .replace(/^bootloader-custom-backend=.*$/m, `bootloader-custom-backend=${backend}`)
-    .replace('/dev/mmcblk0p2', join(dir, 'slot-a.img'))
-    .replace('/dev/mmcblk0p3', slotB);
+    .replace('/dev/disk/by-partuuid/4d4f4154-02', join(dir, 'slot-a.img'))
+    .replace('/dev/disk/by-partuuid/4d4f4154-03', slotB);
   mkdirSync(join(dir, 'rauc-data'));
   const file = join(dir, 'system.conf');
   writeFileSync(file, conf);
