@@ -39,8 +39,8 @@ function idle<T extends RunningService>(name: string, service: T): Capability<T>
   return { name, start: async () => service };
 }
 
-// ftp-srv (with bunyan, moment and lodash) is loaded when the FTPS bridge first starts, not before: an
-// unconfigured or passthrough-only Moat does not carry it.
+// The FTPS bridge's own module is loaded when it first starts (an unconfigured or passthrough-only Moat does
+// not carry it); ftp-srv, with bunyan, moment and lodash, only at the first FTPS client (ftp/ftp-sessions.ts).
 const lazyFtpBridge: Capability<FtpBridge> = {
   name: 'ftps bridge',
   start: async (context) => (await import('../ftp/bridge.js')).ftpBridge.start(context),
