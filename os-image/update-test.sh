@@ -126,11 +126,15 @@ expect "slot B marked good" "$(mark_good_state)" active
 expect "B is no longer on trial" "$(guest 60 /usr/lib/moat/rauc-boot-state get-trial B)" no
 guest_fetch_ca "$secrets/ca-after.crt"
 expect "Moat's CA kept (same certificate)" "$(sha256sum "$secrets/ca-after.crt" | cut -d' ' -f1)" "$ca_before"
-rm -f "$secrets/cookies"
-csrf=$(body_of "$(api GET /api/session)" | jq -r .csrfToken)
-reply=$(api POST /api/login "$(body login '{password: $p}' --rawfile p "$secrets/admin-password")")
+# A reboot ends every session (they live in Moat's memory): the owner logs in again. Sets reply and csrf.
+owner_login() {
+  rm -f "$secrets/cookies"
+  csrf=$(body_of "$(api GET /api/session)" | jq -r .csrfToken)
+  reply=$(api POST /api/login "$(body login '{password: $p}' --rawfile p "$secrets/admin-password")")
+  csrf=$(body_of "$reply" | jq -r .csrfToken)
+}
+owner_login
 expect "the owner's password still logs in (claim state kept)" "$(status_of "$reply")" 200
-csrf=$(body_of "$reply" | jq -r .csrfToken)
 setup=$(body_of "$(api GET /api/setup)")
 expect "the printer network's name kept" "$(jq -r .config.segment.ssid <<<"$setup")" "$ssid"
 expect "the access code kept" "$(jq -r '[.. | objects | select(.label? == "update test")] | length' <<<"$setup")" 1
@@ -185,6 +189,8 @@ stage_time "N+2 installed, three failed boots, fallback to N+1"
 
 # The power is cut while N+2 is being written into A again: the next power-on still starts N+1 (RAUC marks the
 # slot it writes bad before the first block).
+owner_login
+expect "the owner logs in again after the fallback" "$(status_of "$reply")" 200
 job=$(install_through_api "$n2" 30)
 echo "# install when the power was cut: $job"
 expect "the install was under way when the power was cut" "${job%% *}" installing
