@@ -46,16 +46,17 @@ export function followPrinterLeases(ctx: ServiceContext, options: PrinterLeaseOp
       const leased = leasedAddress(table, link);
       if (leased === undefined || leased === printer.lanAddress) continue;
       const fields = { printer: printer.serial, link, lanAddress: leased, previous: printer.lanAddress };
+      const lease = `${printer.serial} ${leased}`;
       try {
         ctx.config.update((config) => ({
           ...config,
           printers: config.printers.map((p) => (p.serial === printer.serial ? { ...p, lanAddress: leased } : p)),
         }));
-        refused.delete(`${printer.serial} ${leased}`);
+        refused.delete(lease);
         ctx.logger.info(fields, 'printer DHCP lease learned: serving the printer on its leased address');
       } catch (error) {
-        if (refused.has(`${printer.serial} ${leased}`)) continue;
-        refused.add(`${printer.serial} ${leased}`);
+        if (refused.has(lease)) continue;
+        refused.add(lease);
         ctx.logger.error({ ...fields, err: error }, 'printer DHCP lease not taken: the printer stays where it was');
       }
     }
