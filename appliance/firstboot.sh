@@ -24,6 +24,18 @@ grow_data() {
 echo "moat-firstboot: growing the data partition"
 grow_data
 
+# systemd made this boot's machine ID in /run (the root is read-only); the boot loader passes this copy to
+# every later boot (systemd.machine_id=, appliance/boot/boot.cmd), so the ID stays the machine's own.
+echo "moat-firstboot: keeping the machine ID on the data partition"
+machine_id=$(cat /etc/machine-id)
+if [[ $machine_id =~ ^[0-9a-f]{32}$ ]]; then
+  install -d -m 0755 "$host_dir"
+  printf 'moat_machine_id=%s\n' "$machine_id" >"$host_dir/machine-id.env.new"
+  mv "$host_dir/machine-id.env.new" "$host_dir/machine-id.env"
+else
+  echo "moat-firstboot: /etc/machine-id holds no ID; systemd will make one at every boot"
+fi
+
 echo "moat-firstboot: making SSH host keys (SSH stays disabled until enabled in the setup page)"
 install -d -m 0755 "$host_dir/etc/ssh"
 ssh-keygen -A -f "$host_dir"

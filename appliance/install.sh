@@ -64,7 +64,7 @@ systemd-tmpfiles --root="$root" --create "$here/tmpfiles.d/moat.conf"
 
 echo "install.sh: enabling Moat, disabling SSH"
 systemctl --root="$root" enable moat.service moat-firstboot.service moat-host-config.path moat-mark-good.service \
-  moat-sysctl.service
+  moat-sysctl.service moat-reboot.path
 systemctl --root="$root" disable ssh.service ssh.socket 2>/dev/null || true
 # An appliance has nobody at the console to answer systemd-firstboot's locale/timezone/password prompts
 # (they would hold the boot forever); NetworkManager, not systemd-networkd, runs the network; and the SSH

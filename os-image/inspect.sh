@@ -67,11 +67,11 @@ r=$mnt
 
 # Units present and enabled; SSH installed but off.
 for unit in moat.service moat-firstboot.service moat-host-config.service moat-host-config.path \
-  moat-mark-good.service moat-sysctl.service; do
+  moat-mark-good.service moat-sysctl.service moat-reboot.path moat-reboot.service; do
   check "$unit is installed" test -f "$r/etc/systemd/system/$unit"
 done
 check "moat-sysctl.service is enabled" test -L "$r/etc/systemd/system/sysinit.target.wants/moat-sysctl.service"
-for unit in moat.service moat-firstboot.service moat-host-config.path moat-mark-good.service; do
+for unit in moat.service moat-firstboot.service moat-host-config.path moat-mark-good.service moat-reboot.path; do
   check "$unit is enabled" test -L "$r/etc/systemd/system/multi-user.target.wants/$unit"
 done
 check "sshd is installed" test -x "$r/usr/sbin/sshd"

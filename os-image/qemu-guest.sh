@@ -143,14 +143,6 @@ guest_await_boot() {
   guest_settle
 }
 
-# Reboots the guest (QEMU started with guest_reboots=1 stays up) and waits for the next boot's shell and settle.
-guest_reboot() {
-  local boots
-  boots=$(guest_boots "")
-  printf 'systemctl reboot\n' >&3
-  guest_await_boot "$boots"
-}
-
 # guest TIMEOUT COMMAND...: runs a command in the guest's debug shell and prints its output, waiting for an
 # end marker with a deadline; returns 124 on timeout, else the command's exit status. The markers are spelt
 # with quotes in the command, so the terminal's echo of the command line never looks like the markers the

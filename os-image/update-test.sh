@@ -2,7 +2,8 @@
 # The A/B update under QEMU (issue 16), on a built image: boots it the way smoke-boot.sh does (U-Boot, boot.scr,
 # slot A), makes the owner's settings through the setup page's API, then:
 #   - bundle N+1 (this image's root filesystem with a marker file) is uploaded and installed through the API,
-#     the guest reboots into slot B, N+1 runs, is marked good, and every setting made before is there
+#     the restart asked for through the API reboots the guest into slot B, N+1 runs, is marked good, and every
+#     setting made before is there, the machine ID too
 #   - a bundle signed by a foreign key is refused through the API, nothing installed
 #   - bundle N+2 (Moat made to fail) is installed; its slot fails its health check on every attempt and the
 #     boot loader falls back to N+1 by itself
@@ -115,8 +116,15 @@ expect "the boot state names B first" \
   "$(boot_state BOOT_ORDER)" "B A"
 stage_time "install N+1"
 
-guest_reboot
+# The owner restarts from the setup page (moat-reboot.path acts on Moat's request), as the Update card does.
+machine_id=$(guest 30 cat /etc/machine-id)
+boots=$(guest_boots "")
+reply=$(api POST /api/update/restart)
+expect "restart asked for through the setup page's API (HTTP 202)" "$(status_of "$reply")" 202
+guest_await_boot "$boots"
 expect "N+1 boots from slot B" "$(guest 90 "grep -o 'rauc\\.slot=[AB]' /proc/cmdline")" rauc.slot=B
+expect "the machine ID is kept (boot.scr passes the first boot's, from the data partition)" \
+  "$(guest 30 cat /etc/machine-id)" "$machine_id"
 expect "N+1's root filesystem runs (its marker file)" "$(guest 60 cat /etc/moat-update-test)" "N+1"
 expect "moat.service active on N+1" "$moat_state" active
 # First boot loaded them itself; from now on systemd-sysctl runs before /var is there and moat-sysctl loads them.

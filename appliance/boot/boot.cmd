@@ -14,6 +14,14 @@ if load ${devtype} ${devnum}:${distro_bootpart} ${loadaddr} moat-boot.env; then
   env import -t ${loadaddr} ${filesize} BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT moat_console
 fi
 
+# The machine ID lives on the data partition (4, mounted on /var), written there by the first boot: the system
+# slots are read-only, so systemd would otherwise make a new one at every boot. Only that one variable is taken
+# from the file; without it (the first boot, or a file U-Boot cannot read) systemd makes an ID as before.
+setenv moat_machine_id
+if load ${devtype} ${devnum}:4 ${loadaddr} /lib/moat-host/machine-id.env; then
+  env import -t ${loadaddr} ${filesize} moat_machine_id
+fi
+
 setenv moat_slot
 for slot in ${BOOT_ORDER}; do
   if test -z "${moat_slot}"; then
@@ -55,6 +63,10 @@ echo "moat-boot: booting slot ${moat_slot} (partition ${moat_part})"
 part uuid ${devtype} ${devnum}:${moat_part} moat_root
 # Kernel names for network interfaces (eth0, wlan0): Moat's generated keyfiles name them.
 setenv bootargs "${moat_console} root=PARTUUID=${moat_root} ro rootwait net.ifnames=0 panic=10 rauc.slot=${moat_slot}"
+if test -n "${moat_machine_id}"; then
+  setenv bootargs "${bootargs} systemd.machine_id=${moat_machine_id}"
+fi
+echo "moat-boot: kernel command line: ${bootargs}"
 if test -z "${fdt_addr}"; then
   setenv fdt_addr ${fdtcontroladdr}
 fi

@@ -195,6 +195,8 @@ export interface UpdateStatus {
   unavailable?: string;
   job: UpdateJob;
   maxBundleBytes: number;
+  /** POST /api/update/restart can restart the machine (the appliance; not a development run). */
+  canRestart: boolean;
 }
 
 /** An access code as the wizard lists it: never its hash. */

@@ -4,12 +4,13 @@ import { type Request, type Response, Router } from 'express';
 import { moatVersion } from '../paths.js';
 import type { ServiceContext } from '../service-context.js';
 import { BundleRefused, checkBundle, installBundle, type RaucOptions, systemState } from '../update/rauc.js';
+import { requestRestart, restartRequestFile } from '../update/restart.js';
 import type { UpdateBundle, UpdateJob, UpdateStatus } from './api-types.js';
 import { UserError } from './http.js';
 
 /**
  * The setup page's update API: upload a bundle (checked by RAUC before anything else), install it into the
- * other slot, follow the progress, see both slots' versions. One update at a time; the bundle is kept only
+ * other slot, follow the progress, see both slots' versions, restart into the new one. One update at a time; the bundle is kept only
  * between its check and its install.
  */
 
@@ -18,6 +19,8 @@ export interface UpdateRouteOptions {
   /** Where the uploaded bundle waits for its install (the data partition on the appliance). */
   dir: string;
   maxBundleBytes: number;
+  /** Where a restart request goes (restart.ts); absent where nothing would act on it. */
+  restartFile?: string;
 }
 
 /** MOAT_UPDATE_MAX_MIB caps an upload (default 1024 MiB: a Moat bundle is a few hundred MiB). */
@@ -27,6 +30,7 @@ export function updateRouteOptions(ctx: ServiceContext, rauc: RaucOptions, env =
     rauc,
     dir: join(ctx.paths.root, 'update'),
     maxBundleBytes: (Number.isFinite(mib) && mib > 0 ? mib : 1024) * 1024 * 1024,
+    restartFile: restartRequestFile(env),
   };
 }
 
@@ -81,7 +85,12 @@ class UpdateJobs {
   }
 
   async status(): Promise<UpdateStatus> {
-    const status: UpdateStatus = { running: moatVersion(), job: this.job, maxBundleBytes: this.options.maxBundleBytes };
+    const status: UpdateStatus = {
+      running: moatVersion(),
+      job: this.job,
+      maxBundleBytes: this.options.maxBundleBytes,
+      canRestart: this.options.restartFile !== undefined,
+    };
     try {
       const system = await systemState(this.options.rauc);
       Object.assign(status, { booted: system.booted, slots: system.slots });
@@ -149,6 +158,19 @@ class UpdateJobs {
       )
       .finally(() => rmSync(this.pending, { force: true }));
   }
+
+  /** Asks the system to reboot (into the new version after an install); never while RAUC is writing. */
+  async restart(): Promise<string> {
+    if (this.job.state === 'installing')
+      throw new UserError(409, 'An update is being installed; restart once it has finished.');
+    const file = this.options.restartFile;
+    if (!file) throw new UserError(501, 'This Moat is not running as the appliance; restart the machine yourself.');
+    await requestRestart(file, 'setup page');
+    this.ctx.logger.info({ installed: this.job.bundle?.version }, 'restart asked for from the setup page');
+    return this.job.state === 'installed' && this.job.bundle
+      ? `Restarting into version ${this.job.bundle.version}; the setup page is back in a minute or two.`
+      : 'Restarting; the setup page is back in a minute or two.';
+  }
 }
 
 export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): Router {
@@ -163,6 +185,9 @@ export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): 
   router.post('/update/install', (_req, res) => {
     jobs.startInstall();
     res.status(202).json({ job: jobs.job });
+  });
+  router.post('/update/restart', async (_req, res) => {
+    res.status(202).json({ message: await jobs.restart() });
   });
   return router;
 }

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { serviceEnvironment, serviceNodeFlags } from '../../src/appliance/node-flags.js';
 import { packageRoot } from '../../src/paths.js';
+import { restartRequestName } from '../../src/update/restart.js';
 
 const unitsDir = join(packageRoot, 'appliance', 'systemd');
 const units = readdirSync(unitsDir).sort();
@@ -56,6 +57,18 @@ test('moat.service runs as its own user with exactly CAP_NET_BIND_SERVICE and CA
   assert.deepEqual(values('moat.service', 'Restart'), ['on-failure']);
   assert.ok(values('moat.service', 'StartLimitBurst').length === 1, 'restart is rate limited');
   assert.match(values('moat.service', 'ExecStartPost')[0] ?? '', / health --state-dir \/var\/lib\/moat --wait \d+$/);
+});
+
+test("the setup page's restart reaches systemd: moat-reboot.path watches the file Moat writes in its runtime directory", () => {
+  assert.deepEqual(values('moat.service', 'RuntimeDirectory'), ['moat']);
+  assert.deepEqual(values('moat-reboot.path', 'PathExists'), [`/run/moat/${restartRequestName}`]);
+  assert.deepEqual(values('moat-reboot.path', 'Unit'), ['moat-reboot.service']);
+  assert.deepEqual(values('moat-reboot.service', 'ExecStart'), ['/usr/bin/systemctl --no-block reboot']);
+  assert.deepEqual(values('moat-reboot.service', 'CapabilityBoundingSet'), ['']);
+  assert.match(
+    readFileSync(join(packageRoot, 'appliance', 'install.sh'), 'utf8'),
+    /enable (?:[^\n]|\\\n)*moat-reboot\.path/,
+  );
 });
 
 test('the Node flags moat.service starts with are accepted by this Node (a flag it does not know stops the start)', () => {
@@ -118,7 +131,7 @@ test('systemd-analyze verify accepts every unit', { skip }, () => {
 });
 
 /** moat.service and every unit added since the update work: each must stay as confined. */
-const ratedUnits = ['moat.service', 'moat-mark-good.service', 'moat-sysctl.service'];
+const ratedUnits = ['moat.service', 'moat-mark-good.service', 'moat-sysctl.service', 'moat-reboot.service'];
 
 for (const unit of ratedUnits) {
   test(`systemd-analyze security rates ${unit} at most 3.0`, { skip }, () => {

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,7 +27,7 @@ import { runSync } from '../helpers/process.js';
  */
 
 const uboot = '/usr/lib/u-boot/qemu_arm64/u-boot.bin';
-const tools = ['qemu-system-aarch64', 'mkimage', 'mkfs.vfat', 'mcopy'];
+const tools = ['qemu-system-aarch64', 'mkimage', 'mkfs.vfat', 'mcopy', 'mkfs.ext4'];
 const missingTool = tools.find((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
 const skip = missingTool
   ? `${missingTool} is not installed (apt-get install qemu-system-arm u-boot-qemu u-boot-tools dosfstools mtools)`
@@ -38,20 +48,31 @@ function must(command: string, args: string[], env?: NodeJS.ProcessEnv): string 
   return result.stdout;
 }
 
-/** A 34 MiB disk: an MBR with one bootable FAT32 partition (type 0x0c) from sector 2048, holding boot.scr. */
-function makeDisk(): void {
-  writeFileSync(disk, Buffer.alloc(34 * 1024 * 1024));
+/**
+ * A disk like the image's first and last partitions: an MBR with a bootable FAT32 partition (type 0x0c) from
+ * sector 2048 holding boot.scr, and, when given its machine-ID file, a small ext4 data partition as number 4
+ * (the image's /var), made from a directory with mkfs.ext4 -d as the image build makes it.
+ */
+function makeDisk(path: string, machineIdEnv?: string): void {
+  const dataStart = 69632; // sectors: after the FAT's 2048 + 65536
+  const dataSectors = 16384;
+  writeFileSync(path, Buffer.alloc((dataStart + dataSectors) * 512));
   const mbr = Buffer.alloc(512);
   mbr[446] = 0x80;
   mbr[446 + 4] = 0x0c;
   mbr.writeUInt32LE(2048, 446 + 8);
   mbr.writeUInt32LE(65536, 446 + 12);
+  if (machineIdEnv !== undefined) {
+    mbr[446 + 48 + 4] = 0x83;
+    mbr.writeUInt32LE(dataStart, 446 + 48 + 8);
+    mbr.writeUInt32LE(dataSectors, 446 + 48 + 12);
+  }
   mbr[510] = 0x55;
   mbr[511] = 0xaa;
-  const fd = openSync(disk, 'r+');
+  const fd = openSync(path, 'r+');
   writeSync(fd, mbr, 0, 512, 0);
   closeSync(fd);
-  must('mkfs.vfat', ['--offset=2048', '-n', 'BOOT', disk, '32768']);
+  must('mkfs.vfat', ['--offset=2048', '-n', 'BOOT', path, '32768']);
   const script = join(dir, 'boot.scr');
   must('mkimage', [
     '-A',
@@ -64,18 +85,23 @@ function makeDisk(): void {
     join(packageRoot, 'appliance', 'boot', 'boot.cmd'),
     script,
   ]);
-  must('mcopy', ['-i', fat, script, '::boot.scr']);
+  must('mcopy', ['-i', `${path}@@1M`, script, '::boot.scr']);
+  if (machineIdEnv === undefined) return;
+  const data = join(dir, 'data');
+  mkdirSync(join(data, 'lib', 'moat-host'), { recursive: true });
+  writeFileSync(join(data, 'lib', 'moat-host', 'machine-id.env'), machineIdEnv);
+  must('mkfs.ext4', ['-q', '-F', '-L', 'MOATDATA', '-E', `offset=${dataStart * 512}`, '-d', data, path, '8M']);
 }
 
 /** One power-on: U-Boot runs boot.scr, which picks a slot, saves the state, finds no kernel and resets. */
-function boot(): Promise<{ slot: string; console: string }> {
+function boot(path = disk): Promise<{ slot: string; console: string }> {
   return new Promise((resolve, reject) => {
     const qemu = spawn(
       'qemu-system-aarch64',
       [
         ...['-M', 'virt', '-cpu', 'cortex-a53', '-m', '256', '-display', 'none', '-serial', 'stdio'],
         ...['-monitor', 'none', '-nic', 'none', '-no-reboot', '-bios', uboot],
-        ...['-drive', `file=${disk},format=raw,if=virtio`],
+        ...['-drive', `file=${path},format=raw,if=virtio`],
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -124,15 +150,18 @@ function counts(): string {
 }
 
 before(() => {
-  if (!skip) makeDisk();
+  if (!skip) makeDisk(disk);
 });
 
 test('U-Boot and the RAUC backend run the A/B state machine over moat-boot.env', {
   skip,
   timeout: 15 * 60_000,
 }, async () => {
-  // A fresh card has no state file: slot A, one attempt spent.
-  assert.equal((await boot()).slot, 'A');
+  // A fresh card has no state file: slot A, one attempt spent. No data partition, no machine ID passed on.
+  const first = await boot();
+  assert.equal(first.slot, 'A');
+  assert.match(first.console, /moat-boot: kernel command line: .* rauc\.slot=A\r?\n/);
+  assert.doesNotMatch(first.console, /systemd\.machine_id/);
   assert.equal(counts(), 'A B A=2 B=3');
   assert.equal(rauc('get-primary'), 'A');
 
@@ -174,6 +203,25 @@ test('U-Boot and the RAUC backend run the A/B state machine over moat-boot.env',
   assert.equal((await boot()).slot, 'none');
   assert.equal(counts(), 'A B A=3 B=3');
   assert.equal((await boot()).slot, 'A');
+});
+
+test('boot.scr passes on the machine ID the first boot kept on the data partition, and nothing else of that file', {
+  skip,
+  timeout: 5 * 60_000,
+}, async () => {
+  const withData = join(dir, 'with-data.img');
+  const id = '0123456789abcdef0123456789abcdef';
+  // A line the script must not take: only moat_machine_id is imported.
+  makeDisk(withData, `moat_machine_id=${id}\nmoat_console=init=/bin/sh\n`);
+  const { slot, console } = await boot(withData);
+  assert.equal(slot, 'A');
+  assert.match(
+    console,
+    new RegExp(
+      `moat-boot: kernel command line: console=serial0,115200 console=tty1 .* systemd\\.machine_id=${id}\\r?\\n`,
+    ),
+  );
+  assert.doesNotMatch(console, /init=\/bin\/sh/);
 });
 
 test('the backend refuses bad arguments and keeps lines it does not own', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -40,6 +41,8 @@ let admin: { cookie: string; csrf: string };
 let good = '';
 let foreign = '';
 let otherBoard = '';
+const runtimeDir = join(dir, 'run');
+const restartRequest = join(runtimeDir, 'reboot-requested');
 
 function upload(file: string, session = admin, extra: string[] = []) {
   return curl(moat, '/api/update/bundle', [
@@ -72,6 +75,9 @@ before(async () => {
   process.env.PATH = `${fixture.bin}:${process.env.PATH}`;
   process.env.MOAT_RAUC_CONF = fixture.systemConf;
   process.env.MOAT_UPDATE_MAX_MIB = '1';
+  // As systemd sets it for moat.service (RuntimeDirectory=moat): where a restart request goes.
+  mkdirSync(runtimeDir);
+  process.env.RUNTIME_DIRECTORY = runtimeDir;
   moat = await startFreshMoat();
   admin = await claimAsOwner(moat, moat.claimCode(), 'correct horse battery');
 });
@@ -89,6 +95,10 @@ describe('update API', { skip }, () => {
     const noToken = await upload(good, { cookie: admin.cookie, csrf: 'wrong' });
     assert.equal(noToken.status, 403, noToken.body);
     assert.deepEqual(updateDirFiles(), [], 'nothing stored for a refused request');
+    assert.equal((await api('POST', '/api/update/restart', anonymous)).status, 401);
+    const restartNoToken = await api('POST', '/api/update/restart', { cookie: admin.cookie, csrf: 'wrong' });
+    assert.equal(restartNoToken.status, 403, restartNoToken.body);
+    assert.equal(existsSync(restartRequest), false, 'no restart asked for by a refused request');
   });
 
   it('shows the running slot and the version in the other one', async () => {
@@ -172,6 +182,10 @@ describe('update API', { skip }, () => {
     assert.equal(progress.message, 'Copying image to rootfs.1');
     assert.equal((await api('POST', '/api/update/install')).status, 409, 'one install at a time');
     assert.equal((await upload(good)).status, 409, 'no upload during an install');
+    const early = await api('POST', '/api/update/restart');
+    assert.equal(early.status, 409, 'no restart while RAUC writes the other slot');
+    assert.match(early.body, /being installed; restart once it has finished/);
+    assert.equal(existsSync(restartRequest), false);
 
     writeFileSync(join(fake, 'go'), '');
     const done = await waitFor(
@@ -184,6 +198,14 @@ describe('update API', { skip }, () => {
     assert.match(done.message, /Version 0\.3\.0 is installed in the other slot/);
     assert.deepEqual(readFileSync(join(fake, 'installed.raucb')), readFileSync(good), 'RAUC got the verified bundle');
     assert.deepEqual(updateDirFiles(), [], 'the bundle is not kept after its install');
+
+    // The restart into it: Moat leaves the request moat-reboot.path acts on (tests/appliance/units checks the pair).
+    assert.equal(JSON.parse((await api('GET', '/api/update')).body).canRestart, true);
+    const restart = await api('POST', '/api/update/restart');
+    assert.equal(restart.status, 202, restart.body);
+    assert.match(restart.body, /Restarting into version 0\.3\.0/);
+    assert.match(readFileSync(restartRequest, 'utf8'), /setup page/);
+    rmSync(restartRequest);
   });
 
   it("reports RAUC's reason when an install fails, and takes the next upload", async () => {
@@ -219,6 +241,7 @@ describe("the dashboard's update card", { skip }, () => {
       return;
     }
     rmSync(join(fake, 'go'), { force: true });
+    rmSync(restartRequest, { force: true });
     const browser = await launchBrowser(moat.moat.context.identity.certPem);
     try {
       await browserLogin(browser, moat.baseUrl, admin.cookie);
@@ -260,6 +283,11 @@ describe("the dashboard's update card", { skip }, () => {
           timeoutMs: 15_000,
         },
       );
+      await page.click('#update-restart');
+      await waitFor(async () => /Restarting into version 0\.3\.0/.test((await message.textContent()) ?? ''), {
+        what: 'the card saying it restarts',
+      });
+      assert.ok(existsSync(restartRequest), 'the restart was asked for');
       assert.deepEqual(unexpectedErrors(browser.errors, [400]), []);
     } finally {
       await browser.close();

@@ -19,7 +19,7 @@ function slotsText(status: UpdateStatus): string {
 
 /**
  * The dashboard's update card: choose a bundle, see its version and signature check, install it into the
- * other slot and follow the progress. Moat checks the bundle with RAUC before anything is installed.
+ * other slot, follow the progress and restart into it. Moat checks the bundle with RAUC before anything is installed.
  */
 export function updateCard(): HTMLElement {
   const slots = h('p', { id: 'update-slots' }, 'Loading…');
@@ -28,8 +28,10 @@ export function updateCard(): HTMLElement {
   const bundleInfo = h('p', { id: 'update-bundle', hidden: true });
   const install = h('button', { type: 'button', id: 'update-install', hidden: true }, 'Install');
   const progress = h('progress', { id: 'update-progress', max: 100, value: 0, hidden: true });
+  const restart = h('button', { type: 'button', id: 'update-restart', hidden: true }, 'Restart now');
   const message = messageBox();
   let limit = 0;
+  let canRestart = false;
 
   const showBundle = (bundle: UpdateBundle) => {
     bundleInfo.hidden = false;
@@ -42,6 +44,7 @@ export function updateCard(): HTMLElement {
     install.hidden = job.state !== 'checked';
     progress.hidden = job.state !== 'installing';
     progress.value = job.percent;
+    restart.hidden = !(canRestart && job.state === 'installed');
     if (job.bundle) showBundle(job.bundle);
     if (job.state === 'installing') showMessage(message, `${job.percent}% ${job.message}`, 'ok');
     if (job.state === 'installed') showMessage(message, job.message, 'ok');
@@ -50,6 +53,7 @@ export function updateCard(): HTMLElement {
   const refresh = async (): Promise<void> => {
     const status = await api<UpdateStatus>('GET', '/update');
     limit = status.maxBundleBytes;
+    canRestart = status.canRestart;
     slots.textContent = slotsText(status);
     check.disabled = Boolean(status.unavailable);
     showJob(status.job);
@@ -79,6 +83,13 @@ export function updateCard(): HTMLElement {
       await refresh();
     }),
   );
+  restart.addEventListener('click', () =>
+    run(async () => {
+      restart.hidden = true;
+      const { message: restarting } = await api<{ message: string }>('POST', '/update/restart');
+      showMessage(message, restarting, 'ok');
+    }),
+  );
   void run(refresh);
   return h(
     'section',
@@ -91,6 +102,7 @@ export function updateCard(): HTMLElement {
     bundleInfo,
     install,
     progress,
+    restart,
     message,
   );
 }
