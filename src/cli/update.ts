@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { moatVersion } from '../paths.js';
 import { checkBundle, installBundle, raucOptionsFromEnv, systemState } from '../update/rauc.js';
+import { downgradeRefusal } from '../update/versions.js';
 import { parseCommandArgs } from './common.js';
 import { CliError } from './errors.js';
 
-const installUsage = 'usage: moat update install FILE|URL [--download-dir DIR]';
+const installUsage = 'usage: moat update install FILE|URL [--download-dir DIR] [--allow-downgrade]';
 const statusUsage = 'usage: moat update status [--json]';
 /** A download larger than this is not a Moat bundle (they are a few hundred MiB). */
 const maxDownloadBytes = 2 * 1024 ** 3;
@@ -39,7 +41,11 @@ async function download(url: URL, dir: string): Promise<string> {
 
 /** `moat update install FILE|URL`: RAUC checks the bundle (signature, compatible), then writes the other slot. */
 export async function runInstall(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { 'download-dir': { type: 'string' } }, installUsage);
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { 'download-dir': { type: 'string' }, 'allow-downgrade': { type: 'boolean' } },
+    installUsage,
+  );
   const source = positionals[0];
   if (!source || positionals.length > 1) throw new CliError(installUsage);
   const rauc = raucOptionsFromEnv();
@@ -59,6 +65,8 @@ export async function runInstall(args: string[]): Promise<number> {
     console.log(
       `Bundle: version ${bundle.version} for ${bundle.compatible}, signed by ${bundle.signer || 'the update key'}`,
     );
+    const older = values['allow-downgrade'] ? undefined : downgradeRefusal(bundle.version, moatVersion());
+    if (older) throw new CliError(`${older} Nothing was installed; add --allow-downgrade to install it anyway.`);
     let last = -1;
     await installBundle(rauc, file, ({ percent, message }) => {
       if (percent === last) return;

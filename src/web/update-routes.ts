@@ -5,6 +5,7 @@ import { moatVersion } from '../paths.js';
 import type { ServiceContext } from '../service-context.js';
 import { BundleRefused, checkBundle, installBundle, type RaucOptions, systemState } from '../update/rauc.js';
 import { requestRestart, restartRequestFile } from '../update/restart.js';
+import { downgradeRefusal } from '../update/versions.js';
 import type { UpdateBundle, UpdateJob, UpdateStatus } from './api-types.js';
 import { UserError } from './http.js';
 
@@ -101,7 +102,7 @@ class UpdateJobs {
   }
 
   /** Stores the request's body, has RAUC check it, and keeps it only when accepted. */
-  async receiveBundle(req: Request, res: Response): Promise<UpdateBundle> {
+  async receiveBundle(req: Request, res: Response, allowDowngrade: boolean): Promise<UpdateBundle> {
     if (this.job.state === 'installing') throw new UserError(409, 'An update is being installed; wait until it ends.');
     if (!req.is('application/octet-stream'))
       throw new UserError(415, 'Send the bundle file itself (application/octet-stream).');
@@ -123,6 +124,8 @@ class UpdateJobs {
     }
     try {
       const bundle = await checkBundle(this.options.rauc, this.upload);
+      const older = allowDowngrade ? undefined : downgradeRefusal(bundle.version, moatVersion());
+      if (older) throw new BundleRefused(`${older} Tick "Allow an older version" to install it anyway.`);
       renameSync(this.upload, this.pending);
       this.job = { state: 'checked', bundle, percent: 0, message: 'Signature verified; ready to install.' };
       this.ctx.logger.info({ version: bundle.version, signer: bundle.signer }, 'update bundle uploaded and verified');
@@ -180,7 +183,8 @@ export function updateRoutes(ctx: ServiceContext, options: UpdateRouteOptions): 
     res.json(await jobs.status());
   });
   router.post('/update/bundle', async (req, res) => {
-    res.json({ bundle: await jobs.receiveBundle(req, res) });
+    // ?allowDowngrade=1: the owner means to install an older version (the card's checkbox).
+    res.json({ bundle: await jobs.receiveBundle(req, res, req.query.allowDowngrade === '1') });
   });
   router.post('/update/install', (_req, res) => {
     jobs.startInstall();

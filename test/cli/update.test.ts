@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliPath } from '../helpers/cli.js';
 import { run } from '../helpers/process.js';
-import { raucMissing, type UpdateFixture, updateFixture } from '../helpers/rauc.js';
+import { handMadeBundle, raucMissing, type UpdateFixture, updateFixture } from '../helpers/rauc.js';
 
 /**
  * `moat update install FILE|URL` and `moat update status`, the compiled CLI with the real `rauc info` for the
@@ -69,6 +69,26 @@ test('update install URL downloads over HTTP and installs the same bundle', { sk
   const missing = await moat('update', 'install', `${baseUrl}/nothing.raucb`);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /HTTP 404/);
+});
+
+test('update install refuses an older bundle unless --allow-downgrade is given', { skip }, async () => {
+  rmSync(join(fixture.fake, 'installed.raucb'), { force: true });
+  const older = handMadeBundle(dir, fixture.rootfs, {
+    compatible: 'moat-rpi-arm64',
+    version: '0.0.5',
+    key: join(fixture.keys, 'key.pem'),
+    cert: join(fixture.keys, 'keyring.pem'),
+  });
+  const refused = await moat('update', 'install', older);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    /version 0\.0\.5, older than the running 0\.1\.0\. Nothing was installed; add --allow-downgrade/,
+  );
+  assert.equal(existsSync(join(fixture.fake, 'installed.raucb')), false, 'rauc install never ran');
+  const allowed = await moat('update', 'install', older, '--allow-downgrade');
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.deepEqual(readFileSync(join(fixture.fake, 'installed.raucb')), readFileSync(older));
 });
 
 test('update install refuses a foreign bundle before installing anything, and bad arguments', { skip }, async () => {

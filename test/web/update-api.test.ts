@@ -41,6 +41,7 @@ let admin: { cookie: string; csrf: string };
 let good = '';
 let foreign = '';
 let otherBoard = '';
+let older = '';
 const runtimeDir = join(dir, 'run');
 const restartRequest = join(runtimeDir, 'reboot-requested');
 
@@ -68,6 +69,13 @@ before(async () => {
   otherBoard = handMadeBundle(dir, fixture.rootfs, {
     compatible: 'other-board',
     version: '0.3.0',
+    key: join(fixture.keys, 'key.pem'),
+    cert: join(fixture.keys, 'keyring.pem'),
+  });
+  // Signed with this Moat's key, for this board, but older than the running 0.1.0.
+  older = handMadeBundle(dir, fixture.rootfs, {
+    compatible: 'moat-rpi-arm64',
+    version: '0.0.5',
     key: join(fixture.keys, 'key.pem'),
     cert: join(fixture.keys, 'keyring.pem'),
   });
@@ -135,6 +143,19 @@ describe('update API', { skip }, () => {
     const install = await api('POST', '/api/update/install');
     assert.equal(install.status, 409);
     assert.match(install.body, /Upload a bundle first/);
+  });
+
+  it('refuses an older bundle unless the owner allows it', async () => {
+    const refused = await upload(older);
+    assert.equal(refused.status, 400, refused.body);
+    assert.match(refused.body, /version 0\.0\.5, older than the running 0\.1\.0\. Tick \\"Allow an older version\\"/);
+    assert.deepEqual(updateDirFiles(), []);
+    const allowed = await curl(moat, '/api/update/bundle?allowDowngrade=1', [
+      ...['-X', 'POST', '-H', `Cookie: ${admin.cookie}`, '-H', `X-CSRF-Token: ${admin.csrf}`],
+      ...['-H', 'Content-Type: application/octet-stream', '-H', 'Expect:', '--data-binary', `@${older}`],
+    ]);
+    assert.equal(allowed.status, 200, allowed.body);
+    assert.equal((JSON.parse(allowed.body) as { bundle: { version: string } }).bundle.version, '0.0.5');
   });
 
   it('refuses a body over the size limit (declared or streamed) and anything but a file', async () => {

@@ -25,6 +25,7 @@ export function updateCard(): HTMLElement {
   const slots = h('p', { id: 'update-slots' }, 'Loading…');
   const file = h('input', { type: 'file', id: 'update-file', accept: '.raucb' });
   const check = h('button', { type: 'button', id: 'update-check' }, 'Check bundle');
+  const allowOlder = h('input', { type: 'checkbox', id: 'update-allow-older' });
   const bundleInfo = h('p', { id: 'update-bundle', hidden: true });
   const install = h('button', { type: 'button', id: 'update-install', hidden: true }, 'Install');
   const progress = h('progress', { id: 'update-progress', max: 100, value: 0, hidden: true });
@@ -70,7 +71,8 @@ export function updateCard(): HTMLElement {
       install.hidden = true;
       bundleInfo.hidden = true;
       showMessage(message, `Uploading and checking ${formatBytes(chosen.size)}…`, 'ok');
-      const { bundle } = await apiUpload<{ bundle: UpdateBundle }>('/update/bundle', chosen);
+      const query = allowOlder.checked ? '?allowDowngrade=1' : '';
+      const { bundle } = await apiUpload<{ bundle: UpdateBundle }>(`/update/bundle${query}`, chosen);
       showBundle(bundle);
       install.hidden = false;
       showMessage(message, 'Ready to install into the other slot. Moat keeps running meanwhile.', 'ok');
@@ -99,6 +101,7 @@ export function updateCard(): HTMLElement {
     file,
     ' ',
     check,
+    h('label', {}, allowOlder, ' Allow an older version'),
     bundleInfo,
     install,
     progress,
