@@ -1,7 +1,8 @@
 /**
  * The SSDP-style `NOTIFY * HTTP/1.1` a Bambu printer broadcasts about every 5 s (UDP 2021 broadcast and
- * 239.255.255.250:1990). One module formats it (the simulator) and parses it (the discovery relay), so
- * both sides agree on the wire format.
+ * 239.255.255.250:1990). The discovery relay parses it and re-sends it with its own address. The simulated
+ * printer writes its NOTIFY itself (src/simulator/notify.ts), so tests of this parser face an independent
+ * writer of the format.
  */
 import { isIPv4 } from 'node:net';
 import { serialPattern } from '../config/schema.js';

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
-import { topicFilterMatches } from '../mqtt/topic-filter.js';
 import { printerLikeServerTlsOptions } from '../tls-profiles.js';
 import { PrinterState } from './printer-state.js';
 import type { SimulatedMqttOptions, SimulatedService } from './types.js';
@@ -12,6 +11,20 @@ import type { SimulatedMqttOptions, SimulatedService } from './types.js';
 export interface SimulatedMqtt extends SimulatedService {
   /** Publishes a payload on the report topic, as the printer's firmware does. */
   publishReport(payload: Buffer | string): void;
+}
+
+/**
+ * Whether an MQTT topic filter (`+` one level, `#` the rest) covers `topic`. The printer's own rule, written
+ * here rather than borrowed from the bridge, which filters subscriptions with a matcher of its own.
+ */
+function filterCovers(filter: string, topic: string): boolean {
+  const want = filter.split('/');
+  const have = topic.split('/');
+  for (let level = 0; level < want.length; level++) {
+    if (want[level] === '#') return true;
+    if (level >= have.length || (want[level] !== '+' && want[level] !== have[level])) return false;
+  }
+  return want.length === have.length;
 }
 
 function authError(message: string, returnCode: 3 | 4 | 5): AuthenticateError {
@@ -96,7 +109,7 @@ export async function startSimulatedMqtt(options: SimulatedMqttOptions): Promise
     connectTimeout: 10000,
     authenticate: admit(options, limit, admitted),
     authorizeSubscribe(client, subscription, done) {
-      if (topicFilterMatches(subscription.topic, requestTopic)) {
+      if (filterCovers(subscription.topic, requestTopic)) {
         // What P1/A1 firmware does to such a client: it drops the connection.
         done(new Error('subscribing to the request topic is not allowed'));
         client.close();

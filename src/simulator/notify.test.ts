@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { headerValue, parseNotify } from '../discovery/notify-message.js';
 import { printerModel } from '../printer-models.js';
-import { startNotifier } from './notify.js';
+import { printerNotify, startNotifier } from './notify.js';
 import { SimulatorStats } from './stats.js';
 
 test('the simulated printer sends NOTIFYs with the headers a printer sends, at its interval', async (t) => {
@@ -45,4 +45,30 @@ test('the simulated printer sends NOTIFYs with the headers a printer sends, at i
     assert.ok(headerValue(headers, name), `${name} present`);
   }
   assert.ok(stats.notifySent >= 3);
+});
+
+test("the simulated printer's NOTIFY is the reference's wire format, byte for byte", () => {
+  const datagram = printerNotify({ serial: '01P00A000000007', model: printerModel('P1S'), location: '192.0.2.10' });
+  assert.equal(
+    datagram.toString('latin1'),
+    [
+      'NOTIFY * HTTP/1.1',
+      'HOST: 239.255.255.250:1900',
+      'Server: UPnP/1.0',
+      'Location: 192.0.2.10',
+      'NT: urn:bambulab-com:device:3dprinter:1',
+      'USN: 01P00A000000007',
+      'Cache-Control: max-age=1800',
+      'DevModel.bambu.com: C12',
+      'DevName.bambu.com: Simulated P1S',
+      'DevSignal.bambu.com: -44',
+      'DevConnect.bambu.com: lan',
+      'DevBind.bambu.com: free',
+      'Devseclink.bambu.com: secure',
+      'DevVersion.bambu.com: 01.07.00.00',
+      'DevCap.bambu.com: 1',
+      '',
+      '',
+    ].join('\r\n'),
+  );
 });

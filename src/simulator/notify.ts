@@ -1,5 +1,4 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { bambuDeviceType, formatNotify, type NotifyHeaders } from '../discovery/notify-message.js';
 import type { SimulatedNotifyOptions, SimulatedService } from './types.js';
 
 export const ssdpMulticastGroup = '239.255.255.250';
@@ -7,13 +6,19 @@ export const ssdpMulticastPort = 1990;
 /** Printers send their NOTIFY from the SSDP port. */
 const printerSourcePort = 1900;
 
-/** The headers a real printer puts in its NOTIFY (see the protocol reference, "Discovery"). */
-export function printerNotifyHeaders(options: Pick<SimulatedNotifyOptions, 'serial' | 'model' | 'location'>) {
-  const headers: NotifyHeaders = [
+/**
+ * The headers a real printer puts in its NOTIFY (see the protocol reference, "Discovery"), written here from
+ * the reference and not with the discovery relay's own formatter: a test of the relay is only as good as a
+ * printer that does not share the relay's idea of the format.
+ */
+export function printerNotifyHeaders(
+  options: Pick<SimulatedNotifyOptions, 'serial' | 'model' | 'location'>,
+): [name: string, value: string][] {
+  return [
     ['HOST', `${ssdpMulticastGroup}:1900`],
     ['Server', 'UPnP/1.0'],
     ['Location', options.location],
-    ['NT', bambuDeviceType],
+    ['NT', 'urn:bambulab-com:device:3dprinter:1'],
     ['USN', options.serial],
     ['Cache-Control', 'max-age=1800'],
     ['DevModel.bambu.com', options.model.ssdpModel],
@@ -25,7 +30,12 @@ export function printerNotifyHeaders(options: Pick<SimulatedNotifyOptions, 'seri
     ['DevVersion.bambu.com', '01.07.00.00'],
     ['DevCap.bambu.com', '1'],
   ];
-  return headers;
+}
+
+/** The datagram: the start line, one `Name: value` line per header, an empty line; CRLF throughout. */
+export function printerNotify(options: Pick<SimulatedNotifyOptions, 'serial' | 'model' | 'location'>): Buffer {
+  const lines = printerNotifyHeaders(options).map(([name, value]) => `${name}: ${value}\r\n`);
+  return Buffer.from(`NOTIFY * HTTP/1.1\r\n${lines.join('')}\r\n`, 'latin1');
 }
 
 /** Binds to port 1900 like a printer; falls back to any port where 1900 is taken or not allowed. */
@@ -57,7 +67,7 @@ export async function startNotifier(options: SimulatedNotifyOptions): Promise<Si
   if (options.multicast && options.bindAddress) socket.setMulticastInterface(options.bindAddress);
   // A send error (no route yet, interface down) is what a printer shrugs off too: try again next tick.
   socket.on('error', () => {});
-  const message = formatNotify(printerNotifyHeaders(options));
+  const message = printerNotify(options);
   const send = () => {
     socket.send(message, options.targetPort, options.targetHost, (error) => {
       if (!error) options.stats.notifySent++;

@@ -80,13 +80,21 @@ describe('simulated printer MQTT', () => {
     await assert.rejects(connectMqtt({ ...endpoint(), password: 'wrongcod' }), /Bad username or password/i);
   });
 
-  test('a client subscribing to the request topic is dropped', async () => {
-    const client = await connectMqtt(endpoint());
-    clients.push(client);
-    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-    client.subscribe(`device/${h.serial}/request`);
-    await closed;
-    assert.equal(client.connected, false);
+  test('a client subscribing to the request topic is dropped, by name or by a wildcard that covers it', async () => {
+    for (const filter of [`device/${h.serial}/request`, 'device/+/request', 'device/#', '#']) {
+      const client = await connectMqtt(endpoint());
+      clients.push(client);
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      client.subscribe(filter);
+      await closed;
+      assert.equal(client.connected, false, filter);
+    }
+    // A wildcard that does not reach the request topic is an ordinary subscription.
+    const reader = await connectMqtt(endpoint());
+    clients.push(reader);
+    const granted = await reader.subscribeAsync('device/+/report');
+    assert.equal(granted[0]?.qos, 0);
+    assert.equal(reader.connected, true);
     await closeAll();
   });
 
