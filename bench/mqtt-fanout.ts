@@ -76,6 +76,9 @@ interface Usage {
   peakRssKb: number;
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;
+  /** Moat's major garbage collections so far and their pauses (bench/mqtt-fanout-moat.ts says why). */
+  majorGcs?: number;
+  majorGcPauseMs?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -277,6 +280,9 @@ try {
     ...figures(viaMoat),
     eventLoopDelayP99Ms: viaMoat.usage?.after.loopDelayP99Ms ?? Number.NaN,
     eventLoopDelayMaxMs: viaMoat.usage?.after.loopDelayMaxMs ?? Number.NaN,
+    majorGcsInWindow: (viaMoat.usage?.after.majorGcs ?? Number.NaN) - (viaMoat.usage?.before.majorGcs ?? Number.NaN),
+    majorGcPauseMsInWindow:
+      (viaMoat.usage?.after.majorGcPauseMs ?? Number.NaN) - (viaMoat.usage?.before.majorGcPauseMs ?? Number.NaN),
   };
   const mosq = figures(viaMosquitto);
   const fmt = (n: number) => n.toFixed(2).padStart(9);
@@ -302,6 +308,9 @@ try {
       `${name.padEnd(10)}${r.tls}; slowest publishes (# in window: ms) ${r.slowest}; bench process loop delay p99 ${r.benchLoopDelayP99Ms.toFixed(1)} / max ${r.benchLoopDelayMaxMs.toFixed(1)} ms`,
     );
   }
+  console.log(
+    `moat major garbage collections during the timed window: ${moat.majorGcsInWindow} (pauses ${moat.majorGcPauseMsInWindow.toFixed(1)} ms)`,
+  );
   if (values['loop-delay']) {
     console.log(
       `moat event-loop delay during the timed window: p99 ${moat.eventLoopDelayP99Ms.toFixed(1)} ms, max ${moat.eventLoopDelayMaxMs.toFixed(1)} ms (its sampling is in Moat's CPU figure)`,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { PrinterConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { addressRewriter } from './address-rewrite.js';
@@ -32,6 +33,8 @@ export class PrinterLink {
   private readonly rewrite: (payload: Buffer) => Buffer;
   private lastPushallAt = Number.NEGATIVE_INFINITY;
   private quietTimer: NodeJS.Timeout | undefined;
+  /** When the printer was last heard from (monotonic ms): the quiet timer reads it instead of being re-armed per report. */
+  private lastHeardAt = 0;
   /** The code this connection logged in with: reports are searched for it (read once per connection). */
   private printerAccessCode: string | undefined;
 
@@ -54,7 +57,8 @@ export class PrinterLink {
       // A printer that restarted, or dropped us, may have stopped pushing: restart it and take a full state.
       this.upstream.publish(startPushingPayload);
       this.requestPushall(true);
-      this.armQuietTimer();
+      this.lastHeardAt = performance.now();
+      this.armQuietTimer(options.quietRepushMs);
     });
     this.upstream.on('offline', () => {
       clearTimeout(this.quietTimer);
@@ -91,7 +95,7 @@ export class PrinterLink {
 
   /** The one place upstream reports enter Moat: addresses rewritten, credentials removed, then cached and handed on. */
   private onUpstreamReport(payload: Buffer): void {
-    this.armQuietTimer();
+    this.lastHeardAt = performance.now();
     const clean = withoutSecrets(this.rewrite(payload), this.printerAccessCode);
     if (!clean) {
       this.options.logger.warn({ serial: this.serial }, 'report dropped: not JSON and holds the printer access code');
@@ -105,13 +109,22 @@ export class PrinterLink {
     this.options.onReport(clean.payload, clean.parsed);
   }
 
-  /** Clients run 30–60 s watchdogs; a printer gone quiet is asked again before they give up. */
-  private armQuietTimer(): void {
+  /**
+   * Clients run 30–60 s watchdogs; a printer gone quiet is asked again before they give up. One timer per
+   * quiet period, not one per report: when it fires after reports came, it waits out the rest of the period.
+   */
+  private armQuietTimer(delayMs: number): void {
     clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(() => {
+      const quietMs = this.options.quietRepushMs;
+      const heardAgo = performance.now() - this.lastHeardAt;
+      if (heardAgo < quietMs) {
+        this.armQuietTimer(quietMs - heardAgo);
+        return;
+      }
       this.requestPushall();
-      this.armQuietTimer();
-    }, this.options.quietRepushMs);
+      this.armQuietTimer(quietMs);
+    }, delayMs);
     this.quietTimer.unref();
   }
 }

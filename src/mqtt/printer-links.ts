@@ -38,7 +38,10 @@ export function linkPrinters(ctx: ServiceContext, options: PrinterLinksOptions):
       retryMaxMs: limits.upstreamRetryMaxMs,
       onReport(payload, parsed) {
         results.observe(parsed);
-        ctx.events.emit('report', { serial: printer.serial, bytes: payload.length });
+        // Only metrics listen, and only when enabled: no event object per report otherwise.
+        if (ctx.events.listenerCount('report') > 0) {
+          ctx.events.emit('report', { serial: printer.serial, bytes: payload.length });
+        }
         reports.fanOut(subscribers(), printer.serial, payload);
       },
       onAvailability(online) {
@@ -63,9 +66,9 @@ export function printerStatuses(printers: PrinterConfig[], links: ReadonlyMap<st
       name: p.name,
       model: p.model,
       online: link.online,
-      ...(link.cache.lastReportAt && {
+      ...(link.cache.lastReportAt !== undefined && {
         state: link.cache.snapshot(),
-        lastReportAt: link.cache.lastReportAt.toISOString(),
+        lastReportAt: new Date(link.cache.lastReportAt).toISOString(),
       }),
     });
   }

@@ -16,6 +16,7 @@ test('a report is one QoS 0 PUBLISH, retain and dup clear, that an MQTT parser r
     [16383 - 31, 2],
     [16384 - 31, 3],
     [300000, 3],
+    [2097152 - 31, 4],
   ] as const) {
     const payload = Buffer.alloc(size, 0x7b);
     const encoded = encodeReport(topic, payload);
@@ -31,6 +32,8 @@ test('a report is one QoS 0 PUBLISH, retain and dup clear, that an MQTT parser r
     assert.equal(packet.topic, topic);
     assert.deepEqual(packet.payload, payload);
     assert.deepEqual([packet.qos, packet.retain, packet.dup], [0, false, false]);
+    const byAedesEncoder = mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+    assert.deepEqual(encoded, byAedesEncoder, 'the same bytes as the encoder aedes uses');
   }
 });
 

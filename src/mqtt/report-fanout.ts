@@ -27,9 +27,32 @@ export interface ReportSubscriber {
   subscriptions?: Record<string, unknown>;
 }
 
-/** An MQTT 3.1.1 PUBLISH, QoS 0, retain and dup clear: the bytes aedes writes for such a packet. */
+/** MQTT's largest remaining length (four bytes of seven bits). */
+const maxRemainingLength = 268_435_455;
+
+/**
+ * An MQTT 3.1.1 PUBLISH, QoS 0, retain and dup clear: the bytes aedes writes for such a packet, in one buffer
+ * sized up front. mqtt-packet's `generate` made the same bytes through a stream of pieces joined at the end,
+ * ~8 % of Moat's CPU per report with one subscriber (perf, issue 17's fourth pass).
+ */
 export function encodeReport(topic: string, payload: Buffer): Buffer {
-  return mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+  const topicLength = Buffer.byteLength(topic);
+  const remaining = 2 + topicLength + payload.length;
+  if (remaining > maxRemainingLength) throw new RangeError(`report of ${payload.length} bytes is too large for MQTT`);
+  const lengthBytes = remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4;
+  const packet = Buffer.allocUnsafe(1 + lengthBytes + remaining);
+  packet[0] = 0x30;
+  let offset = 1;
+  for (let rest = remaining; ; ) {
+    const low = rest % 0x80;
+    rest = Math.floor(rest / 0x80);
+    packet[offset++] = rest > 0 ? low | 0x80 : low;
+    if (rest === 0) break;
+  }
+  offset = packet.writeUInt16BE(topicLength, offset);
+  offset += packet.write(topic, offset, 'utf8');
+  payload.copy(packet, offset);
+  return packet;
 }
 
 export function subscribesTo(client: ReportSubscriber, topic: string): boolean {

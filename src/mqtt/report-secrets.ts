@@ -31,23 +31,26 @@ export function withoutSecrets(payload: Buffer, printerAccessCode: string | unde
     return { payload, parsed: undefined, removed: [] };
   }
   const removed: string[] = [];
-  strip(parsed, '', code, removed);
+  if (typeof parsed === 'object' && parsed !== null) strip(parsed as Record<string, unknown>, '', code, removed);
   if (removed.length === 0) return { payload, parsed, removed };
   return { payload: Buffer.from(JSON.stringify(parsed)), parsed, removed };
 }
 
-function strip(value: unknown, path: string, code: string | undefined, removed: string[]): void {
-  if (typeof value !== 'object' || value === null) return;
-  const record = value as Record<string, unknown>;
+/** A field's path is built only for a field removed or descended into, not for each of a report's scalars. */
+function strip(record: Record<string, unknown>, path: string, code: string | undefined, removed: string[]): void {
   for (const key of Object.keys(record)) {
     const field = record[key];
-    const where = path === '' ? key : `${path}.${key}`;
     if (credentialField.test(key) || (code !== undefined && typeof field === 'string' && field.includes(code))) {
-      removed.push(where);
+      removed.push(pathOf(path, key));
       if (Array.isArray(record)) record[key] = null;
       else delete record[key];
       continue;
     }
-    strip(field, where, code, removed);
+    if (typeof field === 'object' && field !== null)
+      strip(field as Record<string, unknown>, pathOf(path, key), code, removed);
   }
+}
+
+function pathOf(parent: string, key: string): string {
+  return parent === '' ? key : `${parent}.${key}`;
 }
