@@ -69,15 +69,16 @@ guest_start() {
     truncate -s "+1G" "$work/disk.img"
     mkfifo "$work/shell.in" "$work/shell.out"
     : >"$work/private"
+    # The command line is boot.scr's (U-Boot sets it); moat_console is the part a card may change in
+    # moat-boot.env (boot.cmd imports and keeps it): the serial console plus, for these scripts only, a root shell
+    # on hvc0 instead of the login prompt systemd would put on a virtual console (no one could use it: no
+    # passwords); the serial port only carries the kernel console, read into console.log. Written on the fresh
+    # card only: after a power cut the file holds the boot state, which is what is being tested.
+    local console="console=ttyAMA0 quiet systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service"
+    console+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
+    printf 'moat_console=%s\n' "$console" >"$work/moat-boot.env"
+    mcopy -o -i "$work/disk.img@@4M" "$work/moat-boot.env" ::moat-boot.env
   fi
-  # The command line is boot.scr's (U-Boot sets it); moat_console is the part a card may change in moat-boot.env
-  # (boot.cmd imports and keeps it): the serial console plus, for these scripts only, a root shell on hvc0
-  # instead of the login prompt systemd would put on a virtual console (no one could use it: no passwords); the
-  # serial port only carries the kernel console, read into console.log.
-  local console="console=ttyAMA0 quiet systemd.debug_shell=hvc0 systemd.mask=serial-getty@hvc0.service"
-  console+=" systemd.mask=serial-getty@ttyAMA0.service systemd.mask=serial-getty@hvc1.service"
-  printf 'moat_console=%s\n' "$console" >"$work/moat-boot.env"
-  mcopy -o -i "$work/disk.img@@4M" "$work/moat-boot.env" ::moat-boot.env
   # A reboot ends QEMU unless the caller set guest_reboots=1 (update-test.sh reboots into the other slot).
   local reboot=(-no-reboot)
   if [[ ${guest_reboots:-0} == 1 ]]; then reboot=(); fi

@@ -210,6 +210,9 @@ guest_wait_shell
 guest_settle
 expect "after the power cut N+1 boots from slot B" "$(guest 90 "grep -o 'rauc\\.slot=[AB]' /proc/cmdline")" rauc.slot=B
 expect "N+1 runs after the power cut (its marker file)" "$(guest 60 cat /etc/moat-update-test)" "N+1"
+# The console log starts again with the new QEMU: every boot.scr start since the power cut is in it.
+expect "the half-written slot A was never started after the power cut" "$(guest_boots A)" 0
+expect "A stays out of attempts (RAUC marked it bad before writing)" "$(boot_state BOOT_A_LEFT)" 0
 expect "moat.service active after the power cut" "$moat_state" active
 stage_time "power cut during an install, boot again"
 
