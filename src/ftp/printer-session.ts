@@ -1,5 +1,5 @@
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import { Client } from 'basic-ftp';
+import { Client, FTPError } from 'basic-ftp';
 import { certificateProblem, printerTlsOptions } from '../certs/printer-certificate.js';
 import { type PrinterConfig, printerFtpPort } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -16,6 +16,11 @@ export interface PrinterFtpTarget {
   printer: PrinterConfig;
   accessCode: string;
   timeoutMs: number;
+}
+
+/** The printer's own refusal (an FTP reply of 5xx), as opposed to a printer that could not be reached. */
+export function refusedByPrinter(error: unknown): error is FTPError {
+  return error instanceof FTPError && error.code >= 500;
 }
 
 export class PrinterSession {

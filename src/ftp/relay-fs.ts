@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type Client, type FileInfo, FTPError } from 'basic-ftp';
+import type { Client, FileInfo } from 'basic-ftp';
 import { FileSystem, type FtpConnection } from 'ftp-srv';
 import { roleAllows } from '../auth/access-codes.js';
 import type { Role } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { parseListDate } from './list-date.js';
-import type { PrinterSession } from './printer-session.js';
+import { type PrinterSession, refusedByPrinter } from './printer-session.js';
 import type { Spool } from './spool/spool.js';
 import type { Transfer, TransferTracker } from './transfers.js';
 import { checkPathCharacters, FtpRefusal, type UploadPolicy, uploadPath } from './upload-policy.js';
@@ -71,7 +71,7 @@ export interface PrinterDownload {
 /** A printer failure as an FTP reply: the printer's own refusal stays 550, anything else is 451. */
 export function printerFailure(error: unknown): FtpRefusal {
   if (error instanceof FtpRefusal) return error;
-  if (error instanceof FTPError && error.code >= 500) return new FtpRefusal(550, `Printer refused: ${error.message}`);
+  if (refusedByPrinter(error)) return new FtpRefusal(550, `Printer refused: ${error.message}`);
   return new FtpRefusal(451, `Printer unavailable: ${(error as Error).message}`);
 }
 

@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import type { MoatEventMap } from '../events.js';
 import type { ServiceContext } from '../service-context.js';
 import type { FirewallStatus, StatusSources } from '../status.js';
+import { metricsEnabled } from './token.js';
 
 /**
  * Moat's Prometheus metrics, in a registry of its own. Counters are fed by the event bus (ctx.events);
@@ -287,6 +288,29 @@ export async function startMetrics(ctx: ServiceContext, status: StatusSources): 
     close() {
       stopCounting();
       registry.clear();
+    },
+  };
+}
+
+/** The collector, started once: when the owner turns metrics on, or with the service if they were on already. */
+export interface MetricsCollector {
+  start(): Promise<MoatMetrics>;
+  close(): void;
+}
+
+export function metricsCollector(ctx: ServiceContext, status: StatusSources): MetricsCollector {
+  let collector: Promise<MoatMetrics> | undefined;
+  const start = () => {
+    collector ??= startMetrics(ctx, status);
+    return collector;
+  };
+  // Turned on before this start: count from now on, not from the first scrape.
+  if (metricsEnabled(ctx.paths))
+    start().catch((error: unknown) => ctx.logger.error({ err: error }, 'metrics could not start'));
+  return {
+    start,
+    close() {
+      collector?.then((metrics) => metrics.close()).catch(() => {});
     },
   };
 }

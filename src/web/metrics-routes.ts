@@ -1,8 +1,7 @@
 import { type Request, type Response, Router } from 'express';
-import { type MoatMetrics, startMetrics } from '../metrics/collector.js';
+import type { MetricsCollector } from '../metrics/collector.js';
 import { checkMetricsToken, issueMetricsToken, metricsEnabled, revokeMetricsToken } from '../metrics/token.js';
 import type { ServiceContext } from '../service-context.js';
-import type { StatusSources } from '../status.js';
 
 /**
  * /metrics for Prometheus and Home Assistant, behind a bearer token, and the owner's switch for it under
@@ -14,19 +13,11 @@ export interface MetricsEndpoint {
   scrape(req: Request, res: Response): Promise<void>;
   /** GET /api/metrics, POST and DELETE /api/metrics/token: behind requireLogin and the CSRF check. */
   settings: Router;
-  close(): void;
 }
 
-export function metricsEndpoint(ctx: ServiceContext, status: StatusSources): MetricsEndpoint {
-  let collector: Promise<MoatMetrics> | undefined;
-  const start = () => {
-    collector ??= startMetrics(ctx, status);
-    return collector;
-  };
-  // Turned on before this start: count from now on, not from the first scrape.
-  if (metricsEnabled(ctx.paths))
-    start().catch((error: unknown) => ctx.logger.error({ err: error }, 'metrics could not start'));
-
+/** The routes over the collector that server.ts starts with the service (counting must not wait for a request). */
+export function metricsEndpoint(ctx: ServiceContext, collector: MetricsCollector): MetricsEndpoint {
+  const { start } = collector;
   const settings = Router();
   settings.get('/metrics', (_req, res) => {
     res.json({ enabled: metricsEnabled(ctx.paths) });
@@ -63,8 +54,5 @@ export function metricsEndpoint(ctx: ServiceContext, status: StatusSources): Met
       res.status(200).type(metrics.contentType).send(body);
     },
     settings,
-    close() {
-      collector?.then((metrics) => metrics.close()).catch(() => {});
-    },
   };
 }

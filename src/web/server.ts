@@ -2,28 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import express from 'express';
-import helmet from 'helmet';
 import type { Capability } from '../capability.js';
 import { ensureClaimCode } from '../claim/claim.js';
 import { readSecret, writeSecret } from '../config/secrets.js';
+import { metricsCollector } from '../metrics/collector.js';
 import { lanAddresses } from '../net/lan-addresses.js';
 import type { RunningService, ServiceContext } from '../service-context.js';
 import type { StatusSources } from '../status.js';
 import { lanServerTlsOptions } from '../tls-profiles.js';
-import { raucOptionsFromEnv } from '../update/rauc.js';
-import { WifiControl } from '../wifi/wifi.js';
-import { authRoutes, loadSession, requireCsrf, requireLogin } from './auth-routes.js';
-import { dashboardRoutes } from './dashboard-routes.js';
-import { errorHandler, UserError } from './http.js';
-import { type MetricsEndpoint, metricsEndpoint } from './metrics-routes.js';
+import type { WebParts } from './app.js';
+import { handlerOnFirstRequest } from './on-first-request.js';
 import { type PrinterFinder, startPrinterFinder } from './printer-finder.js';
 import { SessionStore } from './sessions.js';
-import { setupRoutes } from './setup-routes.js';
-import { healthReader } from './system-health.js';
-import { updateRouteOptions, updateRoutes } from './update-routes.js';
 
 /** The web server also reads what the other capabilities report (the composition root joins it). */
 export interface WebContext extends ServiceContext {
@@ -36,8 +26,6 @@ export interface WebServer extends RunningService {
   /** UDP port listening for printers' NOTIFY. */
   printerFinderPort: number;
 }
-
-const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
 
 /** The session key signs session cookies; made once, kept as a secret so restarts keep it. */
 function sessionKey(ctx: ServiceContext): Buffer {
@@ -97,61 +85,6 @@ function startFinder(ctx: ServiceContext): Promise<PrinterFinder> {
   });
 }
 
-function securityHeaders() {
-  return helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
-  });
-}
-
-function webApp(ctx: ServiceContext, status: StatusSources, parts: WebParts): express.Express {
-  const { sessions, finder, wifi, metrics } = parts;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(securityHeaders());
-  app.get('/metrics', metrics.scrape);
-  const api = express.Router();
-  api.use(express.json({ limit: '16kb' }));
-  api.use((_req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
-  api.use(loadSession(sessions));
-  api.use(authRoutes(ctx, sessions));
-  api.use(requireLogin, requireCsrf(sessions));
-  api.use(dashboardRoutes(ctx, status, sessions, healthReader()));
-  api.use(setupRoutes(ctx, status, finder, wifi));
-  api.use(metrics.settings);
-  api.use(updateRoutes(ctx, updateRouteOptions(ctx, raucOptionsFromEnv())));
-  api.use((_req, _res, next) => next(new UserError(404, 'No such page.')));
-  app.use('/api', api);
-  app.use(express.static(publicDir, { index: 'index.html', fallthrough: true }));
-  app.use(errorHandler(ctx.logger));
-  return app;
-}
-
-interface WebParts {
-  sessions: SessionStore;
-  finder: PrinterFinder;
-  wifi: WifiControl;
-  metrics: MetricsEndpoint;
-}
-
 /** Only the host name from the Host header, and only if it looks like one: never reflect anything else. */
 function redirectToHttps(ctx: ServiceContext, httpsPort: () => number): HttpServer {
   return createHttpServer((req, res) => {
@@ -168,11 +101,9 @@ async function startWeb(ctx: WebContext): Promise<WebServer> {
   await announceClaimCode(ctx);
   const sessions = new SessionStore(sessionKey(ctx), () => ctx.config.get().web.sessionIdleMinutes * 60_000);
   const finder = await startFinder(ctx);
-  // The built-in radio (wlan0) serves the printer segment; joining a Wi-Fi LAN takes a second one, so never
-  // let NetworkManager pick wlan0 for the client side.
-  const wifi = new WifiControl({ iface: config.lan.interface.startsWith('wl') ? config.lan.interface : 'wlan1' });
-  const metrics = metricsEndpoint(ctx, status);
-  const app = webApp(ctx, status, { sessions, finder, wifi, metrics });
+  const metrics = metricsCollector(ctx, status);
+  const parts: WebParts = { sessions, finder, metrics };
+  const app = handlerOnFirstRequest(async () => (await import('./app.js')).webApp(ctx, status, parts), ctx.logger);
 
   const https = createHttpsServer(lanServerTlsOptions(ctx.identity), app);
   // Node ends any request not received whole within 300 s (408). An update bundle of a few hundred MB to a slow Pi

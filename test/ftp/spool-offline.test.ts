@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { SimulatedPrinter } from '../../src/simulator/index.js';
@@ -46,4 +46,26 @@ test('an upload while the printer is offline is spooled, retried, and lands once
   assert.ok(
     harness.moat?.status.transfers().some((t) => t.stage === 'drain' && t.state === 'done' && t.total === 300 * 1024),
   );
+});
+
+test('a file the printer refuses (a 5xx reply) is tried three times, then given up and removed from the spool', {
+  timeout: 60_000,
+}, async (t) => {
+  const refusing = await startHarness({ mqtt: false, configure: spoolOn({ retryMinMs: 50, retryMaxMs: 200 }) });
+  t.after(() => refusing.close());
+  // A directory where the file should land: the drain's final rename fails with the printer's 550.
+  mkdirSync(join(printerStorage(refusing), 'refused.3mf'));
+  const source = join(refusing.dir, 'refused.3mf');
+  writeRandomFile(source, 64 * 1024);
+  const up = await run('curl', curlArgs(moatFtpTarget(refusing, 'operator'), 'refused.3mf', ['-T', source]));
+  assert.equal(up.code, 0, up.stderr);
+
+  const spoolDir = join(refusing.paths.spool, refusing.serial);
+  await waitFor(() => readdirSync(spoolDir).length === 0, { timeoutMs: 20_000, what: 'the drain to give up' });
+  const drains = (refusing.moat?.status.transfers() ?? []).filter((d) => d.stage === 'drain');
+  assert.deepEqual(
+    drains.map((d) => d.state),
+    ['failed', 'failed', 'failed'],
+  );
+  assert.match(drains[2]?.error ?? '', /550|Rename failed/);
 });

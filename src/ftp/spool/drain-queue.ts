@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Transform } from 'node:stream';
-import { FTPError } from 'basic-ftp';
 import type { Logger } from '../../log.js';
 import { backoffDelay } from '../../mqtt/backoff.js';
-import { type PrinterFtpTarget, PrinterSession } from '../printer-session.js';
+import type { PrinterFtpTarget, PrinterSession } from '../printer-session.js';
 import type { TransferTracker } from '../transfers.js';
 import { dataPath, type SpoolEntry } from './spool-files.js';
 
@@ -40,6 +39,8 @@ class DrainRefused extends Error {}
  */
 export class DrainQueue {
   private readonly entries: SpoolEntry[] = [];
+  /** The printer FTP client (basic-ftp), imported at the first drain: a Moat with nothing to drain does not carry it. */
+  private ftp: typeof import('../printer-session.js') | undefined;
   private session: PrinterSession | undefined;
   private running = false;
   private closed = false;
@@ -93,7 +94,7 @@ export class DrainQueue {
         if (this.closed) break;
         const reason = (error as Error).message;
         if (error instanceof DrainFailure) return { ok: false, reason };
-        if (error instanceof DrainRefused || (error instanceof FTPError && error.code >= 500)) refusals++;
+        if (error instanceof DrainRefused || this.ftp?.refusedByPrinter(error)) refusals++;
         if (refusals >= refusalsBeforeGivingUp) return { ok: false, reason: `the printer refused it: ${reason}` };
         const { minMs, maxMs } = this.settings.retry();
         const delay = backoffDelay(attempt, minMs, maxMs);
@@ -113,7 +114,9 @@ export class DrainQueue {
   private async drainOnce(entry: SpoolEntry): Promise<void> {
     const target = this.settings.target();
     if (!target) throw new DrainFailure('the printer is no longer configured');
-    if (!this.session) this.session = new PrinterSession(target, this.settings.logger);
+    this.ftp ??= await import('../printer-session.js');
+    if (this.closed) throw new DrainFailure('Moat stopped');
+    this.session ??= new this.ftp.PrinterSession(target, this.settings.logger);
     const transfer = this.settings.transfers.start({
       serial: this.serial,
       direction: 'upload',
