@@ -16,11 +16,22 @@
  * 1 MB saved no more memory and cost CPU; `--optimize-for-size` saved ~4 MB more and cost 40–80 % more CPU
  * per report (docs/benchmarks.md).
  *
+ * `--v8-pool-size=1`: one V8 worker thread instead of one per core. With `--single-threaded-gc` the workers only
+ * compile (TurboFan in the background), and each keeps a malloc arena whose freed compile scratch stays
+ * resident: 1–5 MB of idle RSS and most of its run-to-run spread. One worker: every bench/footprint figure ~3 MB
+ * lower (idle 62.9–63.0 MB against 65.5–67.4), and no CPU cost bench/mqtt-fanout could tell from its noise
+ * (docs/benchmarks.md, issue 17's fifth pass). `--no-concurrent-recompilation` (no worker at all) saved ~2 MB
+ * more but put optimising compiles on the main thread, where they showed as 22–30 ms publishes: not chosen.
+ *
  * Not chosen: `--lite-mode` (no optimising compilers) takes ~15 MB off idle and loaded RSS but costs ~10–20 % more
  * CPU per report in bench/mqtt-fanout, and implies `--jitless`, which turns WebAssembly and so Node's `fetch`
  * off (docs/benchmarks.md).
  */
-export const serviceNodeFlags: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=2'];
+export const serviceNodeFlags: readonly string[] = [
+  '--single-threaded-gc',
+  '--max-semi-space-size=2',
+  '--v8-pool-size=1',
+];
 
 /**
  * The environment the appliance starts Node with (moat.service's `Environment=` lines), beside the flags.
