@@ -88,7 +88,7 @@ else result fail "setup page answers curl with Moat's certificate (HTTP '$code')
 
 echo "# boot timings: shell ${shell_at} s, running ${booted_at} s, setup page checked ${page_at} s"
 # For the record (issue 17's arm64 figure): Moat's resident memory on arm64 under emulation, a fresh unclaimed Moat.
-echo "# arm64: moat.service resident $(guest 30 "ps -o rss= -u moat | awk '{ s += \$1 } END { printf \"%.1f MB\", s / 1024 }'")"
+echo "# arm64: moat.service resident $(guest 30 "grep VmRSS /proc/\$(systemctl show -p MainPID --value moat.service)/status")"
 if ((failed > 0)); then guest_show_trouble; fi
 guest_poweroff
 echo "$passed passed, $failed failed"
