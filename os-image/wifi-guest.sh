@@ -38,11 +38,11 @@ station() {
   ip -n "$ns" link set "$iface" down
   ip -n "$ns" link set "$iface" address "$mac"
   ip -n "$ns" link set lo up
-  mkdir -p "$dir/$ns" "/etc/netns/$ns"
-  # Inside NS, names resolve through the DNS server the lease names, not the appliance's own /etc/hosts.
-  : >"/etc/netns/$ns/hosts"
-  [[ -e /etc/resolv.conf ]] || : >/etc/resolv.conf
-  : >"/etc/netns/$ns/resolv.conf"
+  mkdir -p "$dir/$ns"
+  # Inside NS, names resolve through the DNS server the lease names, not the appliance's own /etc/hosts. The
+  # image's /etc is read-only (no /etc/netns): resolve() mounts these two over /etc in its own mount namespace.
+  : >"$dir/$ns/hosts"
+  : >"$dir/$ns/resolv.conf"
 }
 
 # join NS IFACE SSID wpa2|wpa3 [PASSPHRASE-FILE]: (re)starts wpa_supplicant in NS for Moat's network, with
@@ -100,7 +100,7 @@ lease() {
   # shellcheck disable=SC1090 # written by ipconfig: shell variable assignments
   (
     . "/run/net-$iface.conf"
-    printf 'nameserver %s\n' "$IPV4DNS0" >"/etc/netns/$ns/resolv.conf"
+    printf 'nameserver %s\n' "$IPV4DNS0" >"$dir/$ns/resolv.conf"
     echo "address=$IPV4ADDR router=$IPV4GATEWAY dns=$IPV4DNS0 on=$(ip -n "$ns" -4 -o addr show "$iface" | awk '{ print $4 }')"
   )
 }
@@ -109,7 +109,10 @@ lease() {
 # again for up to SECONDS (default 60: every settings change restarts dnsmasq), or "none".
 resolve() {
   local deadline=$((SECONDS + ${3:-60})) address
-  until address=$(ip netns exec "$1" getent ahostsv4 "$2" | awk '{ print $1; exit }'); [[ -n $address ]] || ((SECONDS >= deadline)); do
+  # `ip netns exec` runs in a mount namespace of its own (slave to the host's): the binds stay there.
+  # shellcheck disable=SC2016 # $0 and $1 belong to the inner shell
+  local lookup='mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf && exec getent ahostsv4 "$1"'
+  until address=$(ip netns exec "$1" sh -c "$lookup" "$dir/$1" "$2" | awk '{ print $1; exit }'); [[ -n $address ]] || ((SECONDS >= deadline)); do
     sleep 2
   done
   echo "${address:-none}"
