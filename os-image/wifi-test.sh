@@ -171,7 +171,9 @@ head -c 65536 /dev/urandom >"$secrets/upload.3mf"
 upload=$(if curl -sS --ssl-reqd --cacert "$secrets/ca.crt" --resolve "moat.local:$ftps_port:127.0.0.1" --ftp-skip-pasv-ip \
   --max-time 300 -u "bblp:$(cat "$secrets/lan-code")" -T "$secrets/upload.3mf" \
   "ftps://moat.local:$ftps_port/wifi-test.3mf" 2>&1; then echo uploaded; fi)
-stored=$(guest 60 "sha256sum /run/wifi-test/printer/storage/wifi-test.3mf | cut -d' ' -f1" || true)
+# Store-and-forward (on by default) answers the client once the file is in Moat's spool and drains it to the
+# printer after, under its final name only once complete: wait for it to land (up to 5 min under emulation).
+stored=$(guest 330 "f=/run/wifi-test/printer/storage/wifi-test.3mf; i=0; until [ -f \$f ] || [ \$i -ge 150 ]; do sleep 2; i=\$((i+1)); done; sha256sum \$f | cut -d' ' -f1" || true)
 if [[ $stored == "$(sha256sum "$secrets/upload.3mf" | cut -d' ' -f1)" ]]; then
   result ok "curl upload over FTPS through Moat lands in the printer's storage"
 else result fail "curl upload over FTPS through Moat lands in the printer's storage (curl: ${upload:0:200})"; fi
