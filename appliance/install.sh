@@ -51,6 +51,7 @@ for unit in "$here"/systemd/*; do install -D -m 0644 "$unit" "$root/etc/systemd/
 install -D -m 0644 "$here/sysusers.d/moat.conf" "$root/usr/lib/sysusers.d/moat.conf"
 install -D -m 0644 "$here/tmpfiles.d/moat.conf" "$root/usr/lib/tmpfiles.d/moat.conf"
 install -D -m 0644 "$here/journald/moat.conf" "$root/etc/systemd/journald.conf.d/60-moat.conf"
+install -D -m 0644 "$here/watchdog/moat.conf" "$root/etc/systemd/system.conf.d/60-moat-watchdog.conf"
 install -D -m 0644 "$here/ssh/moat.conf" "$root/etc/ssh/sshd_config.d/60-moat.conf"
 install -D -m 0644 "$here/preset/moat.preset" "$root/etc/systemd/system-preset/00-moat.preset"
 install -D -m 0644 "$here/avahi/moat.conf" "$root/etc/systemd/system/avahi-daemon.service.d/60-moat.conf"

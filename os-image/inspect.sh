@@ -131,6 +131,8 @@ check "no password hash and no empty password in /etc/shadow" test -z "$(passwor
 # Forwarding off: nothing in the image turns it on (the first boot writes 60-moat.conf with it off).
 check "no sysctl file enables IPv4/IPv6 forwarding" \
   bash -c "! grep -rhsE '^\\s*net\\.ipv(4\\.ip_forward|6\\.conf\\.all\\.forwarding)\\s*=\\s*1' '$r/etc/sysctl.conf' '$r/etc/sysctl.d' '$r/usr/lib/sysctl.d'"
+check "systemd feeds the hardware watchdog (a hung system is reset, so boot.scr counts the attempt)" \
+  grep -qx 'RuntimeWatchdogSec=15s' "$r/etc/systemd/system.conf.d/60-moat-watchdog.conf"
 check "journald keeps the journal in RAM, capped" grep -qx 'Storage=volatile' "$r/etc/systemd/journald.conf.d/60-moat.conf"
 
 # Read-only root: everything the running system writes is on the data partition (/var) or in /run.
