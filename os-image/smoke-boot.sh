@@ -87,6 +87,8 @@ if [[ $code =~ ^[23][0-9][0-9]$ ]]; then result ok "setup page answers curl with
 else result fail "setup page answers curl with Moat's certificate (HTTP '$code')"; fi
 
 echo "# boot timings: shell ${shell_at} s, running ${booted_at} s, setup page checked ${page_at} s"
+# For the record: QEMU's virt board has no watchdog device; systemd says what it made of the setting.
+echo "# watchdog: $(guest 30 "systemctl show -p RuntimeWatchdogUSec; journalctl -b -o cat -u init.scope | grep -i -m 2 watchdog" | tr '\n' ' ')"
 # For the record (issue 17's arm64 figure): Moat's resident memory on arm64 under emulation, a fresh unclaimed Moat.
 echo "# arm64: moat.service resident $(guest 30 "grep VmRSS /proc/\$(systemctl show -p MainPID --value moat.service)/status")"
 if ((failed > 0)); then guest_show_trouble; fi
