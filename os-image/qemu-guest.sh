@@ -124,6 +124,9 @@ guest_power_cut() {
   exec 3>&-
 }
 
+# guest_moat_rss: moat.service's resident memory in the guest, as the kernel reports it (VmRSS; the image has no ps).
+guest_moat_rss() { guest 30 "grep VmRSS /proc/\$(systemctl show -p MainPID --value moat.service)/status"; }
+
 # guest_boots SLOT: how many times boot.scr has started SLOT (A, B, or "" for either) since QEMU started.
 guest_boots() { tr -d '\r' <"$work/console.log" | grep -c "moat-boot: booting slot ${1:-}" || true; }
 

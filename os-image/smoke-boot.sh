@@ -90,7 +90,7 @@ echo "# boot timings: shell ${shell_at} s, running ${booted_at} s, setup page ch
 # For the record: QEMU's virt board has no watchdog device; systemd says what it made of the setting.
 echo "# watchdog: $(guest 30 "systemctl show -p RuntimeWatchdogUSec; journalctl -b -o cat -u init.scope | grep -i -m 2 watchdog" | tr '\n' ' ')"
 # For the record (issue 17's arm64 figure): Moat's resident memory on arm64 under emulation, a fresh unclaimed Moat.
-echo "# arm64: moat.service resident $(guest 30 "grep VmRSS /proc/\$(systemctl show -p MainPID --value moat.service)/status")"
+echo "# arm64: moat.service resident $(guest_moat_rss)"
 if ((failed > 0)); then guest_show_trouble; fi
 guest_poweroff
 echo "$passed passed, $failed failed"

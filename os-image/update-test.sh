@@ -147,7 +147,7 @@ setup=$(body_of "$(api GET /api/setup)")
 expect "the printer network's name kept" "$(jq -r .config.segment.ssid <<<"$setup")" "$ssid"
 expect "the access code kept" "$(jq -r '[.. | objects | select(.label? == "update test")] | length' <<<"$setup")" 1
 # For the record (issue 17's arm64 figure): Moat's resident memory on arm64 under emulation, set up, no printer.
-echo "# arm64: moat.service resident $(guest 30 "grep VmRSS /proc/\$(systemctl show -p MainPID --value moat.service)/status")"
+echo "# arm64: moat.service resident $(guest_moat_rss)"
 stage_time "reboot into N+1 until marked good"
 
 wait "$bundles_pid"
