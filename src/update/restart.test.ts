@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ test('the request names why it was made, readable only by Moat', async () => {
     const file = join(dir, 'reboot-requested');
     await requestRestart(file, 'setup page');
     assert.match(readFileSync(file, 'utf8'), /^\d{4}-\d\d-\d\dT\S+ setup page\n$/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
