@@ -1,6 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { ipv4ToUint32LE } from '../net/ipv4-uint32.js';
 import { bambuReportsDir } from '../paths.js';
 import type { PrinterModel } from '../printer-models.js';
 
@@ -60,7 +59,9 @@ export class PrinterState {
     this.version = fixture.get_version.info;
     // A real printer reports its own address; the bridge must rewrite it, so make it observable.
     const net = this.print.net as { info?: { ip: number }[] } | undefined;
-    if (net?.info?.[0]) net.info[0].ip = ipv4ToUint32LE(ownAddress);
+    // Encoded here as the printer's firmware stores it (the four octets read as a little-endian uint32), not with
+    // the bridge's own encoder, so the bridge's rewrite is tested against an independent writer.
+    if (net?.info?.[0]) net.info[0].ip = Buffer.from(ownAddress.split('.').map(Number)).readUInt32LE(0);
     const ipcam = (this.print.ipcam ?? {}) as Json;
     if (model.camera === 'rtsps') ipcam.rtsp_url = `rtsps://${ownAddress}/streaming/live/1`;
     this.print.ipcam = ipcam;
