@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
+import { serviceEnvironment } from '../src/appliance/node-flags.js';
 import { startHarness } from '../test/helpers/harness.js';
 import { freePort, moatNodeFlags, startMosquitto } from './helpers.js';
 
@@ -211,13 +212,16 @@ try {
   const publish = (payload: Buffer) => h.sim.publishReport?.(payload);
   const topic = `device/${h.serial}/report`;
 
-  // 1. Via Moat, in its own process, started with the appliance's Node flags.
+  // 1. Via Moat, in its own process, started with the appliance's Node flags and environment.
   const moatProcess = fork(
     join(fileURLToPath(new URL('.', import.meta.url)), 'mqtt-fanout-moat.js'),
     [h.paths.root, ...(values['loop-delay'] ? ['--loop-delay'] : [])],
     {
       stdio: 'inherit',
       execArgv: moatFlags,
+      // The appliance's malloc settings too (moat.service's Environment=): they decide how often the TLS
+      // buffers' memory goes back to the kernel and is faulted in again.
+      env: { ...process.env, ...serviceEnvironment },
     },
   );
   children.push(moatProcess);

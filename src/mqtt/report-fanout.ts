@@ -23,7 +23,8 @@ mqttPacket.writeToStream.cacheNumbers = false;
 export interface ReportSubscriber {
   connected: boolean;
   closed: boolean;
-  conn: { writable: boolean; writableLength: number; write(chunk: Buffer): boolean; destroy(): void };
+  /** The client's connection as lan-listener hands it to aedes: a SocketStream over the TLS socket. */
+  conn: { writable: boolean; queuedBytes: number; writeThrough(chunk: Buffer): void; destroy(): void };
   subscriptions?: Record<string, unknown>;
 }
 
@@ -80,13 +81,13 @@ export interface ReportQueueCap {
  */
 export function sendReport(client: ReportSubscriber, packet: Buffer, cap: ReportQueueCap): void {
   if (!client.connected || client.closed || !client.conn.writable) return;
-  const queued = client.conn.writableLength;
+  const queued = client.conn.queuedBytes;
   if (queued + packet.length > cap.maxBytes) {
     client.conn.destroy();
     cap.onOverflow(client, queued);
     return;
   }
-  client.conn.write(packet);
+  client.conn.writeThrough(packet);
 }
 
 /** Sends a report to every client subscribed to its topic (once each, however many filters match). */
