@@ -3,7 +3,8 @@
 # with 512 MB of RAM (a Zero 2 W's), with the image's own /usr/bin/node, so the RSS read is the guest kernel's
 # figure for an arm64 Node.js (under qemu-user it would be QEMU's). The image carries no benchmarks, curl or
 # Mosquitto: they come on a second, read-only disk made here:
-#   app/    this checkout's dist/ (built first), package.json and production node_modules (pure JavaScript);
+#   app/    this checkout's dist/ (built first), fixtures/ (the simulator's reports), package.json and
+#           production node_modules (pure JavaScript);
 #   tools/  Debian's arm64 curl and mosquitto with every library they need, unpacked from the packages
 #           (debootstrap --download-only resolves them against the image's suite and mirror; nothing is run on
 #           the host), started through the tools' own dynamic loader so the image's libraries do not mix in;
@@ -61,7 +62,7 @@ fi
 echo "# staging the bench disk"
 mkdir -p "$stage/disk/app" "$stage/disk/tools/usr/bin" "$stage/disk/tools/usr/sbin" "$stage/disk/tools/usr/lib" \
   "$stage/disk/bin"
-cp -a "$repo/dist" "$repo/package.json" "$stage/disk/app/"
+cp -a "$repo/dist" "$repo/fixtures" "$repo/package.json" "$stage/disk/app/"
 # This checkout's installed production dependencies (npm ls reads node_modules; nothing is fetched).
 (cd "$repo" && npm ls --omit=dev --all --parseable | sed -n "s|^$repo/||p" | grep '^node_modules/' |
   xargs cp -a --parents -t "$stage/disk/app")
@@ -92,7 +93,7 @@ echo "# in the guest: $(guest 60 "$mnt/bin/curl --version | head -n 1; $mnt/bin/
 
 local started=$SECONDS status=0 output
 echo "# running node dist/bench/footprint.js $bench_args --timeout-factor $timeout_factor (emulated: long)"
-output=$(guest 7200 "cd $mnt/app && PATH=$mnt/bin:\$PATH TMPDIR=/var/tmp /usr/bin/node dist/bench/footprint.js \
+output=$(guest 7200 "cd $mnt/app && PATH=$mnt/bin:\$PATH TMPDIR=/var/tmp NO_COLOR=1 /usr/bin/node dist/bench/footprint.js \
 $bench_args --timeout-factor $timeout_factor 2>&1") || status=$?
 echo "$output"
 echo "# footprint ran $((SECONDS - started)) s in the guest (exit status $status)"
