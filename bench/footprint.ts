@@ -14,8 +14,9 @@
  * RSS is read from /proc just before. Ends with one JSON line; its `idleRssMb` is figure 1.
  *
  * Usage: npm run build && node dist/bench/footprint.js [--seconds 15] [--hz 1] [--bytes 4096] [--upload-mb 50]
- *        [--cli dist/src/cli.js] [--node-flags '--max-semi-space-size=1']
- *   --cli: measure another build of Moat (e.g. before a change); --node-flags: V8 flags to try on top.
+ *        [--cli dist/src/cli.js] [--node-flags '--max-semi-space-size=1'] [--timeout-factor 1]
+ *   --cli: measure another build of Moat (e.g. before a change); --node-flags: V8 flags to try on top;
+ *   --timeout-factor: multiplies the benchmark's own time limits (for an emulated machine, os-image/footprint-arm64.sh).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '5' },
     cli: { type: 'string' },
     'node-flags': { type: 'string', default: '' },
+    'timeout-factor': { type: 'string', default: '1' },
     child: { type: 'string' },
   },
 });
@@ -56,6 +58,9 @@ const hz = Number(values.hz);
 const reportBytes = Number(values.bytes);
 const uploadMb = Number(values['upload-mb']);
 const settleSeconds = Number(values.settle);
+const timeoutFactor = Number(values['timeout-factor']);
+/** A time limit of the benchmark's, stretched by --timeout-factor (measurements are not timed by it). */
+const limit = (ms: number) => ms * timeoutFactor;
 const printerCount = 8;
 const subscribersPerPrinter = 5;
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -74,7 +79,7 @@ interface SimulatedPrinterInfo {
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** A benchmark that stalls should fail and clean up, not hang. */
-function withTimeout<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, what: string, ms = limit(30_000)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_done, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
@@ -220,7 +225,7 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
     if (match) memoryWaiters.shift()?.(JSON.parse(match[1] as string) as NodeJS.MemoryUsage);
     else if (!/^Moat is not set up yet/.test(line)) process.stderr.write(`moat: ${line}\n`);
   });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + limit(30_000);
   while (connected.size < printers.length) {
     if (child.exitCode !== null) throw new Error(`moat serve exited with ${child.exitCode}`);
     if (Date.now() > deadline) throw new Error(`only ${connected.size} of ${printers.length} printers connected`);
@@ -261,6 +266,7 @@ function connectTls(host: string, port: number, ca: Buffer, credentials?: { user
     // Moat's certificate names moat.local and its addresses; the chain is what matters here.
     ...({ checkServerIdentity: () => undefined } as IClientOptions),
     reconnectPeriod: 0,
+    connectTimeout: limit(30_000),
     ...credentials,
   };
   return mqtt.connectAsync(options);
@@ -292,8 +298,8 @@ async function subscribe(
 
 async function main(): Promise<void> {
   if (values.child) return printersChild(values.child);
-  if (!(seconds > 0 && hz > 0 && reportBytes > 0 && uploadMb > 0 && settleSeconds >= 0))
-    throw new Error('--seconds, --hz, --bytes and --upload-mb must be positive');
+  if (!(seconds > 0 && hz > 0 && reportBytes > 0 && uploadMb > 0 && settleSeconds >= 0 && timeoutFactor >= 1))
+    throw new Error('--seconds, --hz, --bytes and --upload-mb must be positive, --timeout-factor at least 1');
   const dir = mkdtempSync(join(tmpdir(), 'moat-bench-footprint-'));
   mkdirSync(join(dir, 'printers'));
   const printersProcess = spawn(process.execPath, [process.argv[1] as string, '--child', join(dir, 'printers')], {
@@ -341,12 +347,16 @@ async function main(): Promise<void> {
     // The first FTPS client loads ftp-srv (src/ftp/bridge.ts): a listing first, as a slicer's first contact, so
     // that cost is a figure of its own and the upload's is what the upload itself holds.
     const beforeFirstFtps = await memory(moat);
-    const listing = await run('curl', [...curlArgs(target, ''), '--list-only']);
+    const listing = await run('curl', [...curlArgs(target, ''), '--list-only'], limit(30_000));
     if (listing.code !== 0) throw new Error(`curl listing failed: ${listing.stderr}`);
     const afterFirstFtps = await memory(moat);
     const uploadStart = rssBytes(pid1);
     sampler = rssSampler(pid1, 50);
-    const upload = await run('curl', curlArgs(target, 'upload.3mf', ['-T', source, '--max-time', '300']), 310_000);
+    const upload = await run(
+      'curl',
+      curlArgs(target, 'upload.3mf', ['-T', source, '--max-time', String(limit(300_000) / 1000)]),
+      limit(310_000),
+    );
     const uploadPeak = sampler.stop();
     if (upload.code !== 0) throw new Error(`curl upload failed: ${upload.stderr}`);
     await moat.stop();
@@ -376,17 +386,22 @@ async function main(): Promise<void> {
 
     // 3. Mosquitto with the same MQTT load: a publisher per printer topic at the same rate and size.
     const mosquittoPort = await freePort();
-    const mosquitto = await startMosquitto(dir, mosquittoPort, [
-      'user root',
-      'persistence false',
-      // The subscribers leave without a TLS close; Mosquitto would log each as an error.
-      'log_type none',
-      `listener ${mosquittoPort} 127.0.0.1`,
-      'allow_anonymous true',
-      `cafile ${tls.caCert}`,
-      `certfile ${tls.serverCert}`,
-      `keyfile ${tls.serverKey}`,
-    ]);
+    const mosquitto = await startMosquitto(
+      dir,
+      mosquittoPort,
+      [
+        'user root',
+        'persistence false',
+        // The subscribers leave without a TLS close; Mosquitto would log each as an error.
+        'log_type none',
+        `listener ${mosquittoPort} 127.0.0.1`,
+        'allow_anonymous true',
+        `cafile ${tls.caCert}`,
+        `certfile ${tls.serverCert}`,
+        `keyfile ${tls.serverKey}`,
+      ],
+      limit(5000),
+    );
     children.push(mosquitto);
     const mosquittoPid = mosquitto.pid as number;
     const mosquittoIdle = rssBytes(mosquittoPid);

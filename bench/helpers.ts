@@ -17,8 +17,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once something accepts TCP connections on the port (a freshly spawned Mosquitto). */
-export async function listening(port: number): Promise<void> {
-  const deadline = Date.now() + 5000;
+export async function listening(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const socket = createConnection({ host: '127.0.0.1', port });
     const accepted = await new Promise<boolean>((resolve) => {
@@ -45,13 +45,21 @@ export function serveUntilStdinCloses(info: unknown, close: () => Promise<void>)
   });
 }
 
-/** Mosquitto as a child process with this configuration (its `listener` on `port`), once it accepts connections. */
-export async function startMosquitto(dir: string, port: number, conf: string[]): Promise<ChildProcess> {
+/**
+ * Mosquitto as a child process with this configuration (its `listener` on `port`), once it accepts connections
+ * (within `timeoutMs`).
+ */
+export async function startMosquitto(
+  dir: string,
+  port: number,
+  conf: string[],
+  timeoutMs?: number,
+): Promise<ChildProcess> {
   const file = join(dir, 'mosquitto.conf');
   writeFileSync(file, [...conf, ''].join('\n'), { mode: 0o600 });
   const mosquitto = spawn('mosquitto', ['-c', file], { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
-    await listening(port);
+    await listening(port, timeoutMs);
   } catch (error) {
     mosquitto.kill('SIGTERM');
     throw error;

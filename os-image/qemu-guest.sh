@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are read by the scripts that source this file
-# Sourced by smoke-boot.sh and wifi-test.sh (not a command of its own): boots a built image under
+# Sourced by smoke-boot.sh, update-test.sh, wifi-test.sh and footprint-arm64.sh (not a command of its own): boots a built image under
 # qemu-system-aarch64 -M virt (software emulation: KVM is unusable here) through U-Boot and the image's own
 # boot.scr, all writes going to a copy of the image, and runs commands in the guest.
 # Commands reach the guest through systemd's debug shell on a virtio console (hvc0), asked for on the kernel
