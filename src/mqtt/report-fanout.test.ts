@@ -44,14 +44,7 @@ function subscriber(filters: string[], state: Partial<ReportSubscriber> = {}) {
   const client: ReportSubscriber = {
     connected: true,
     closed: false,
-    conn: {
-      writable: true,
-      queuedBytes: 0,
-      writeThrough: (chunk) => {
-        written.push(chunk);
-      },
-      destroy: () => {},
-    },
+    conn: { writable: true, writableLength: 0, write: (chunk) => written.push(chunk) > 0, destroy: () => {} },
     subscriptions: Object.fromEntries(filters.map((f) => [f, {}])),
     ...state,
   };
@@ -66,7 +59,7 @@ test('every client whose filters match gets the report once; others and closed c
   const none = subscriber([], { subscriptions: undefined });
   const closing = subscriber([topic], { closed: true });
   const ended = subscriber([topic], {
-    conn: { writable: false, queuedBytes: 0, writeThrough: () => assert.fail('written after end'), destroy: () => {} },
+    conn: { writable: false, writableLength: 0, write: () => assert.fail('written after end'), destroy: () => {} },
   });
   fanOutReport(
     [exact, both, other, none, closing, ended].map((s) => s.client),
@@ -88,8 +81,8 @@ test('a client whose unsent reports would pass the cap is disconnected and repor
   const stalled = subscriber([topic], {
     conn: {
       writable: true,
-      queuedBytes: 4000,
-      writeThrough: () => assert.fail('written over the cap'),
+      writableLength: 4000,
+      write: () => assert.fail('written over the cap'),
       destroy: () => {
         destroyed = true;
       },

@@ -23,8 +23,7 @@ mqttPacket.writeToStream.cacheNumbers = false;
 export interface ReportSubscriber {
   connected: boolean;
   closed: boolean;
-  /** The client's connection as lan-listener hands it to aedes: a SocketStream over the TLS socket. */
-  conn: { writable: boolean; queuedBytes: number; writeThrough(chunk: Buffer): void; destroy(): void };
+  conn: { writable: boolean; writableLength: number; write(chunk: Buffer): boolean; destroy(): void };
   subscriptions?: Record<string, unknown>;
 }
 
@@ -81,13 +80,13 @@ export interface ReportQueueCap {
  */
 export function sendReport(client: ReportSubscriber, packet: Buffer, cap: ReportQueueCap): void {
   if (!client.connected || client.closed || !client.conn.writable) return;
-  const queued = client.conn.queuedBytes;
+  const queued = client.conn.writableLength;
   if (queued + packet.length > cap.maxBytes) {
     client.conn.destroy();
     cap.onOverflow(client, queued);
     return;
   }
-  client.conn.writeThrough(packet);
+  client.conn.write(packet);
 }
 
 /** Sends a report to every client subscribed to its topic (once each, however many filters match). */

@@ -22,7 +22,6 @@ export class SocketStream extends Duplex {
       pause(): unknown;
       resume(): unknown;
       end(cb?: () => void): unknown;
-      readonly writableLength: number;
     },
     options: SocketStreamOptions = {},
   ) {
@@ -48,26 +47,6 @@ export class SocketStream extends Duplex {
     inner.on('end', () => this.push(null));
     inner.on('close', () => this.destroy());
     inner.on('error', (error: Error) => this.destroy(error));
-  }
-
-  /** Bytes written and not yet handed to the kernel: those queued in this stream and in the socket under it. */
-  get queuedBytes(): number {
-    return this.writableLength + this.inner.writableLength;
-  }
-
-  /**
-   * Writes a whole buffer straight to the socket when nothing written before it is still queued here, and
-   * through this stream otherwise (so bytes keep their order). The report fan-out writes one buffer to each of
-   * 50 subscribers per report: through this stream each write also ran a Writable's queue, a callback closure
-   * and a tick of its own before the socket's, about a third of Moat's CPU per report beyond the TLS
-   * encryption itself (bench/mqtt-fanout, docs/benchmarks.md).
-   */
-  writeThrough(chunk: Buffer): void {
-    if (this.writesReady && this.writableLength === 0 && !this.destroyed && !this.writableEnded) {
-      this.inner.write(chunk);
-      return;
-    }
-    this.write(chunk);
   }
 
   override _read(): void {
