@@ -28,7 +28,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
-import { serviceEnvironment } from '../src/appliance/node-flags.js';
 import { createAccessCode, generateAccessCode } from '../src/auth/access-codes.js';
 import { loadServerIdentity } from '../src/certs/identity.js';
 import { printerSecretName, writeSecret } from '../src/config/secrets.js';
@@ -38,7 +37,7 @@ import { type SimulatedPrinter, startSimulatedPrinter } from '../src/simulator/i
 import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
 import { run } from '../test/helpers/process.js';
 import { isolatedPorts, loopbackConfig } from '../test/helpers/test-config.js';
-import { freePort, moatNodeFlags, serveUntilStdinCloses, startMosquitto } from './helpers.js';
+import { freePort, moatEnvironment, moatNodeFlags, serveUntilStdinCloses, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -208,7 +207,7 @@ async function startMoat(dir: string, printers: SimulatedPrinterInfo[], operator
   const child = spawn(
     process.execPath,
     [...moatFlags, `--import=${probe}`, moatCli, 'serve', '--state-dir', paths.root, '--development'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...serviceEnvironment, MOAT_LOG_LEVEL: 'info' } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: moatEnvironment({ MOAT_LOG_LEVEL: 'info' }) },
   );
   const connected = new Set<string>();
   const memoryWaiters: ((usage: NodeJS.MemoryUsage) => void)[] = [];

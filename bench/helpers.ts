@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { serviceNodeFlags } from '../src/appliance/node-flags.js';
+import { serviceEnvironment, serviceNodeFlags } from '../src/appliance/node-flags.js';
 
 /** What the benchmarks share: ports on loopback and the simulator child's hand-over. */
 
@@ -70,4 +70,9 @@ export async function startMosquitto(
 /** Moat's Node flags in a benchmark: the appliance's, plus any under trial given as one string (`--node-flags`). */
 export function moatNodeFlags(trial: string | undefined): string[] {
   return [...serviceNodeFlags, ...(trial ?? '').split(/\s+/).filter(Boolean)];
+}
+
+/** Moat's environment in a benchmark: this process's, the appliance's (moat.service's `Environment=`), then `extra`. */
+export function moatEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...serviceEnvironment, ...extra };
 }

@@ -23,9 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
-import { serviceEnvironment } from '../src/appliance/node-flags.js';
 import { startHarness } from '../test/helpers/harness.js';
-import { freePort, moatNodeFlags, startMosquitto } from './helpers.js';
+import { freePort, moatEnvironment, moatNodeFlags, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
   options: {
@@ -221,7 +220,7 @@ try {
       execArgv: moatFlags,
       // The appliance's malloc settings too (moat.service's Environment=): they decide how often the TLS
       // buffers' memory goes back to the kernel and is faulted in again.
-      env: { ...process.env, ...serviceEnvironment },
+      env: moatEnvironment(),
     },
   );
   children.push(moatProcess);
