@@ -1,4 +1,4 @@
-import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { Aedes, type AedesPublishPacket } from 'aedes';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Capability } from '../capability.js';
 import type { AuditEvent, ClientEvent, MoatEvents } from '../events.js';
@@ -11,7 +11,7 @@ import { authorizeSubscribeHook } from './authorize-subscribe.js';
 import { followBrokerEvents } from './broker-events.js';
 import { actOnCommand } from './command-actions.js';
 import { CommandResults } from './command-results.js';
-import { clientTable, LanClients } from './lan-clients.js';
+import { LanClients } from './lan-clients.js';
 import { listenOnLan } from './lan-listener.js';
 import { LanReports } from './lan-reports.js';
 import { PrintGate } from './print-gate.js';
@@ -42,7 +42,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
   const results = new CommandResults(audit);
   const reports = new LanReports({ clients, audit, log, maxQueuedBytes: settings().maxQueuedReportBytes });
   const gate = new PrintGate(ctx.spool, () => ctx.config.get().spool.holdLimitMs, log);
-  const subscribers = () => Object.values(clientTable(broker)) as Client[];
+  const subscribers = () => clients.connected;
   const login: LoginHookOptions = { clients, lanAuth: ctx.lanAuth, events: ctx.events, log, settings };
 
   const broker = await Aedes.createBroker({

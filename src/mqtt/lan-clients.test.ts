@@ -54,3 +54,18 @@ test('only logged-in clients are listed, oldest first, and each leaves the list 
   assert.equal(clients.hide(b), undefined, 'a client leaves once');
   assert.equal(clients.hide(anonymous), undefined);
 });
+
+test('reports go to every client aedes registered until it lets the client go, a takeover’s old client included', () => {
+  const clients = new LanClients();
+  const [a, b, taken] = [client('a'), client('b'), client('a')];
+  clients.show(a);
+  clients.show(b);
+  assert.deepEqual([...clients.connected], [a, b]);
+  // aedes closes the old client of a reused id (clientDisconnect) before it registers the new one.
+  clients.hide(a);
+  clients.show(taken);
+  assert.deepEqual([...clients.connected], [b, taken]);
+  clients.hide(b);
+  clients.hide(b);
+  assert.deepEqual([...clients.connected], [taken]);
+});

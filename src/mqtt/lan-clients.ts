@@ -27,6 +27,12 @@ export interface LanClient {
 export class LanClients {
   private readonly records = new WeakMap<object, LanClient>();
   private readonly listed = new Set<LanClient>();
+  /**
+   * The clients aedes holds as connected, for the report fan-out: aedes's own table is an object keyed by
+   * client id that turns into a dictionary once a client leaves, and reading its values for every report
+   * cost ~2 % of Moat's CPU with 50 subscribers (issue 17).
+   */
+  private readonly registered = new Set<Client>();
   private loggedIn = 0;
 
   /** A connection accepted on the LAN listener, before aedes reads from it. */
@@ -59,8 +65,14 @@ export class LanClients {
     client.conn.once('close', () => this.loggedIn--);
   }
 
+  /** Who reports may go to: every client aedes registered and has not let go, in the order they came. */
+  get connected(): Iterable<Client> {
+    return this.registered;
+  }
+
   /** aedes registered the client: it is listed from now on. */
   show(client: Client): ClientEvent | undefined {
+    this.registered.add(client);
     const record = this.of(client);
     const session = record?.session;
     if (!record || !session) return undefined;
@@ -79,6 +91,7 @@ export class LanClients {
 
   /** aedes let the client go: the event that says so, if it was listed. */
   hide(client: Client): ClientEvent | undefined {
+    this.registered.delete(client);
     const record = this.of(client);
     const shown = record?.shown;
     if (!record || !shown) return undefined;
