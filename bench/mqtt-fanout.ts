@@ -1,16 +1,21 @@
 /**
  * bench/mqtt-fanout: report latency from the printer to 50 TLS subscribers — via Moat, directly from the
- * simulated printer, and via Mosquitto bridged to the same printer — in one run, plus Moat's CPU time and
- * peak RSS. Prints a table and, last, one JSON line with the figures and ratios.
+ * simulated printer, and via Mosquitto bridged to the same printer — in one run, plus Moat's and Mosquitto's
+ * CPU time and peak RSS. Prints a table and, last, one JSON line with the figures and ratios.
  *
- * Each path is measured the same way: all subscribers connected and subscribed, a probe seen by every one of
- * them, then `--warmup` seconds of reports at the full rate that are not counted (the first reports through a
- * cold process — JIT, TLS buffers, V8's post-start collections — say nothing about the steady state), then the
- * timed window. CPU time and
- * event-loop delay cover the timed window only; peak RSS is the process's peak.
+ * All three paths run side by side from the start, each with its own subscribers, and are measured the same
+ * way: first `--warmup` seconds of reports at the full rate to every path at once, not counted (the first
+ * reports through a cold process — JIT, TLS buffers, V8's post-start collections — say nothing about the
+ * steady state); then the timed window, cut into `--rounds` rounds in which each path in turn has its
+ * subscribers alone subscribed for a slice (a probe seen by every one of them first), the order turned each
+ * round. A broker out of its slice still reads each report from the printer but sends it to nobody. Measured
+ * one after another instead, minutes apart, the same build's CPU ratio ranged 1.44–2.49 over ten runs: a
+ * change on the shared machine between two paths' windows counted as a difference between the brokers.
+ * CPU time and event-loop delay cover each path's own slices only; peak RSS is the process's peak.
  *
- * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 30]
+ * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--rounds 4] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 30]
  *        [--node-flags='--max-semi-space-size=1 --cpu-prof'] [--loop-delay]
+ *   --seconds: each path's timed seconds in all, --rounds: in how many slices.
  *   --node-flags: V8 or Node flags for Moat's process on top of the appliance's (a trial, or a CPU profile).
  *   --loop-delay: also sample Moat's event-loop delay (every 10 ms: that adds to Moat's CPU figure).
  */
@@ -35,6 +40,7 @@ const { values } = parseArgs({
     // Past V8's memory reducer, which collects three times in a row 16-26 s after Moat starts (docs/benchmarks.md):
     // a start-up cost, not a per-report one. majorGcsInWindow says whether a collection still landed in the window.
     warmup: { type: 'string', default: '30' },
+    rounds: { type: 'string', default: '4' },
     'node-flags': { type: 'string', default: '' },
     'loop-delay': { type: 'boolean', default: false },
   },
@@ -44,6 +50,7 @@ const subscriberCount = Number(values.subscribers);
 const hz = Number(values.hz);
 const reportBytes = Number(values.bytes);
 const warmupSeconds = Number(values.warmup);
+const rounds = Number(values.rounds);
 const moatFlags = moatNodeFlags(values['node-flags']);
 
 interface Endpoint {
@@ -64,7 +71,7 @@ interface Result {
   /** The publishes whose last delivery was slowest (sequence number: ms), to tell a few stalls from a spread. */
   slowest: string;
   /**
-   * Event-loop delay of this (publishing and subscribing) process over the timed window: a stall here
+   * Event-loop delay of this (publishing and subscribing) process in the path's worst slice: a stall here
    * delays every path's figures alike and is not the broker's doing.
    */
   benchLoopDelayP99Ms: number;
@@ -109,79 +116,136 @@ function report(sequence: number): Buffer {
   return Buffer.from(head + 'x'.repeat(Math.max(0, reportBytes - head.length - tail.length)) + tail);
 }
 
-async function measure(
-  name: string,
-  endpoint: Endpoint,
-  topic: string,
-  publish: (payload: Buffer) => void,
-  usage?: () => Promise<Usage>,
-): Promise<Result & { usage?: { before: Usage; after: Usage } }> {
-  const clients = await Promise.all(Array.from({ length: subscriberCount }, () => connect(endpoint)));
-  const latencies: number[] = [];
-  const slowestPerPublish = new Map<number, number>();
-  const warmupCount = Math.round(warmupSeconds * hz);
-  let probesSeen = 0;
-  for (const client of clients) {
+/** One path's subscribers and what they saw, across every slice of the run. */
+interface Path {
+  name: string;
+  clients: MqttClient[];
+  usage?: () => Promise<Usage>;
+  /** The timed publishes of this path, by sequence number. */
+  timed: Set<number>;
+  latencies: number[];
+  slowestPerPublish: Map<number, number>;
+  probesSeen: number;
+  /** This process's event-loop delay in the path's worst slice (p99, max). */
+  benchLoopDelay: { p99Ms: number; maxMs: number };
+  /** The path's usage summed over its timed slices (a Usage whose counters are deltas, its peak the last). */
+  used?: Usage;
+}
+
+async function connectPath(name: string, endpoint: Endpoint, usage?: () => Promise<Usage>): Promise<Path> {
+  const path: Path = {
+    name,
+    clients: await Promise.all(Array.from({ length: subscriberCount }, () => connect(endpoint))),
+    ...(usage && { usage }),
+    timed: new Set(),
+    latencies: [],
+    slowestPerPublish: new Map(),
+    probesSeen: 0,
+    benchLoopDelay: { p99Ms: 0, maxMs: 0 },
+  };
+  for (const client of path.clients) {
     client.on('message', (_topic, payload) => {
       const now = performance.now();
       const match = /"bench_seq":(-?\d+),"bench_t":([\d.]+)/.exec(payload.subarray(0, 120).toString('latin1'));
       if (!match) return;
       const seq = Number(match[1]);
-      if (seq < 0) probesSeen++;
-      if (seq < warmupCount) return;
+      if (seq < 0) path.probesSeen++;
+      if (!path.timed.has(seq)) return;
       const latency = now - Number(match[2]);
-      latencies.push(latency);
-      slowestPerPublish.set(seq, Math.max(latency, slowestPerPublish.get(seq) ?? 0));
+      path.latencies.push(latency);
+      path.slowestPerPublish.set(seq, Math.max(latency, path.slowestPerPublish.get(seq) ?? 0));
     });
   }
-  await Promise.all(clients.map((c) => c.subscribeAsync(topic)));
-  // A bridged broker subscribes upstream on its own schedule: wait until a probe reaches every subscriber.
+  return path;
+}
+
+/** Subscribes a path's clients and waits until a probe has reached every one (a bridge subscribes upstream on its own schedule). */
+async function subscribePath(path: Path, topic: string, publish: (payload: Buffer) => void): Promise<void> {
+  await Promise.all(path.clients.map((c) => c.subscribeAsync(topic)));
+  path.probesSeen = 0;
   const ready = Date.now() + 10000;
-  while (probesSeen < subscriberCount) {
-    if (Date.now() > ready) throw new Error(`${name}: subscribers did not receive the probe`);
+  while (path.probesSeen < subscriberCount) {
+    if (Date.now() > ready) throw new Error(`${path.name}: subscribers did not receive the probe`);
     publish(report(-1));
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const total = Math.round(seconds * hz);
-  const expected = total * subscriberCount;
-  let before: Usage | undefined;
-  const benchLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+}
+
+/** Publishes `count` reports at the configured rate, numbered from `first`. */
+async function publishAtRate(first: number, count: number, publish: (payload: Buffer) => void): Promise<void> {
   const started = performance.now();
-  for (let i = 0; i < warmupCount + total; i++) {
-    const due = started + (i * 1000) / hz;
-    const wait = due - performance.now();
+  for (let i = 0; i < count; i++) {
+    const wait = started + (i * 1000) / hz - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    // The timed window starts with its first publish, once every warm-up report has been delivered.
-    if (i === warmupCount) {
-      before = await usage?.();
-      benchLoopDelay.enable();
-    }
-    publish(report(i));
+    publish(report(first + i));
   }
+}
+
+/**
+ * One timed slice of a path: its subscribers alone subscribed, `count` reports at the full rate, its CPU time
+ * sampled from the slice's first publish until every report of the slice has been delivered.
+ */
+async function timedSlice(
+  path: Path,
+  topic: string,
+  first: number,
+  count: number,
+  publish: (payload: Buffer) => void,
+): Promise<void> {
+  await subscribePath(path, topic, publish);
+  for (let seq = first; seq < first + count; seq++) path.timed.add(seq);
+  const expected = path.timed.size * subscriberCount;
+  const before = await path.usage?.();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  await publishAtRate(first, count, publish);
   const drain = Date.now() + 3000;
-  while (latencies.length < expected && Date.now() < drain) await new Promise((resolve) => setTimeout(resolve, 50));
-  const after = await usage?.();
-  benchLoopDelay.disable();
-  const socket = clients[0]?.stream as { getProtocol?(): string | null; getCipher?(): { name: string } } | undefined;
-  const tls = `${socket?.getProtocol?.() ?? '?'} ${socket?.getCipher?.().name ?? '?'}`;
-  await Promise.all(clients.map((c) => c.endAsync(true)));
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const slowest = [...slowestPerPublish]
+  while (path.latencies.length < expected && Date.now() < drain)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const after = await path.usage?.();
+  loopDelay.disable();
+  path.benchLoopDelay.p99Ms = Math.max(path.benchLoopDelay.p99Ms, loopDelay.percentile(99) / 1e6);
+  path.benchLoopDelay.maxMs = Math.max(path.benchLoopDelay.maxMs, loopDelay.max / 1e6);
+  await Promise.all(path.clients.map((c) => c.unsubscribeAsync(topic)));
+  if (before && after) path.used = addUsage(path.used, before, after);
+}
+
+/** The usage of a slice (after − before) added to what the path used in its earlier slices. */
+function addUsage(sum: Usage | undefined, before: Usage, after: Usage): Usage {
+  const delta = (key: 'cpuMs' | 'systemMs' | 'majorGcs' | 'majorGcPauseMs') =>
+    (sum?.[key] ?? 0) + ((after[key] ?? Number.NaN) - (before[key] ?? Number.NaN));
+  return {
+    cpuMs: delta('cpuMs'),
+    systemMs: delta('systemMs'),
+    peakRssKb: after.peakRssKb,
+    majorGcs: delta('majorGcs'),
+    majorGcPauseMs: delta('majorGcPauseMs'),
+    // Moat resets its loop-delay histogram at each sample: the worst slice's figures stand for the run.
+    loopDelayP99Ms: Math.max(sum?.loopDelayP99Ms ?? 0, after.loopDelayP99Ms ?? Number.NaN),
+    loopDelayMaxMs: Math.max(sum?.loopDelayMaxMs ?? 0, after.loopDelayMaxMs ?? Number.NaN),
+  };
+}
+
+function result(path: Path): Result {
+  const sorted = [...path.latencies].sort((a, b) => a - b);
+  const slowest = [...path.slowestPerPublish]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)
-    .map(([seq, ms]) => `${seq - warmupCount}: ${ms.toFixed(0)}`)
+    .map(([seq, ms]) => `${seq}: ${ms.toFixed(0)}`)
     .join(', ');
+  const socket = path.clients[0]?.stream as
+    | { getProtocol?(): string | null; getCipher?(): { name: string } }
+    | undefined;
   return {
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     max: sorted.at(-1) ?? Number.NaN,
     samples: sorted.length,
-    expected,
-    tls,
+    expected: path.timed.size * subscriberCount,
+    tls: `${socket?.getProtocol?.() ?? '?'} ${socket?.getCipher?.().name ?? '?'}`,
     slowest,
-    benchLoopDelayP99Ms: benchLoopDelay.percentile(99) / 1e6,
-    benchLoopDelayMaxMs: benchLoopDelay.max / 1e6,
-    ...(before && after && { usage: { before, after } }),
+    benchLoopDelayP99Ms: path.benchLoopDelay.p99Ms,
+    benchLoopDelayMaxMs: path.benchLoopDelay.maxMs,
   };
 }
 
@@ -211,7 +275,7 @@ try {
   const publish = (payload: Buffer) => h.sim.publishReport?.(payload);
   const topic = `device/${h.serial}/report`;
 
-  // 1. Via Moat, in its own process, started with the appliance's Node flags and environment.
+  // Moat, in its own process, started with the appliance's Node flags and environment.
   const moatProcess = fork(
     join(fileURLToPath(new URL('.', import.meta.url)), 'mqtt-fanout-moat.js'),
     [h.paths.root, ...(values['loop-delay'] ? ['--loop-delay'] : [])],
@@ -230,30 +294,8 @@ try {
     moatProcess.send('usage');
     return ((await once(moatProcess, 'message')) as [Usage])[0];
   };
-  const viaMoat = await measure(
-    'moat',
-    { port: moatPort, ca: moatCa, username: 'bblp', password: h.codes.viewer },
-    topic,
-    publish,
-    moatUsage,
-  );
-  moatProcess.send('stop');
-  await once(moatProcess, 'exit');
 
-  // 2. Directly from the simulated printer.
-  const direct = await measure(
-    'direct',
-    {
-      port: h.sim.ports.mqtt as number,
-      ca: readFileSync(h.printerCaFile),
-      username: 'bblp',
-      password: h.printerAccessCode,
-    },
-    topic,
-    publish,
-  );
-
-  // 3. Via Mosquitto: a TLS listener with Moat's certificate, bridged to the same printer.
+  // Mosquitto: a TLS listener with Moat's certificate, bridged to the same printer.
   const mosquittoPort = await freePort();
   const mosquitto = await startMosquitto(h.dir, mosquittoPort, [
     'user root',
@@ -280,23 +322,51 @@ try {
     `topic ${topic} in 0`,
   ]);
   children.push(mosquitto);
-  const viaMosquitto = await measure('mosquitto', { port: mosquittoPort, ca: moatCa }, topic, publish, async () =>
-    procUsage(mosquitto.pid as number),
-  );
 
-  const figures = ({ usage: u, ...result }: Awaited<ReturnType<typeof measure>>) => ({
-    ...result,
-    cpuMs: u ? u.after.cpuMs - u.before.cpuMs : Number.NaN,
-    cpuSystemMs: u ? u.after.systemMs - u.before.systemMs : Number.NaN,
-    peakRssMb: u ? u.after.peakRssKb / 1024 : Number.NaN,
+  const paths = [
+    await connectPath('moat', { port: moatPort, ca: moatCa, username: 'bblp', password: h.codes.viewer }, moatUsage),
+    await connectPath('direct', {
+      port: h.sim.ports.mqtt as number,
+      ca: readFileSync(h.printerCaFile),
+      username: 'bblp',
+      password: h.printerAccessCode,
+    }),
+    await connectPath('mosquitto', { port: mosquittoPort, ca: moatCa }, async () => procUsage(mosquitto.pid as number)),
+  ];
+  // The warm-up: every path subscribed at once, nothing counted.
+  for (const path of paths) await subscribePath(path, topic, publish);
+  let sequence = 0;
+  await publishAtRate(sequence, Math.round(warmupSeconds * hz), publish);
+  sequence += Math.round(warmupSeconds * hz);
+  for (const path of paths) await Promise.all(path.clients.map((c) => c.unsubscribeAsync(topic)));
+  // The timed slices, each path in turn and the order turned each round, so a change on the machine
+  // during the run falls on every path alike.
+  const perSlice = Math.round((seconds * hz) / rounds);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[(i + round) % paths.length] as Path;
+      await timedSlice(path, topic, sequence, perSlice, publish);
+      sequence += perSlice;
+    }
+  }
+  const [viaMoat, direct, viaMosquitto] = paths.map((path) => ({ ...result(path), used: path.used })) as [
+    Result & { used?: Usage },
+    Result & { used?: Usage },
+    Result & { used?: Usage },
+  ];
+
+  const figures = ({ used: u, ...r }: Result & { used?: Usage }) => ({
+    ...r,
+    cpuMs: u?.cpuMs ?? Number.NaN,
+    cpuSystemMs: u?.systemMs ?? Number.NaN,
+    peakRssMb: u ? u.peakRssKb / 1024 : Number.NaN,
   });
   const moat = {
     ...figures(viaMoat),
-    eventLoopDelayP99Ms: viaMoat.usage?.after.loopDelayP99Ms ?? Number.NaN,
-    eventLoopDelayMaxMs: viaMoat.usage?.after.loopDelayMaxMs ?? Number.NaN,
-    majorGcsInWindow: (viaMoat.usage?.after.majorGcs ?? Number.NaN) - (viaMoat.usage?.before.majorGcs ?? Number.NaN),
-    majorGcPauseMsInWindow:
-      (viaMoat.usage?.after.majorGcPauseMs ?? Number.NaN) - (viaMoat.usage?.before.majorGcPauseMs ?? Number.NaN),
+    eventLoopDelayP99Ms: viaMoat.used?.loopDelayP99Ms ?? Number.NaN,
+    eventLoopDelayMaxMs: viaMoat.used?.loopDelayMaxMs ?? Number.NaN,
+    majorGcsInWindow: viaMoat.used?.majorGcs ?? Number.NaN,
+    majorGcPauseMsInWindow: viaMoat.used?.majorGcPauseMs ?? Number.NaN,
   };
   const mosq = figures(viaMosquitto);
   const fmt = (n: number) => n.toFixed(2).padStart(9);
@@ -319,7 +389,7 @@ try {
     ['mosquitto', mosq],
   ] as const) {
     console.log(
-      `${name.padEnd(10)}${r.tls}; slowest publishes (# in window: ms) ${r.slowest}; bench process loop delay p99 ${r.benchLoopDelayP99Ms.toFixed(1)} / max ${r.benchLoopDelayMaxMs.toFixed(1)} ms`,
+      `${name.padEnd(10)}${r.tls}; slowest publishes (#: ms) ${r.slowest}; bench process loop delay p99 ${r.benchLoopDelayP99Ms.toFixed(1)} / max ${r.benchLoopDelayMaxMs.toFixed(1)} ms`,
     );
   }
   console.log(
