@@ -13,7 +13,7 @@
  * change on the shared machine between two paths' windows counted as a difference between the brokers.
  * CPU time and event-loop delay cover each path's own slices only; peak RSS is the process's peak.
  *
- * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--rounds 4] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 30]
+ * Usage: npm run build && node dist/bench/mqtt-fanout.js [--seconds 30] [--rounds 4] [--subscribers 50] [--hz 5] [--bytes 10240] [--warmup 60]
  *        [--node-flags='--max-semi-space-size=1 --cpu-prof'] [--loop-delay]
  *   --seconds: each path's timed seconds in all, --rounds: in how many slices.
  *   --node-flags: V8 or Node flags for Moat's process on top of the appliance's (a trial, or a CPU profile).
@@ -39,7 +39,9 @@ const { values } = parseArgs({
     bytes: { type: 'string', default: '10240' },
     // Past V8's memory reducer, which collects three times in a row 16-26 s after Moat starts (docs/benchmarks.md):
     // a start-up cost, not a per-report one. majorGcsInWindow says whether a collection still landed in the window.
-    warmup: { type: 'string', default: '30' },
+    // And past most of V8's optimising: at 5 Hz the upstream path's functions reach TurboFan slowly, and Moat's
+    // first 15 s slice after a 30 s warm-up cost 13–35 % more than its later ones (`slices` in the JSON line).
+    warmup: { type: 'string', default: '60' },
     rounds: { type: 'string', default: '4' },
     'node-flags': { type: 'string', default: '' },
     'loop-delay': { type: 'boolean', default: false },
@@ -115,6 +117,9 @@ function report(sequence: number): Buffer {
   const tail = '"}}';
   return Buffer.from(head + 'x'.repeat(Math.max(0, reportBytes - head.length - tail.length)) + tail);
 }
+
+/** Each timed slice's CPU time, in the order they ran: whether a path's cost drifts over the run. */
+const sliceUsage: { path: string; cpuMs: number; systemMs: number }[] = [];
 
 /** One path's subscribers and what they saw, across every slice of the run. */
 interface Path {
@@ -207,7 +212,10 @@ async function timedSlice(
   path.benchLoopDelay.p99Ms = Math.max(path.benchLoopDelay.p99Ms, loopDelay.percentile(99) / 1e6);
   path.benchLoopDelay.maxMs = Math.max(path.benchLoopDelay.maxMs, loopDelay.max / 1e6);
   await Promise.all(path.clients.map((c) => c.unsubscribeAsync(topic)));
-  if (before && after) path.used = addUsage(path.used, before, after);
+  if (before && after) {
+    path.used = addUsage(path.used, before, after);
+    sliceUsage.push({ path: path.name, cpuMs: after.cpuMs - before.cpuMs, systemMs: after.systemMs - before.systemMs });
+  }
 }
 
 /** The usage of a slice (after − before) added to what the path used in its earlier slices. */
@@ -411,6 +419,7 @@ try {
       moat,
       direct,
       mosquitto: mosq,
+      slices: sliceUsage,
       ratios: {
         moatP99OverMosquittoP99: moat.p99 / mosq.p99,
         moatP50OverMosquittoP50: moat.p50 / mosq.p50,
