@@ -12,7 +12,7 @@ import { followBrokerEvents } from './broker-events.js';
 import { actOnCommand } from './command-actions.js';
 import { CommandResults } from './command-results.js';
 import { LanClients } from './lan-clients.js';
-import { listenOnLan } from './lan-listener.js';
+import { type LanListener, listenOnLan } from './lan-listener.js';
 import { LanReports } from './lan-reports.js';
 import { PrintGate } from './print-gate.js';
 import type { PrinterLink } from './printer-link.js';
@@ -70,7 +70,15 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     links.set(serial, link);
   }
 
-  const listener = await listenOnLan(ctx, broker, clients, log);
+  let listener: LanListener;
+  try {
+    listener = await listenOnLan(ctx, broker, clients, log);
+  } catch (error) {
+    // The port is taken or the address gone: nothing started yet but aedes (its heartbeat timer) and the gate.
+    gate.close();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw error;
+  }
   for (const link of links.values()) link.start();
   log.info({ port: listener.port, printers: [...links.keys()] }, 'MQTT bridge listening');
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { test } from 'node:test';
 import { mqttBridge } from '../../src/mqtt/bridge.js';
 import { mosquittoArgs } from '../helpers/mqtt-clients.js';
@@ -33,4 +34,19 @@ test('the MQTT bridge started alone carries the printer report to mosquitto_sub 
   ]);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /not authori[sz]ed|bad user name or password/i);
+});
+
+test('a bridge whose LAN port is taken fails to start and leaves nothing running behind it', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  const { tc } = await printerContext(t, { mqtt: 'tls', ftp: false }, {}, (config) => ({
+    ...config,
+    ports: { ...config.ports, mqtt: port },
+  }));
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+  const before = timers();
+  await assert.rejects(mqttBridge.start(tc.ctx), /EADDRINUSE/);
+  assert.equal(timers(), before, 'aedes closed again: its heartbeat timer is gone');
 });
