@@ -176,6 +176,10 @@ async function subscribePath(path: Path, topic: string, publish: (payload: Buffe
   }
 }
 
+function unsubscribePath(path: Path, topic: string): Promise<unknown> {
+  return Promise.all(path.clients.map((c) => c.unsubscribeAsync(topic)));
+}
+
 /** Publishes `count` reports at the configured rate, numbered from `first`. */
 async function publishAtRate(first: number, count: number, publish: (payload: Buffer) => void): Promise<void> {
   const started = performance.now();
@@ -211,7 +215,7 @@ async function timedSlice(
   loopDelay.disable();
   path.benchLoopDelay.p99Ms = Math.max(path.benchLoopDelay.p99Ms, loopDelay.percentile(99) / 1e6);
   path.benchLoopDelay.maxMs = Math.max(path.benchLoopDelay.maxMs, loopDelay.max / 1e6);
-  await Promise.all(path.clients.map((c) => c.unsubscribeAsync(topic)));
+  await unsubscribePath(path, topic);
   if (before && after) {
     path.used = addUsage(path.used, before, after);
     sliceUsage.push({ path: path.name, cpuMs: after.cpuMs - before.cpuMs, systemMs: after.systemMs - before.systemMs });
@@ -346,7 +350,7 @@ try {
   let sequence = 0;
   await publishAtRate(sequence, Math.round(warmupSeconds * hz), publish);
   sequence += Math.round(warmupSeconds * hz);
-  for (const path of paths) await Promise.all(path.clients.map((c) => c.unsubscribeAsync(topic)));
+  for (const path of paths) await unsubscribePath(path, topic);
   // The timed slices, each path in turn and the order turned each round, so a change on the machine
   // during the run falls on every path alike.
   const perSlice = Math.round((seconds * hz) / rounds);

@@ -70,13 +70,14 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
     links.set(serial, link);
   }
 
+  const closeBroker = () => new Promise<void>((resolve) => broker.close(() => resolve()));
   let listener: LanListener;
   try {
     listener = await listenOnLan(ctx, broker, clients, log);
   } catch (error) {
     // The port is taken or the address gone: nothing started yet but aedes (its heartbeat timer) and the gate.
     gate.close();
-    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await closeBroker();
     throw error;
   }
   for (const link of links.values()) link.start();
@@ -95,7 +96,7 @@ export async function startMqttBridge(ctx: ServiceContext): Promise<MqttBridge> 
       results.flush();
       listener.cutConnections();
       await closed;
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await closeBroker();
       await auditLog.flush();
     },
   };

@@ -26,7 +26,6 @@ export interface LanClient {
  */
 export class LanClients {
   private readonly records = new WeakMap<object, LanClient>();
-  private readonly listed = new Set<LanClient>();
   /**
    * The clients aedes holds as connected, for the report fan-out: aedes's own table is an object keyed by
    * client id that turns into a dictionary once a client leaves, and reading its values for every report
@@ -85,7 +84,6 @@ export class LanClients {
       address: record.address,
       at: new Date().toISOString(),
     };
-    this.listed.add(record);
     return record.shown;
   }
 
@@ -95,14 +93,18 @@ export class LanClients {
     const record = this.of(client);
     const shown = record?.shown;
     if (!record || !shown) return undefined;
-    this.listed.delete(record);
     record.shown = undefined;
     return { ...shown, kind: 'disconnected', at: new Date().toISOString() };
   }
 
   /** The connected clients as the dashboard lists them, oldest first. */
   list(): ClientEvent[] {
-    return [...this.listed].map((record) => record.shown as ClientEvent);
+    const listed: ClientEvent[] = [];
+    for (const client of this.registered) {
+      const shown = this.of(client)?.shown;
+      if (shown) listed.push(shown);
+    }
+    return listed;
   }
 }
 
