@@ -11,7 +11,7 @@ import {
   writeRandomFile,
 } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
-import { peakRssGrowthMb } from '../helpers/memory.js';
+import { type MoatProcess, peakResidentGrowthMb, startMoatProcess } from '../helpers/moat-process.js';
 import { run } from '../helpers/process.js';
 
 /**
@@ -21,7 +21,8 @@ import { run } from '../helpers/process.js';
  * instead (still ~50 times slower than curl on loopback, so the client is held back for the whole upload) and
  * cuts the idle timeout to 1 s and the printer timeout to 5 s so the ~13 s transfer outlasts them; what that
  * shorter run cannot show is a leak that needs minutes to grow 16 MB, which is why CI runs the full one.
- * Memory is the test process's RSS, which holds Moat and the simulator: an upper bound on Moat's own growth.
+ * Moat runs in a process of its own as the appliance runs it (its Node flags and environment), so the memory
+ * measured is Moat's alone and nothing forces a collection.
  */
 const literal = process.env.MOAT_FTP_QUICK_MEMORY_TEST !== '1';
 
@@ -30,8 +31,10 @@ const fileBytes = 50 * 1024 * 1024;
 
 describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
   let harness: Harness | undefined;
+  let moat: MoatProcess | undefined;
   let printer: SimulatedPrinter | undefined;
   after(async () => {
+    await moat?.stop();
     await printer?.close();
     await harness?.close();
   });
@@ -42,6 +45,7 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
     harness = await startHarness({
       mqtt: false,
       ftp: 'tls',
+      simulatorOnly: true,
       configure: (config) => ({
         ...config,
         ftp: { ...config.ftp, ...(!literal && { idleTimeoutMs: 1000, printerTimeoutMs: 5000 }) },
@@ -50,8 +54,9 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
     await harness.sim.close();
     const storage = printerStorage(harness);
     printer = await startPrinterFtp(harness, { bytesPerSecond });
-    const target = moatFtpTarget(harness, 'operator');
-    const pythonTarget = moatPythonTarget(harness, 'operator');
+    moat = await startMoatProcess(harness.paths.root);
+    const target = moatFtpTarget({ ...harness, moat }, 'operator');
+    const pythonTarget = moatPythonTarget({ ...harness, moat }, 'operator');
     // Warm up TLS, the printer session and the heap, so the baseline is the steady state, not a cold start.
     const warmup = join(harness.dir, 'warmup.3mf');
     writeRandomFile(warmup, 1024 * 1024);
@@ -61,7 +66,7 @@ describe(`FTPS bridge memory, printer capped at ${bytesPerSecond} B/s`, () => {
 
     const source = join(harness.dir, 'large.3mf');
     writeRandomFile(source, fileBytes);
-    const growthMb = await peakRssGrowthMb(async () => {
+    const growthMb = await peakResidentGrowthMb(moat.child.pid as number, async () => {
       // The Python client (as Home Assistant's), not curl: when the client has sent its last byte, up to ~20 MB
       // can still sit in the kernel's socket buffers on both hops (loopback autotunes them to several MB each),
       // which a 150 KB/s printer needs over two minutes to take — longer than curl's fixed 120 s wait for the

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { serviceNodeFlags } from '../../src/appliance/node-flags.js';
-import { curlArgs, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
+import { curlArgs, moatFtpTarget, sha256File, storedFiles, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness } from '../helpers/harness.js';
+import { type MoatProcess, startMoatProcess } from '../helpers/moat-process.js';
 import { connectMqtt, moatEndpoint, mosquittoArgs } from '../helpers/mqtt-clients.js';
 import { run } from '../helpers/process.js';
 import { projectFile, spoolOn } from '../helpers/spool.js';
@@ -18,30 +18,13 @@ import { waitFor } from '../helpers/wait.js';
  * the kill is gone with the process and never reaches the printer.
  */
 let h: Harness | undefined;
-let moat: ChildProcess | undefined;
+let moat: MoatProcess | undefined;
 let client: MqttClient | undefined;
 after(async () => {
   await client?.endAsync();
-  moat?.kill('SIGKILL');
+  moat?.child.kill('SIGKILL');
   await h?.close();
 });
-
-async function startMoatProcess(state: string): Promise<{ child: ChildProcess; mqtt: number; ftp: number }> {
-  const child = spawn(process.execPath, [...serviceNodeFlags, 'dist/test/helpers/moat-child.js', state]);
-  const out: string[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  const ports = await waitFor(
-    () => {
-      const line = out
-        .join('')
-        .split('\n')
-        .find((l) => l.startsWith('{"mqtt"'));
-      return line ? (JSON.parse(line) as { mqtt: number; ftp: number }) : undefined;
-    },
-    { what: 'Moat to start', timeoutMs: 20_000 },
-  );
-  return { child, ...ports };
-}
 
 test('SIGKILL during a drain: the restart resumes it and the file lands intact; the held print is not sent', {
   timeout: 180_000,
@@ -55,12 +38,11 @@ test('SIGKILL during a drain: the restart resumes it and the file lands intact; 
   const state = join(h.dir, 'state');
   const storage = printerStorage(h);
   const spoolDir = join(h.paths.spool, h.serial);
-  let started = await startMoatProcess(state);
-  moat = started.child;
-  const as = (port: number) => ({ moat: { mqtt: { port } }, moatCaFile: harness.moatCaFile, codes: harness.codes });
+  moat = await startMoatProcess(state);
+  const first = moat;
 
   // Moat is connected to the printer once a report from it reaches a LAN client (a print needs it online).
-  client = await connectMqtt(moatEndpoint(as(started.mqtt), 'viewer'));
+  client = await connectMqtt(moatEndpoint({ ...harness, moat: first }, 'viewer'));
   let reached = false;
   client.on('message', () => {
     reached = true;
@@ -73,18 +55,18 @@ test('SIGKILL during a drain: the restart resumes it and the file lands intact; 
 
   const source = join(h.dir, 'crash.3mf');
   writeRandomFile(source, 1024 * 1024);
-  const target = { port: started.ftp, user: 'bblp', password: h.codes.operator, caFile: h.moatCaFile, tls: true };
+  const target = moatFtpTarget({ ...harness, moat: first }, 'operator');
   const up = await run('curl', curlArgs(target, 'crash.3mf', ['-T', source]));
   assert.equal(up.code, 0, up.stderr);
-  const publish = (port: number, payload: string) =>
+  const publish = (to: MoatProcess, payload: string) =>
     run('mosquitto_pub', [
-      ...mosquittoArgs(moatEndpoint(as(port), 'operator')),
+      ...mosquittoArgs(moatEndpoint({ ...harness, moat: to }, 'operator')),
       '-t',
       `device/${harness.serial}/request`,
       '-m',
       payload,
     ]);
-  assert.equal((await publish(started.mqtt, projectFile('crash.3mf', '21'))).code, 0);
+  assert.equal((await publish(first, projectFile('crash.3mf', '21'))).code, 0);
   await waitFor(
     () => existsSync(h?.paths.auditLog ?? '') && readFileSync(harness.paths.auditLog, 'utf8').includes('"held"'),
     {
@@ -96,21 +78,21 @@ test('SIGKILL during a drain: the restart resumes it and the file lands intact; 
     () => readdirSync(storage).some((name) => name.startsWith('.moat-') && statSync(join(storage, name)).size > 0),
     { what: 'the drain to start' },
   );
-  moat.kill('SIGKILL');
-  await new Promise((resolve) => moat?.once('exit', resolve));
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
   await client.endAsync();
   client = undefined;
   assert.equal(existsSync(join(storage, 'crash.3mf')), false, 'the kill came before the file landed');
   assert.equal(readdirSync(spoolDir).length, 2, 'the file and its metadata wait in the spool');
 
-  started = await startMoatProcess(state);
-  moat = started.child;
+  moat = await startMoatProcess(state);
+  const restarted = moat;
   await waitFor(() => existsSync(join(storage, 'crash.3mf')), { timeoutMs: 60_000, what: 'the resumed drain' });
   assert.equal(await sha256File(join(storage, 'crash.3mf')), await sha256File(source));
   await waitFor(() => readdirSync(spoolDir).length === 0, { what: 'the spool to empty' });
   assert.deepEqual(storedFiles(storage), ['crash.3mf'], 'the interrupted temporary file was overwritten, not left');
   // Anything the restarted Moat could send for the drain has gone before a command sent after it.
-  assert.equal((await publish(started.mqtt, '{"info":{"sequence_id":"22","command":"get_version"}}')).code, 0);
+  assert.equal((await publish(restarted, '{"info":{"sequence_id":"22","command":"get_version"}}')).code, 0);
   await waitFor(() => harness.sim.stats.commands.some((c) => c.payload.includes('"22"')), { what: 'get_version' });
   assert.deepEqual(
     harness.sim.stats.commands.filter((c) => c.payload.includes('project_file')),

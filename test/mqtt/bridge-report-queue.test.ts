@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { serviceNodeFlags } from '../../src/appliance/node-flags.js';
 import type { AuditEvent } from '../../src/events.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { type MoatProcess, residentBytes, startMoatProcess } from '../helpers/moat-process.js';
 import { connectMqtt, moatEndpoint } from '../helpers/mqtt-clients.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,16 +19,13 @@ const seconds = 60;
 const warmUpSeconds = 15;
 
 let h: Harness | undefined;
-let moat: ChildProcess | undefined;
+let moat: MoatProcess | undefined;
 let stalled: ChildProcess | undefined;
 let reader: MqttClient | undefined;
 after(async () => {
   stalled?.kill();
   await reader?.endAsync(true).catch(() => {});
-  if (moat && moat.exitCode === null) {
-    moat.kill();
-    await once(moat, 'exit');
-  }
+  await moat?.stop();
   await h?.close();
 });
 
@@ -50,22 +45,12 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
   h = await startHarness({ ftp: false, simulatorOnly: true });
   const harness = h;
   const topic = `device/${h.serial}/report`;
-  // Moat runs in a child process, with the appliance's Node flags, so its resident set is Moat's alone (not the
+  // Moat runs in a process of its own, as the appliance runs it, so its resident set is Moat's alone (not the
   // simulator's or the clients').
-  moat = spawn(process.execPath, [...serviceNodeFlags, 'dist/test/helpers/moat-child.js', join(h.dir, 'state')]);
-  const moatStdout: string[] = [];
-  moat.stdout?.on('data', (chunk: Buffer) => moatStdout.push(chunk.toString()));
-  const { mqtt: port } = await waitFor(
-    () => {
-      const line = moatStdout
-        .join('')
-        .split('\n')
-        .find((l) => l.startsWith('{"mqtt"'));
-      return line ? (JSON.parse(line) as { mqtt: number }) : undefined;
-    },
-    { what: 'Moat to start', timeoutMs: 20000 },
-  );
-  const endpoint = moatEndpoint({ moat: { mqtt: { port } }, moatCaFile: h.moatCaFile, codes: h.codes }, 'viewer');
+  moat = await startMoatProcess(h.paths.root);
+  const { pid } = moat.child;
+  const port = moat.mqtt.port;
+  const endpoint = moatEndpoint({ ...h, moat }, 'viewer');
   reader = await connectMqtt(endpoint);
   const seen: number[] = [];
   reader.on('message', (_topic, payload) => {
@@ -82,7 +67,7 @@ test('a subscriber that stops reading is cut at the report queue cap; the others
     { what: 'Moat to relay reports' },
   );
 
-  const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${moat?.pid}/status`, 'utf8'))?.[1]) * 1024;
+  const rss = () => residentBytes(pid as number);
   let next = 0;
   /** Sends reports at the workload's rate for `count` reports; the highest resident set seen meanwhile. */
   const sendReports = async (count: number) => {
