@@ -35,6 +35,7 @@ import { type StatePaths, statePaths } from '../src/config/state-dir.js';
 import { saveConfig } from '../src/config/store.js';
 import { type SimulatedPrinter, startSimulatedPrinter } from '../src/simulator/index.js';
 import { curlArgs, writeRandomFile } from '../test/helpers/ftp-clients.js';
+import { residentBytes } from '../test/helpers/proc-memory.js';
 import { run } from '../test/helpers/process.js';
 import { isolatedPorts, loopbackConfig } from '../test/helpers/test-config.js';
 import { freePort, moatEnvironment, moatNodeFlags, serveUntilStdinCloses, startMosquitto } from './helpers.js';
@@ -128,21 +129,16 @@ async function printersChild(dir: string): Promise<void> {
   });
 }
 
-function rssBytes(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb) * 1024;
-}
-
 /** Samples a process's RSS every `intervalMs` until stopped; returns the peak. */
 function rssSampler(pid: number, intervalMs: number) {
-  let peak = rssBytes(pid);
+  let peak = residentBytes(pid);
   const timer = setInterval(() => {
-    peak = Math.max(peak, rssBytes(pid));
+    peak = Math.max(peak, residentBytes(pid));
   }, intervalMs);
   return {
     stop: () => {
       clearInterval(timer);
-      return Math.max(peak, rssBytes(pid));
+      return Math.max(peak, residentBytes(pid));
     },
   };
 }
@@ -321,9 +317,9 @@ async function main(): Promise<void> {
     const memory = async (m: RunningMoat) => {
       if (m.process.exitCode !== null || m.process.signalCode !== null)
         throw new Error(`moat serve exited (${m.process.exitCode ?? m.process.signalCode}); its stderr is above`);
-      const rss = rssBytes(m.process.pid as number);
+      const rss = residentBytes(m.process.pid as number);
       const usage = await m.memoryUsage();
-      const rssAfterGc = rssBytes(m.process.pid as number);
+      const rssAfterGc = residentBytes(m.process.pid as number);
       return { rss, rssAfterGc, heapUsed: usage.heapUsed, external: usage.external };
     };
 
@@ -349,7 +345,7 @@ async function main(): Promise<void> {
     const listing = await run('curl', [...curlArgs(target, ''), '--list-only'], limit(30_000));
     if (listing.code !== 0) throw new Error(`curl listing failed: ${listing.stderr}`);
     const afterFirstFtps = await memory(moat);
-    const uploadStart = rssBytes(pid1);
+    const uploadStart = residentBytes(pid1);
     sampler = rssSampler(pid1, 50);
     const upload = await run(
       'curl',
@@ -403,7 +399,7 @@ async function main(): Promise<void> {
     );
     children.push(mosquitto);
     const mosquittoPid = mosquitto.pid as number;
-    const mosquittoIdle = rssBytes(mosquittoPid);
+    const mosquittoIdle = residentBytes(mosquittoPid);
     const publisher = await connectTls('127.0.0.1', mosquittoPort, moatCa8);
     clients.push(publisher);
     let sequence = 0;

@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 import { startHarness } from '../test/helpers/harness.js';
+import { peakResidentBytes } from '../test/helpers/proc-memory.js';
 import { freePort, moatEnvironment, moatNodeFlags, startMosquitto } from './helpers.js';
 
 const { values } = parseArgs({
@@ -272,8 +273,7 @@ function procUsage(pid: number): Usage {
   let onCpuNs = 0;
   for (const task of readdirSync(`/proc/${pid}/task`))
     onCpuNs += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return { cpuMs: onCpuNs / 1e6, systemMs: (system * 1000) / 100, peakRssKb: Number(hwm) };
+  return { cpuMs: onCpuNs / 1e6, systemMs: (system * 1000) / 100, peakRssKb: peakResidentBytes(pid) / 1024 };
 }
 
 const h = await startHarness({

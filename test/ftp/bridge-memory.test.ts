@@ -11,7 +11,8 @@ import {
   writeRandomFile,
 } from '../helpers/ftp-clients.js';
 import { type Harness, printerStorage, startHarness, startPrinterFtp } from '../helpers/harness.js';
-import { type MoatProcess, peakResidentGrowthMb, startMoatProcess } from '../helpers/moat-process.js';
+import { type MoatProcess, startMoatProcess } from '../helpers/moat-process.js';
+import { peakResidentGrowthMb } from '../helpers/proc-memory.js';
 import { run } from '../helpers/process.js';
 
 /**

@@ -38,8 +38,8 @@ test('SIGKILL during a drain: the restart resumes it and the file lands intact; 
   const state = join(h.dir, 'state');
   const storage = printerStorage(h);
   const spoolDir = join(h.paths.spool, h.serial);
-  moat = await startMoatProcess(state);
-  const first = moat;
+  const first = await startMoatProcess(state);
+  moat = first;
 
   // Moat is connected to the printer once a report from it reaches a LAN client (a print needs it online).
   client = await connectMqtt(moatEndpoint({ ...harness, moat: first }, 'viewer'));
@@ -85,8 +85,8 @@ test('SIGKILL during a drain: the restart resumes it and the file lands intact; 
   assert.equal(existsSync(join(storage, 'crash.3mf')), false, 'the kill came before the file landed');
   assert.equal(readdirSync(spoolDir).length, 2, 'the file and its metadata wait in the spool');
 
-  moat = await startMoatProcess(state);
-  const restarted = moat;
+  const restarted = await startMoatProcess(state);
+  moat = restarted;
   await waitFor(() => existsSync(join(storage, 'crash.3mf')), { timeoutMs: 60_000, what: 'the resumed drain' });
   assert.equal(await sha256File(join(storage, 'crash.3mf')), await sha256File(source));
   await waitFor(() => readdirSync(spoolDir).length === 0, { what: 'the spool to empty' });

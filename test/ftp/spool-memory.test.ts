@@ -5,7 +5,8 @@ import { after, test } from 'node:test';
 import type { SpoolEntry } from '../../src/ftp/spool/spool-files.js';
 import { curlArgs, moatFtpTarget, sha256File, writeRandomFile } from '../helpers/ftp-clients.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { type MoatProcess, peakResidentGrowthMb, startMoatProcess } from '../helpers/moat-process.js';
+import { type MoatProcess, startMoatProcess } from '../helpers/moat-process.js';
+import { peakResidentGrowthMb } from '../helpers/proc-memory.js';
 import { run } from '../helpers/process.js';
 import { spoolOn } from '../helpers/spool.js';
 

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { serviceEnvironment, serviceNodeFlags } from '../../src/appliance/node-flags.js';
 import { waitFor } from './wait.js';
 
@@ -45,26 +44,4 @@ export async function startMoatProcess(stateDir: string): Promise<MoatProcess> {
       await once(child, 'exit');
     },
   };
-}
-
-/** A process's resident set now, in bytes. */
-export function residentBytes(pid: number): number {
-  return statusKb(pid, 'VmRSS') * 1024;
-}
-
-/**
- * How far a process's resident set rose above where it stood when `work` started, in MB. The peak is the
- * kernel's own high-water mark (reset to the current resident set first), so no sampling interval can miss it.
- */
-export async function peakResidentGrowthMb(pid: number, work: () => Promise<void>): Promise<number> {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  const start = statusKb(pid, 'VmRSS');
-  await work();
-  return (statusKb(pid, 'VmHWM') - start) / 1024;
-}
-
-function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (kb === undefined) throw new Error(`no ${field} for process ${pid} (has it exited?)`);
-  return Number(kb);
 }

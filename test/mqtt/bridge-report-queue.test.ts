@@ -5,8 +5,9 @@ import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { AuditEvent } from '../../src/events.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { type MoatProcess, residentBytes, startMoatProcess } from '../helpers/moat-process.js';
+import { type MoatProcess, startMoatProcess } from '../helpers/moat-process.js';
 import { connectMqtt, moatEndpoint } from '../helpers/mqtt-clients.js';
+import { residentBytes } from '../helpers/proc-memory.js';
 import { waitFor } from '../helpers/wait.js';
 
 const cap = 1024 * 1024;
